@@ -1,0 +1,330 @@
+#include "custos/store/store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
+
+namespace custos::store {
+namespace {
+
+constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
+    "meta",       "entries",  "tiles",     "checkpoints", "indexes", "custody",
+    "principals", "policies", "incidents", "vendors",     "intel",
+};
+
+constexpr uint64_t kMiB = 1024 * 1024;
+
+rocksdb::Slice to_slice(std::string_view text) { return rocksdb::Slice(text.data(), text.size()); }
+
+// RocksDB reports a held LOCK file as "lock hold by current process" (same
+// process) or "While lock file: <dir>/LOCK: ..." (another process).
+bool is_lock_error(const rocksdb::Status& status) {
+  if (!status.IsIOError()) return false;
+  std::string text = status.ToString();
+  return text.find("lock hold") != std::string::npos ||
+         text.find("While lock file") != std::string::npos ||
+         text.find("/LOCK") != std::string::npos;
+}
+
+Status from_rocksdb(const rocksdb::Status& status, std::string_view what) {
+  std::string message = std::string(what) + ": " + status.ToString();
+  if (status.IsNotFound()) return not_found(std::move(message));
+  if (status.IsCorruption()) return data_loss(std::move(message));
+  if (status.IsInvalidArgument()) return invalid_argument(std::move(message));
+  if (status.IsNotSupported()) return failed_precondition(std::move(message));
+  if (status.IsBusy() || status.IsTimedOut() || status.IsTryAgain()) {
+    return unavailable(std::move(message));
+  }
+  return io_error(std::move(message));
+}
+
+bool compression_supported(rocksdb::CompressionType type) {
+  for (auto supported : rocksdb::GetSupportedCompressions()) {
+    if (supported == type) return true;
+  }
+  return false;
+}
+
+// Column family tuning. The log appends in key order, overwrites only its
+// right edge, and reads rarely and mostly recently written data, so the
+// entries family gets a large memtable (fewer, bigger flushes) and the
+// other families small ones. Hash tiles do not compress; entries do.
+rocksdb::ColumnFamilyOptions family_options(Family family, const StoreOptions& options,
+                                            const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_size = 16 * 1024;
+  table.format_version = 5;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.level_compaction_dynamic_level_bytes = true;
+
+  uint64_t write_buffer = std::max<uint64_t>(options.write_buffer_mb, 1) * kMiB;
+  rocksdb::CompressionType compression = compression_supported(rocksdb::kLZ4Compression)
+                                             ? rocksdb::kLZ4Compression
+                                             : rocksdb::kNoCompression;
+  switch (family) {
+    case Family::kEntries:
+      cf.write_buffer_size = write_buffer;
+      cf.max_write_buffer_number = 3;
+      cf.target_file_size_base = 64 * kMiB;
+      cf.compression = compression;
+      break;
+    case Family::kTiles:
+      cf.write_buffer_size = std::max<uint64_t>(write_buffer / 4, kMiB);
+      cf.compression = rocksdb::kNoCompression;
+      break;
+    default:
+      cf.write_buffer_size = std::max<uint64_t>(write_buffer / 8, kMiB);
+      cf.compression = compression;
+      break;
+  }
+  return cf;
+}
+
+class RocksIterator final : public StoreIterator {
+ public:
+  explicit RocksIterator(std::unique_ptr<rocksdb::Iterator> it) : it_(std::move(it)) {}
+  void seek_to_first() override { it_->SeekToFirst(); }
+  void seek(std::string_view key) override { it_->Seek(to_slice(key)); }
+  bool valid() const override { return it_->Valid(); }
+  void next() override { it_->Next(); }
+  std::string_view key() const override { return it_->key().ToStringView(); }
+  std::string_view value() const override { return it_->value().ToStringView(); }
+  Status status() const override {
+    auto status = it_->status();
+    return status.ok() ? Status::ok() : from_rocksdb(status, "store iterator");
+  }
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
+std::string_view family_name(Family family) {
+  auto index = static_cast<size_t>(family);
+  return index < kFamilyNames.size() ? kFamilyNames[index] : std::string_view("unknown");
+}
+
+// Records: op (u8), family (u8), key length (u32), key, [value length (u32), value].
+struct WriteBatch::Rep {
+  std::string records;
+};
+
+namespace {
+constexpr uint8_t kOpPut = 1;
+constexpr uint8_t kOpErase = 2;
+
+void append_u32(std::string& out, uint32_t value) {
+  char bytes[4];
+  std::memcpy(bytes, &value, 4);
+  out.append(bytes, 4);
+}
+uint32_t load_u32(const char* in) {
+  uint32_t value;
+  std::memcpy(&value, in, 4);
+  return value;
+}
+}  // namespace
+
+WriteBatch::WriteBatch() : rep_(std::make_unique<Rep>()) {}
+WriteBatch::~WriteBatch() = default;
+WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
+WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
+
+void WriteBatch::put(Family family, std::string_view key, ByteView value) {
+  std::string& records = rep_->records;
+  records.push_back(static_cast<char>(kOpPut));
+  records.push_back(static_cast<char>(family));
+  append_u32(records, static_cast<uint32_t>(key.size()));
+  records.append(key);
+  append_u32(records, static_cast<uint32_t>(value.size()));
+  records.append(reinterpret_cast<const char*>(value.data()), value.size());
+  ++operation_count_;
+  payload_bytes_ += key.size() + value.size();
+}
+
+void WriteBatch::erase(Family family, std::string_view key) {
+  std::string& records = rep_->records;
+  records.push_back(static_cast<char>(kOpErase));
+  records.push_back(static_cast<char>(family));
+  append_u32(records, static_cast<uint32_t>(key.size()));
+  records.append(key);
+  ++operation_count_;
+  payload_bytes_ += key.size();
+}
+
+void WriteBatch::clear() {
+  rep_->records.clear();
+  operation_count_ = 0;
+  payload_bytes_ = 0;
+}
+
+struct Store::Impl {
+  std::string path;
+  bool read_only = false;
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::unique_ptr<rocksdb::DB> db;
+  // Indexed by Family; owned here, destroyed before db.
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  // Families found on disk that this build does not know (kept open, unused).
+  std::vector<rocksdb::ColumnFamilyHandle*> other_families;
+
+  ~Impl() {
+    if (db) {
+      for (auto* handle : families) {
+        if (handle) db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+      }
+      for (auto* handle : other_families)
+        db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+      db->Close().PermitUncheckedError();
+    }
+  }
+
+  rocksdb::ColumnFamilyHandle* handle(Family family) const {
+    return families[static_cast<size_t>(family)];
+  }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->read_only = options.read_only;
+  impl->cache = rocksdb::NewLRUCache(std::max<uint64_t>(options.block_cache_mb, 1) * kMiB);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = kMiB;
+  db_options.wal_bytes_per_sync = 0;  // synced explicitly by sync writes
+  db_options.max_total_wal_size = 256 * kMiB;
+  db_options.db_write_buffer_size = 3 * std::max<uint64_t>(options.write_buffer_mb, 1) * kMiB;
+  db_options.keep_log_file_num = 4;
+  db_options.max_log_file_size = 16 * kMiB;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (size_t i = 0; i < kFamilyCount; ++i) {
+    auto family = static_cast<Family>(i);
+    descriptors.emplace_back(std::string(family_name(family)),
+                             family_options(family, options, impl->cache));
+  }
+  // RocksDB must open every family present on disk; keep unknown ones as they are.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, path, &existing).ok()) {
+    for (const auto& name : existing) {
+      bool known = false;
+      for (const auto& descriptor : descriptors) known = known || descriptor.name == name;
+      if (!known) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  rocksdb::Status status;
+  if (options.read_only) {
+    status = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw_db);
+  } else {
+    status = rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw_db);
+  }
+  if (!status.ok()) {
+    if (is_lock_error(status)) {
+      return failed_precondition("store directory " + path +
+                                 " is locked: another process (or another open store in this "
+                                 "process) is using it; stop it first (" +
+                                 status.ToString() + ")");
+    }
+    if (status.IsInvalidArgument() && !options.create_if_missing) {
+      return not_found("no store in directory " + path + " (" + status.ToString() + ")");
+    }
+    return from_rocksdb(status, "opening store " + path);
+  }
+  impl->db.reset(raw_db);
+  // handles[0] is the default family, then ours in Family order, then unknown ones.
+  impl->other_families.push_back(handles[0]);
+  impl->families.assign(handles.begin() + 1, handles.begin() + 1 + kFamilyCount);
+  impl->other_families.insert(impl->other_families.end(), handles.begin() + 1 + kFamilyCount,
+                              handles.end());
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Status Store::write(WriteBatch& batch, bool sync) {
+  if (impl_->read_only) {
+    return failed_precondition("store " + impl_->path + " is open read-only");
+  }
+  if (batch.empty()) return Status::ok();
+  rocksdb::WriteBatch rocks_batch(batch.rep_->records.size() + 64 * batch.operation_count());
+  const std::string& records = batch.rep_->records;
+  size_t at = 0;
+  while (at < records.size()) {
+    uint8_t op = static_cast<uint8_t>(records[at]);
+    auto family_index = static_cast<uint8_t>(records[at + 1]);
+    if (family_index >= kFamilyCount)
+      return invalid_argument("write batch names an unknown family");
+    auto* handle = impl_->families[family_index];
+    uint32_t key_size = load_u32(records.data() + at + 2);
+    rocksdb::Slice key(records.data() + at + 6, key_size);
+    at += 6 + key_size;
+    rocksdb::Status status;
+    if (op == kOpPut) {
+      uint32_t value_size = load_u32(records.data() + at);
+      rocksdb::Slice value(records.data() + at + 4, value_size);
+      at += 4 + value_size;
+      status = rocks_batch.Put(handle, key, value);
+    } else {
+      status = rocks_batch.Delete(handle, key);
+    }
+    if (!status.ok()) return from_rocksdb(status, "building write batch");
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.sync = sync;
+  auto status = impl_->db->Write(write_options, &rocks_batch);
+  if (!status.ok()) return from_rocksdb(status, "writing to store " + impl_->path);
+  return Status::ok();
+}
+
+Result<std::optional<std::string>> Store::get(Family family, std::string_view key) const {
+  std::string value;
+  auto status =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->handle(family), to_slice(key), &value);
+  if (status.IsNotFound()) return std::optional<std::string>();
+  if (!status.ok()) return from_rocksdb(status, "reading store");
+  return std::optional<std::string>(std::move(value));
+}
+
+std::unique_ptr<StoreIterator> Store::new_iterator(Family family) const {
+  return std::make_unique<RocksIterator>(std::unique_ptr<rocksdb::Iterator>(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->handle(family))));
+}
+
+Status Store::flush() {
+  if (impl_->read_only) return Status::ok();
+  rocksdb::FlushOptions flush_options;
+  flush_options.wait = true;
+  auto status = impl_->db->Flush(flush_options, impl_->families);
+  if (!status.ok()) return from_rocksdb(status, "flushing store " + impl_->path);
+  return Status::ok();
+}
+
+const std::string& Store::path() const { return impl_->path; }
+bool Store::read_only() const { return impl_->read_only; }
+
+}  // namespace custos::store

@@ -1,0 +1,248 @@
+#include "custos/store/store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace custos::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("custos-store-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Store> open_store(StoreOptions options = {}) {
+    options.block_cache_mb = 8;
+    options.write_buffer_mb = 4;
+    auto store = Store::open(dir_.string(), options);
+    EXPECT_TRUE(store.is_ok()) << store.status().to_string();
+    return store.is_ok() ? std::move(store).value() : nullptr;
+  }
+
+  std::filesystem::path dir_;
+};
+
+std::string get_or_die(const Store& store, Family family, std::string_view key) {
+  auto value = store.get(family, key);
+  EXPECT_TRUE(value.is_ok()) << value.status().to_string();
+  if (!value.is_ok() || !value->has_value()) return "<absent>";
+  return **value;
+}
+
+TEST_F(StoreTest, FamilyNamesAreStableAndDistinct) {
+  EXPECT_EQ(family_name(Family::kMeta), "meta");
+  EXPECT_EQ(family_name(Family::kEntries), "entries");
+  EXPECT_EQ(family_name(Family::kTiles), "tiles");
+  EXPECT_EQ(family_name(Family::kCheckpoints), "checkpoints");
+  EXPECT_EQ(family_name(Family::kIntel), "intel");
+  for (size_t i = 0; i < kFamilyCount; ++i) {
+    for (size_t j = i + 1; j < kFamilyCount; ++j) {
+      EXPECT_NE(family_name(static_cast<Family>(i)), family_name(static_cast<Family>(j)));
+    }
+  }
+}
+
+TEST_F(StoreTest, WriteThenGet) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  WriteBatch batch;
+  EXPECT_TRUE(batch.empty());
+  batch.put(Family::kMeta, "a", std::string_view("one"));
+  batch.put(Family::kMeta, "b", to_bytes("two"));
+  EXPECT_EQ(batch.operation_count(), 2u);
+  EXPECT_EQ(batch.payload_bytes(), 8u);
+  ASSERT_TRUE(store->write(batch, /*sync=*/true).is_ok());
+  EXPECT_EQ(get_or_die(*store, Family::kMeta, "a"), "one");
+  EXPECT_EQ(get_or_die(*store, Family::kMeta, "b"), "two");
+  EXPECT_EQ(get_or_die(*store, Family::kMeta, "c"), "<absent>");
+}
+
+TEST_F(StoreTest, EraseAndOverwrite) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  WriteBatch batch;
+  batch.put(Family::kTiles, "k", std::string_view("v1"));
+  batch.put(Family::kTiles, "gone", std::string_view("x"));
+  ASSERT_TRUE(store->write(batch, false).is_ok());
+  batch.clear();
+  EXPECT_TRUE(batch.empty());
+  batch.put(Family::kTiles, "k", std::string_view("v2"));
+  batch.erase(Family::kTiles, "gone");
+  ASSERT_TRUE(store->write(batch, true).is_ok());
+  EXPECT_EQ(get_or_die(*store, Family::kTiles, "k"), "v2");
+  EXPECT_EQ(get_or_die(*store, Family::kTiles, "gone"), "<absent>");
+}
+
+TEST_F(StoreTest, BinaryKeysAndValues) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  std::string key("\x00\x01\xff\x00", 4);
+  Bytes value = {0, 0, 255, 0, 7};
+  WriteBatch batch;
+  batch.put(Family::kEntries, key, value);
+  ASSERT_TRUE(store->write(batch, true).is_ok());
+  auto got = store->get(Family::kEntries, key);
+  ASSERT_TRUE(got.is_ok());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ(to_bytes(**got), value);
+}
+
+TEST_F(StoreTest, FamiliesAreIsolated) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  WriteBatch batch;
+  for (size_t i = 0; i < kFamilyCount; ++i) {
+    batch.put(static_cast<Family>(i), "same-key", std::string(family_name(static_cast<Family>(i))));
+  }
+  batch.put(Family::kVendors, "only-vendors", std::string_view("v"));
+  ASSERT_TRUE(store->write(batch, true).is_ok());
+  for (size_t i = 0; i < kFamilyCount; ++i) {
+    auto family = static_cast<Family>(i);
+    EXPECT_EQ(get_or_die(*store, family, "same-key"), family_name(family));
+    if (family != Family::kVendors) {
+      EXPECT_EQ(get_or_die(*store, family, "only-vendors"), "<absent>");
+    }
+  }
+  // Erasing in one family leaves the others.
+  batch.clear();
+  batch.erase(Family::kPolicies, "same-key");
+  ASSERT_TRUE(store->write(batch, true).is_ok());
+  EXPECT_EQ(get_or_die(*store, Family::kPolicies, "same-key"), "<absent>");
+  EXPECT_EQ(get_or_die(*store, Family::kIncidents, "same-key"), "incidents");
+}
+
+TEST_F(StoreTest, ReopenPersists) {
+  {
+    auto store = open_store();
+    ASSERT_NE(store, nullptr);
+    WriteBatch batch;
+    batch.put(Family::kCheckpoints, "latest", std::string_view("note"));
+    batch.put(Family::kPrincipals, "p1", std::string_view("key"));
+    ASSERT_TRUE(store->write(batch, true).is_ok());
+  }
+  {
+    auto store = open_store();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(get_or_die(*store, Family::kCheckpoints, "latest"), "note");
+    EXPECT_EQ(get_or_die(*store, Family::kPrincipals, "p1"), "key");
+    // Survives a flush to table files and another reopen as well.
+    ASSERT_TRUE(store->flush().is_ok());
+  }
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(get_or_die(*store, Family::kCheckpoints, "latest"), "note");
+}
+
+TEST_F(StoreTest, IteratorWalksOneFamilyInKeyOrder) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  WriteBatch batch;
+  std::vector<std::string> keys = {"b", "a", "c2", "c10", std::string("\x00", 1), "\xff"};
+  for (const auto& key : keys) batch.put(Family::kIndexes, key, std::string("v").append(key));
+  batch.put(Family::kCustody, "a0", std::string_view("other family"));
+  ASSERT_TRUE(store->write(batch, true).is_ok());
+
+  auto it = store->new_iterator(Family::kIndexes);
+  std::vector<std::string> seen;
+  for (it->seek_to_first(); it->valid(); it->next()) {
+    seen.emplace_back(it->key());
+    EXPECT_EQ(it->value(), std::string("v").append(it->key()));
+  }
+  EXPECT_TRUE(it->status().is_ok());
+  std::vector<std::string> expected = {std::string("\x00", 1), "a", "b", "c10", "c2", "\xff"};
+  EXPECT_EQ(seen, expected);
+
+  it->seek("b");
+  ASSERT_TRUE(it->valid());
+  EXPECT_EQ(it->key(), "b");
+  it->seek("c");
+  ASSERT_TRUE(it->valid());
+  EXPECT_EQ(it->key(), "c10");
+  it->seek("\xff\xff");
+  EXPECT_FALSE(it->valid());
+}
+
+TEST_F(StoreTest, IteratorSeesSnapshotAtCreation) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  WriteBatch batch;
+  batch.put(Family::kIntel, "1", std::string_view("x"));
+  ASSERT_TRUE(store->write(batch, true).is_ok());
+  auto it = store->new_iterator(Family::kIntel);
+  batch.clear();
+  batch.put(Family::kIntel, "2", std::string_view("y"));
+  ASSERT_TRUE(store->write(batch, true).is_ok());
+  size_t count = 0;
+  for (it->seek_to_first(); it->valid(); it->next()) ++count;
+  EXPECT_EQ(count, 1u);
+}
+
+TEST_F(StoreTest, SecondOpenOfLockedDirectoryFails) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  auto second = Store::open(dir_.string(), StoreOptions{});
+  ASSERT_FALSE(second.is_ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("locked"), std::string::npos)
+      << second.status().message();
+  // Once the first closes, the directory opens again.
+  store.reset();
+  EXPECT_NE(open_store(), nullptr);
+}
+
+TEST_F(StoreTest, MissingStoreWithoutCreateIsRefused) {
+  StoreOptions options;
+  options.create_if_missing = false;
+  auto store = Store::open(dir_.string(), options);
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kNotFound) << store.status().to_string();
+}
+
+TEST_F(StoreTest, ReadOnlyStoreRefusesWrites) {
+  {
+    auto store = open_store();
+    ASSERT_NE(store, nullptr);
+    WriteBatch batch;
+    batch.put(Family::kMeta, "k", std::string_view("v"));
+    ASSERT_TRUE(store->write(batch, true).is_ok());
+  }
+  StoreOptions options;
+  options.read_only = true;
+  auto store = open_store(options);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->read_only());
+  EXPECT_EQ(get_or_die(*store, Family::kMeta, "k"), "v");
+  WriteBatch batch;
+  batch.put(Family::kMeta, "k", std::string_view("w"));
+  auto status = store->write(batch, true);
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(get_or_die(*store, Family::kMeta, "k"), "v");
+}
+
+TEST_F(StoreTest, LargeBatchIsAtomicAndReadable) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  WriteBatch batch;
+  Bytes value(70000, 0xab);
+  for (int i = 0; i < 200; ++i) batch.put(Family::kEntries, std::to_string(1000 + i), value);
+  ASSERT_TRUE(store->write(batch, true).is_ok());
+  auto it = store->new_iterator(Family::kEntries);
+  size_t count = 0;
+  for (it->seek_to_first(); it->valid(); it->next()) {
+    EXPECT_EQ(it->value().size(), value.size());
+    ++count;
+  }
+  EXPECT_EQ(count, 200u);
+}
+
+}  // namespace
+}  // namespace custos::store
