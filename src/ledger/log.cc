@@ -9,7 +9,6 @@
 
 namespace custos::ledger {
 
-using log_internal::TileReader;
 using log_internal::TreeEdge;
 using store::Family;
 
@@ -366,7 +365,7 @@ Result<Hash256> Log::root_at(uint64_t tree_size) const {
                         std::to_string(committed));
   }
   if (tree_size == 0) return empty_tree_hash();
-  TileReader reader(store_, committed);
+  TileReader reader(log_internal::store_tile_fetcher(store_), committed);
   return reader.range_hash(0, tree_size);
 }
 
@@ -380,7 +379,7 @@ Result<std::vector<Hash256>> Log::inclusion_proof(uint64_t index, uint64_t tree_
     return out_of_range("entry " + std::to_string(index) + " is not in the tree of size " +
                         std::to_string(tree_size));
   }
-  TileReader reader(store_, tree_size);
+  TileReader reader(log_internal::store_tile_fetcher(store_), tree_size);
   return reader.inclusion_proof(index);
 }
 
@@ -394,7 +393,7 @@ Result<std::vector<Hash256>> Log::consistency_proof(uint64_t size1, uint64_t siz
     return out_of_range("tree size " + std::to_string(size2) + " is beyond the committed " +
                         std::to_string(committed));
   }
-  TileReader reader(store_, size2);
+  TileReader reader(log_internal::store_tile_fetcher(store_), size2);
   return reader.consistency_proof(size1);
 }
 

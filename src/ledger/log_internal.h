@@ -13,12 +13,15 @@
 #include "custos/core/bytes.h"
 #include "custos/core/status.h"
 #include "custos/crypto/sha256.h"
+#include "custos/ledger/tile_reader.h"
 #include "custos/store/store.h"
 
 namespace custos::ledger::log_internal {
 
-inline constexpr uint32_t kTileHeight = 8;
-inline constexpr uint32_t kTileWidth = 256;  // hashes per full tile, entries per full bundle
+using ledger::kTileHeight;
+using ledger::kTileWidth;
+using ledger::tile_width_at;
+using ledger::bundle_width_at;
 static_assert(sizeof(Hash256) == Hash256::kSize, "Hash256 arrays are stored as raw bytes");
 
 // Key schema v1 (docs/storage.md).
@@ -42,10 +45,6 @@ inline ByteView hash_bytes(std::span<const Hash256> hashes) {
   return ByteView(reinterpret_cast<const uint8_t*>(hashes.data()), hashes.size() * Hash256::kSize);
 }
 
-// Number of hashes (or, at level -1, entries) tile `tile_index` at `level`
-// holds in a tree of `tree_size` leaves: 0..256.
-uint64_t tile_width_at(uint8_t level, uint64_t tile_index, uint64_t tree_size);
-uint64_t bundle_width_at(uint64_t bundle_index, uint64_t tree_size);
 
 // Returns the first `width` entries of an entry bundle (u16 BE length +
 // bytes each); DataLoss if the bundle is malformed or holds fewer.
@@ -90,38 +89,7 @@ class TreeEdge {
   std::vector<Level> levels_;
 };
 
-// Reads hashes of the committed tree from stored tiles, caching the tiles it
-// reads during one query. Not thread-safe (one per query).
-class TileReader {
- public:
-  TileReader(const store::Store& store, uint64_t tree_size)
-      : store_(store), tree_size_(tree_size) {}
-
-  // Root of the perfect subtree of `size` = 2^k leaves starting at `start`
-  // (a multiple of size): read from one tile, hashing at most 2^(k mod 8) hashes.
-  Result<Hash256> subtree_hash(uint64_t start, uint64_t size);
-  // RFC 9162 MTH(D[start:end]) for start < end where the range splits into
-  // aligned perfect subtrees of decreasing size (as in PATH and SUBPROOF).
-  Result<Hash256> range_hash(uint64_t start, uint64_t end);
-
-  Result<std::vector<Hash256>> inclusion_proof(uint64_t index);
-  Result<std::vector<Hash256>> consistency_proof(uint64_t old_size);
-
- private:
-  Result<std::span<const Hash256>> tile_hashes(uint8_t level, uint64_t tile_index,
-                                               uint64_t min_width);
-  Status path(uint64_t index, uint64_t start, uint64_t end, std::vector<Hash256>& proof);
-  Status subproof(uint64_t old_size, uint64_t start, uint64_t end, bool complete,
-                  std::vector<Hash256>& proof);
-
-  const store::Store& store_;
-  uint64_t tree_size_;
-  struct CachedTile {
-    uint8_t level;
-    uint64_t index;
-    std::vector<Hash256> hashes;
-  };
-  std::vector<CachedTile> cache_;
-};
+// A TileFetcher reading tiles of the committed tree from the store.
+TileFetcher store_tile_fetcher(const store::Store& store);
 
 }  // namespace custos::ledger::log_internal

@@ -3,15 +3,30 @@
 #include <cstring>
 
 #include "custos/ledger/merkle.h"
+#include "custos/ledger/tile_reader.h"
 #include "log_internal.h"
 
-namespace custos::ledger::log_internal {
+namespace custos::ledger {
 namespace {
 
 // Largest power of two strictly below n (n >= 2), the RFC 9162 split point k.
 uint64_t split_point(uint64_t n) { return std::bit_floor(n - 1); }
 
 }  // namespace
+
+uint64_t tile_width_at(uint8_t level, uint64_t tile_index, uint64_t tree_size) {
+  uint64_t shift = uint64_t{kTileHeight} * level;
+  if (shift >= 64) return 0;
+  uint64_t hashes_at_level = tree_size >> shift;
+  if (tile_index > (UINT64_MAX >> kTileHeight)) return 0;
+  uint64_t first = tile_index * kTileWidth;
+  if (hashes_at_level <= first) return 0;
+  return std::min<uint64_t>(kTileWidth, hashes_at_level - first);
+}
+
+uint64_t bundle_width_at(uint64_t bundle_index, uint64_t tree_size) {
+  return tile_width_at(0, bundle_index, tree_size);
+}
 
 Result<std::span<const Hash256>> TileReader::tile_hashes(uint8_t level, uint64_t tile_index,
                                                          uint64_t min_width) {
@@ -21,18 +36,18 @@ Result<std::span<const Hash256>> TileReader::tile_hashes(uint8_t level, uint64_t
       return std::span<const Hash256>(cached.hashes);
     }
   }
-  auto key = tile_key(level, tile_index);
-  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(store::Family::kTiles, key));
+  uint64_t width = tile_width_at(level, tile_index, tree_size_);
+  if (width < min_width) return internal_error("tile width below what the query needs");
+  CUSTOS_ASSIGN_OR_RETURN(auto stored, fetch_(level, tile_index, width));
   std::string where = "tile " + std::to_string(level) + "/" + std::to_string(tile_index);
-  if (!stored) return data_loss(where + " is missing from the store");
-  if (stored->size() % Hash256::kSize != 0 || stored->size() > kTileWidth * Hash256::kSize) {
-    return data_loss(where + " has a malformed size of " + std::to_string(stored->size()));
+  if (stored.size() % Hash256::kSize != 0 || stored.size() > kTileWidth * Hash256::kSize) {
+    return data_loss(where + " has a malformed size of " + std::to_string(stored.size()));
   }
-  if (stored->size() < min_width * Hash256::kSize) {
+  if (stored.size() < min_width * Hash256::kSize) {
     return data_loss(where + " holds fewer hashes than the committed tree needs");
   }
-  CachedTile tile{level, tile_index, std::vector<Hash256>(stored->size() / Hash256::kSize)};
-  std::memcpy(tile.hashes.data(), stored->data(), stored->size());
+  CachedTile tile{level, tile_index, std::vector<Hash256>(stored.size() / Hash256::kSize)};
+  std::memcpy(tile.hashes.data(), stored.data(), stored.size());
   cache_.push_back(std::move(tile));
   return std::span<const Hash256>(cache_.back().hashes);
 }
@@ -125,6 +140,27 @@ Result<std::vector<Hash256>> TileReader::consistency_proof(uint64_t old_size) {
   if (old_size == 0 || old_size == tree_size_) return proof;
   CUSTOS_RETURN_IF_ERROR(subproof(old_size, 0, tree_size_, true, proof));
   return proof;
+}
+
+Result<Hash256> TileReader::root() {
+  if (tree_size_ == 0) return empty_tree_hash();
+  return range_hash(0, tree_size_);
+}
+
+}  // namespace custos::ledger
+
+namespace custos::ledger::log_internal {
+
+TileFetcher store_tile_fetcher(const store::Store& store) {
+  return [&store](uint8_t level, uint64_t tile_index, uint64_t width) -> Result<std::string> {
+    CUSTOS_ASSIGN_OR_RETURN(auto stored, store.get(store::Family::kTiles, tile_key(level, tile_index)));
+    if (!stored) {
+      return data_loss("tile " + std::to_string(level) + "/" + std::to_string(tile_index) +
+                       " is missing from the store");
+    }
+    (void)width;  // the store keeps each tile at its widest committed width
+    return std::move(*stored);
+  };
 }
 
 }  // namespace custos::ledger::log_internal

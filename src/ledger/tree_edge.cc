@@ -55,20 +55,6 @@ Result<TreeState> decode_tree_state(std::string_view bytes) {
   return state;
 }
 
-uint64_t tile_width_at(uint8_t level, uint64_t tile_index, uint64_t tree_size) {
-  uint64_t shift = uint64_t{kTileHeight} * level;
-  if (shift >= 64) return 0;
-  uint64_t hashes_at_level = tree_size >> shift;
-  if (tile_index > (UINT64_MAX >> kTileHeight)) return 0;
-  uint64_t first = tile_index * kTileWidth;
-  if (hashes_at_level <= first) return 0;
-  return std::min<uint64_t>(kTileWidth, hashes_at_level - first);
-}
-
-uint64_t bundle_width_at(uint64_t bundle_index, uint64_t tree_size) {
-  return tile_width_at(0, bundle_index, tree_size);
-}
-
 Result<std::string_view> bundle_prefix(std::string_view bundle, uint64_t width) {
   size_t at = 0;
   for (uint64_t i = 0; i < width; ++i) {

@@ -1,0 +1,866 @@
+#include "custos/server/server.h"
+
+#include <array>
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "custos/core/bytes.h"
+#include "custos/core/logging.h"
+
+namespace custos {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::string_view kRequestsMetric = "custos_http_requests_total";
+constexpr std::string_view kRequestsHelp = "HTTP requests served, by route and status code.";
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr uint64_t kMaxLingerBytes = 1 << 20;
+constexpr std::chrono::milliseconds kMaxLinger{1000};
+
+bool is_token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_valid_field(std::string_view name, std::string_view value) {
+  if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) return false;
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+bool status_allows_body(int status) { return status >= 200 && status != 204 && status != 304; }
+
+// Per-route metric handles, looked up once so that recording is lock-free.
+struct RouteMetrics {
+  std::string name;
+  Histogram* latency = nullptr;
+  std::array<std::atomic<Counter*>, 500> by_status{};  // index: status - 100
+};
+
+class Session;
+
+// State shared by the server, its listener and every connection. Sessions
+// hold it by shared_ptr so the io_context outlives every socket.
+struct ServerCore {
+  ServerCore(ServerOptions server_options, Router server_router, MetricsRegistry* registry)
+      : options(std::move(server_options)),
+        router(std::move(server_router)),
+        metrics(registry),
+        ioc(static_cast<int>(std::max<uint32_t>(1, options.io_threads))) {}
+
+  RouteMetrics* make_route_metrics(std::string name) {
+    auto route = std::make_unique<RouteMetrics>();
+    route->latency = &metrics->histogram("custos_http_request_duration_seconds",
+                                         "Time from request header read to response written.",
+                                         default_latency_buckets(), {{"route", name}});
+    route->name = std::move(name);
+    owned_route_metrics.push_back(std::move(route));
+    return owned_route_metrics.back().get();
+  }
+
+  void record(RouteMetrics& route, int status, double seconds) {
+    auto& slot = route.by_status[static_cast<size_t>(status - 100)];
+    Counter* counter = slot.load(std::memory_order_acquire);
+    if (counter == nullptr) {
+      counter = &metrics->counter(kRequestsMetric, kRequestsHelp,
+                                  {{"route", route.name}, {"code", std::to_string(status)}});
+      slot.store(counter, std::memory_order_release);
+    }
+    counter->inc();
+    route.latency->observe(seconds);
+  }
+
+  ServerOptions options;
+  Router router;
+  MetricsRegistry* metrics;
+  ReadinessCheck readiness;
+  std::atomic<bool> stopping{false};
+
+  std::vector<std::unique_ptr<RouteMetrics>> owned_route_metrics;
+  std::vector<RouteMetrics*> route_metrics;  // by route index
+  RouteMetrics* unmatched_metrics = nullptr;
+  RouteMetrics* malformed_metrics = nullptr;
+  RouteMetrics* overloaded_metrics = nullptr;
+  Gauge* connections_open = nullptr;
+  Counter* connections_rejected = nullptr;
+  Gauge* requests_in_flight = nullptr;
+
+  // Late responses are posted only while the I/O threads may still run them.
+  std::mutex post_mutex;
+  bool accepting_posts = true;
+
+  std::mutex sessions_mutex;
+  std::condition_variable sessions_cv;
+  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions;
+  uint64_t next_session_id = 0;
+  std::atomic<uint32_t> open_connections{0};
+  bool metrics_detached = false;  // guarded by sessions_mutex; set when stop() ends
+  std::unique_ptr<MetricsRegistry> owned_metrics;  // when the server owns its registry
+
+  // Last member: destroyed first, while the members above are still valid.
+  asio::io_context ioc;
+};
+
+// One handler invocation. Responder copies share it; the first call wins and
+// a responder dropped without a call answers 500.
+class PendingResponse {
+ public:
+  PendingResponse(std::shared_ptr<Session> session, HttpRequest request, RouteParams params)
+      : request_(std::move(request)), params_(std::move(params)), session_(std::move(session)) {}
+  ~PendingResponse();
+  PendingResponse(const PendingResponse&) = delete;
+  PendingResponse& operator=(const PendingResponse&) = delete;
+
+  void complete(HttpResponse response);
+  const HttpRequest& request() const { return request_; }
+  const RouteParams& params() const { return params_; }
+
+ private:
+  HttpRequest request_;
+  RouteParams params_;
+  std::shared_ptr<Session> session_;
+  std::atomic<bool> done_{false};
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<ServerCore> core, tcp::socket socket, uint64_t id, bool overloaded)
+      : core_(std::move(core)),
+        id_(id),
+        overloaded_(overloaded),
+        buffer_(core_->options.max_header_bytes + 128 * 1024) {
+    beast::error_code ec;
+    tcp::endpoint peer = socket.remote_endpoint(ec);
+    if (!ec) {
+      std::string ip = peer.address().to_string();
+      remote_ = peer.address().is_v6() ? "[" + ip + "]:" : ip + ":";
+      remote_ += std::to_string(peer.port());
+    }
+    stream_.emplace(std::move(socket));
+    if (!overloaded_) {
+      core_->open_connections.fetch_add(1, std::memory_order_relaxed);
+      core_->connections_open->inc();
+    }
+  }
+
+  ~Session() {
+    std::lock_guard lock(core_->sessions_mutex);
+    if (!overloaded_) {
+      core_->open_connections.fetch_sub(1, std::memory_order_relaxed);
+      // A responder may keep a session past stop(), when a borrowed registry may be gone.
+      if (!core_->metrics_detached) core_->connections_open->dec();
+    }
+    core_->sessions.erase(id_);
+    core_->sessions_cv.notify_all();
+  }
+
+  void start() {
+    asio::post(stream_->get_executor(), [self = shared_from_this()] {
+      if (self->overloaded_) {
+        self->core_->connections_rejected->inc();
+        self->route_metrics_ = self->core_->overloaded_metrics;
+        self->request_start_ = SteadyClock::now();
+        self->close_after_response_ = true;
+        self->write(problem_response(503, "Service Unavailable",
+                                     "the server has too many open connections", "overloaded"));
+      } else {
+        self->wait_for_request();
+      }
+    });
+  }
+
+  // Posts a response from any thread; dropped once the server has stopped.
+  void post_response(HttpResponse response) {
+    std::lock_guard lock(core_->post_mutex);
+    if (!core_->accepting_posts) return;
+    asio::post(stream_->get_executor(),
+               [self = shared_from_this(), response = std::move(response)]() mutable {
+                 self->write(std::move(response));
+               });
+  }
+
+  // Graceful stop: idle connections close now, busy ones after their response.
+  void notify_stop() {
+    asio::post(stream_->get_executor(), [self = shared_from_this()] {
+      if (self->phase_ == Phase::kIdle) self->close_socket();
+    });
+  }
+
+  void force_close() {
+    asio::post(stream_->get_executor(), [self = shared_from_this()] { self->close_socket(); });
+  }
+
+ private:
+  enum class Phase { kIdle, kReading, kHandling, kWriting, kClosing, kClosed };
+
+  void wait_for_request() {
+    if (core_->stopping.load()) {
+      close_socket();
+      return;
+    }
+    phase_ = Phase::kIdle;
+    if (buffer_.size() > 0) {  // pipelined bytes already arrived
+      read_header();
+      return;
+    }
+    stream_->expires_after(core_->options.idle_timeout);
+    stream_->async_read_some(
+        buffer_.prepare(4096),
+        beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+  }
+
+  void on_first_bytes(beast::error_code ec, size_t bytes) {
+    if (ec || phase_ == Phase::kClosed) {
+      close_socket();
+      return;
+    }
+    buffer_.commit(bytes);
+    read_header();
+  }
+
+  void read_header() {
+    phase_ = Phase::kReading;
+    request_start_ = SteadyClock::now();
+    parser_.emplace();
+    parser_->header_limit(core_->options.max_header_bytes);
+    parser_->body_limit(core_->options.max_body_bytes);
+    // One deadline for the whole request, so a trickling client cannot hold the connection.
+    stream_->expires_after(core_->options.read_timeout);
+    http::async_read_header(*stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, size_t) {
+    if (ec) {
+      on_read_error(ec);
+      return;
+    }
+    request_start_ = SteadyClock::now();
+    const auto& message = parser_->get();
+    auto expect = message[http::field::expect];
+    if (!parser_->is_done() && message.version() >= 11 &&
+        equals_ignore_case(expect, "100-continue")) {
+      asio::async_write(*stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code write_ec, size_t) {
+                          if (write_ec) {
+                            self->close_socket();
+                          } else {
+                            self->read_body();
+                          }
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) {
+      dispatch_request();
+      return;
+    }
+    http::async_read(*stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_body, shared_from_this()));
+  }
+
+  void on_body(beast::error_code ec, size_t) {
+    if (ec) {
+      on_read_error(ec);
+      return;
+    }
+    dispatch_request();
+  }
+
+  void on_read_error(beast::error_code ec) {
+    route_metrics_ = core_->malformed_metrics;
+    head_request_ = false;
+    if (ec == http::error::body_limit) {
+      respond_and_close(problem_response(
+          413, "Content Too Large",
+          "the request body exceeds " + std::to_string(core_->options.max_body_bytes) + " bytes",
+          "body-too-large"));
+    } else if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      respond_and_close(problem_response(431, "Request Header Fields Too Large",
+                                         "the request header exceeds " +
+                                             std::to_string(core_->options.max_header_bytes) +
+                                             " bytes",
+                                         "header-too-large"));
+    } else if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      respond_and_close(problem_response(
+          400, "Bad Request", "malformed HTTP request: " + ec.message(), "malformed-request"));
+    } else {
+      // Timeout, end of stream, reset: nobody to answer, or a client not worth waiting for.
+      if (ec == beast::error::timeout) {
+        log_event(LogLevel::kDebug, "server.read_timeout", {{"remote", remote_}});
+      }
+      close_socket();
+    }
+  }
+
+  void respond_and_close(HttpResponse response) {
+    close_after_response_ = true;
+    write(std::move(response));
+  }
+
+  void dispatch_request() {
+    http::request<http::string_body> message = parser_->release();
+    parser_.reset();
+    close_after_response_ = !message.keep_alive();
+    head_request_ = message.method() == http::verb::head;
+    route_metrics_ = core_->unmatched_metrics;
+
+    HttpRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    request.remote_address = remote_;
+    std::string_view target = request.target;
+    if (target.empty() || target[0] != '/') {
+      route_metrics_ = core_->malformed_metrics;
+      respond_and_close(problem_response(
+          400, "Bad Request", "the request target must be an absolute path", "malformed-request"));
+      return;
+    }
+    size_t question = target.find('?');
+    request.path = std::string(target.substr(0, question));
+    if (!percent_decode(request.path).is_ok()) {
+      route_metrics_ = core_->malformed_metrics;
+      write(problem_response(400, "Bad Request", "the request path has a malformed percent escape",
+                             "malformed-request"));
+      return;
+    }
+    if (question != std::string_view::npos) {
+      auto query = parse_query(target.substr(question + 1));
+      if (!query.is_ok()) {
+        write(problem_response(400, "Bad Request", query.status().message(), "invalid-query"));
+        return;
+      }
+      request.query = std::move(query).value();
+    }
+    for (const auto& field : message) request.headers.add(field.name_string(), field.value());
+    request.body = std::move(message.body());
+
+    RouteMatch match = core_->router.match(request.method, request.path);
+    if (match.kind == RouteMatch::Kind::kNotFound) {
+      write(problem_response(404, "Not Found", "no resource at " + request.path, "not-found"));
+      return;
+    }
+    if (match.kind == RouteMatch::Kind::kMethodNotAllowed) {
+      HttpResponse response = problem_response(
+          405, "Method Not Allowed",
+          request.method + " is not allowed on " + request.path + "; allowed: " + match.allow,
+          "method-not-allowed");
+      response.headers.set("Allow", match.allow);
+      write(std::move(response));
+      return;
+    }
+
+    route_metrics_ = core_->route_metrics[match.route_index];
+    const Router::Route& route = core_->router.route(match.route_index);
+    phase_ = Phase::kHandling;
+    stream_->expires_never();
+    core_->requests_in_flight->inc();
+    auto pending = std::make_shared<PendingResponse>(shared_from_this(), std::move(request),
+                                                     std::move(match.params));
+    Responder responder = [pending](HttpResponse response) {
+      pending->complete(std::move(response));
+    };
+    try {
+      route.handler(pending->request(), pending->params(), std::move(responder));
+    } catch (const std::exception& error) {
+      log_event(LogLevel::kError, "server.handler_threw",
+                {{"route", route.name}, {"error", error.what()}});
+      pending->complete(problem_response(500, "Internal Server Error",
+                                         "the request could not be completed", "internal"));
+    } catch (...) {
+      log_event(LogLevel::kError, "server.handler_threw", {{"route", route.name}});
+      pending->complete(problem_response(500, "Internal Server Error",
+                                         "the request could not be completed", "internal"));
+    }
+  }
+
+  void write(HttpResponse response) {
+    if (phase_ == Phase::kHandling) core_->requests_in_flight->dec();
+    if (phase_ == Phase::kClosed || phase_ == Phase::kClosing || phase_ == Phase::kWriting) return;
+    phase_ = Phase::kWriting;
+    if (response.status < 200 || response.status > 599) {  // 1xx is never a final response
+      log_event(LogLevel::kError, "server.bad_status",
+                {{"status", std::to_string(response.status)}});
+      response = problem_response(500, "Internal Server Error",
+                                  "the handler produced an invalid status", "internal");
+    }
+    int status = response.status;
+    status_ = status;
+    close_after_response_ = close_after_response_ || core_->stopping.load();
+
+    response_ = {};
+    response_.version(11);
+    response_.result(static_cast<unsigned>(status));
+    response_.reason(reason_phrase(status));
+    bool has_content_type = false;
+    for (const auto& [name, value] : response.headers) {
+      if (equals_ignore_case(name, "Content-Length") ||
+          equals_ignore_case(name, "Transfer-Encoding") || equals_ignore_case(name, "Connection")) {
+        continue;
+      }
+      if (!is_valid_field(name, value)) {
+        log_event(LogLevel::kWarn, "server.bad_header_dropped", {{"name", name}});
+        continue;
+      }
+      has_content_type = has_content_type || equals_ignore_case(name, "Content-Type");
+      response_.insert(name, value);
+    }
+    if (status_allows_body(status)) {
+      if (!response.content_type.empty() && is_valid_field("Content-Type", response.content_type)) {
+        response_.set(http::field::content_type, response.content_type);
+      } else if (!has_content_type) {
+        response_.set(http::field::content_type, "application/octet-stream");
+      }
+      response_.set(http::field::content_length, std::to_string(response.body.size()));
+      if (!head_request_) response_.body() = std::move(response.body);
+    }
+    response_.keep_alive(!close_after_response_);
+    stream_->expires_after(core_->options.write_timeout);
+    http::async_write(*stream_, response_,
+                      beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, size_t) {
+    if (route_metrics_ != nullptr) {
+      std::chrono::duration<double> elapsed = SteadyClock::now() - request_start_;
+      core_->record(*route_metrics_, status_, elapsed.count());
+    }
+    response_ = {};
+    if (ec) {
+      close_socket();
+    } else if (close_after_response_) {
+      linger_close();
+    } else {
+      wait_for_request();
+    }
+  }
+
+  // Half-closes, then drains what the client still sends for a moment, so
+  // unread request bytes do not turn our close into a reset that destroys the
+  // response before the client reads it.
+  void linger_close() {
+    phase_ = Phase::kClosing;
+    beast::error_code ignored;
+    stream_->socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_->expires_after(std::min(kMaxLinger, core_->options.read_timeout));
+    buffer_.clear();
+    discard_next();
+  }
+
+  void discard_next() {
+    stream_->async_read_some(
+        asio::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+          self->lingered_bytes_ += bytes;
+          if (ec || self->phase_ == Phase::kClosed || self->lingered_bytes_ > kMaxLingerBytes) {
+            self->close_socket();
+          } else {
+            self->discard_next();
+          }
+        });
+  }
+
+  void close_socket() {
+    if (phase_ == Phase::kHandling) core_->requests_in_flight->dec();
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
+    beast::error_code ignored;
+    stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_->close();
+  }
+
+  std::shared_ptr<ServerCore> core_;
+  uint64_t id_;
+  bool overloaded_;
+  std::string remote_;
+  std::optional<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  Phase phase_ = Phase::kIdle;
+  bool close_after_response_ = false;
+  bool head_request_ = false;
+  int status_ = 0;
+  RouteMetrics* route_metrics_ = nullptr;
+  SteadyClock::time_point request_start_ = SteadyClock::now();
+  uint64_t lingered_bytes_ = 0;
+  std::array<char, 4096> discard_{};
+};
+
+PendingResponse::~PendingResponse() {
+  if (!done_.exchange(true)) {
+    log_event(LogLevel::kError, "server.responder_dropped", {{"target", request_.target}});
+    session_->post_response(problem_response(
+        500, "Internal Server Error", "the request was dropped without a response", "internal"));
+  }
+}
+
+void PendingResponse::complete(HttpResponse response) {
+  if (done_.exchange(true)) {
+    log_event(LogLevel::kWarn, "server.responder_called_twice", {{"target", request_.target}});
+    return;
+  }
+  session_->post_response(std::move(response));
+}
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  explicit Listener(std::shared_ptr<ServerCore> core)
+      : core_(std::move(core)),
+        strand_(asio::make_strand(core_->ioc)),
+        acceptor_(strand_),
+        retry_timer_(strand_) {}
+
+  // Binds and listens; called before the I/O threads start.
+  Result<uint16_t> open(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      return io_error("cannot listen on " + core_->options.listen + ": " + ec.message());
+    }
+    uint16_t port = acceptor_.local_endpoint(ec).port();
+    if (ec) return io_error("cannot read the bound port: " + ec.message());
+    return port;
+  }
+
+  void start() {
+    asio::post(strand_, [self = shared_from_this()] { self->accept_next(); });
+  }
+
+  void stop() {
+    asio::post(strand_, [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+      self->retry_timer_.cancel();
+    });
+  }
+
+ private:
+  void accept_next() {
+    if (core_->stopping.load() || !acceptor_.is_open()) return;
+    acceptor_.async_accept(asio::make_strand(core_->ioc),
+                           beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (core_->stopping.load() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // Typically out of file descriptors: back off instead of spinning.
+      log_event(LogLevel::kWarn, "server.accept_failed", {{"error", ec.message()}});
+      retry_timer_.expires_after(std::chrono::milliseconds(50));
+      retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec) self->accept_next();
+      });
+      return;
+    }
+    bool overloaded =
+        core_->open_connections.load(std::memory_order_relaxed) >= core_->options.max_connections;
+    std::shared_ptr<Session> session;
+    {
+      std::lock_guard lock(core_->sessions_mutex);
+      uint64_t id = core_->next_session_id++;
+      session = std::make_shared<Session>(core_, std::move(socket), id, overloaded);
+      core_->sessions.emplace(id, session);
+    }
+    session->start();
+    accept_next();
+  }
+
+  std::shared_ptr<ServerCore> core_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_;
+};
+
+Result<tcp::endpoint> resolve_listen_address(std::string_view listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos) {
+    return invalid_argument("listen address '" + std::string(listen) + "' is not host:port");
+  }
+  std::string_view host = listen.substr(0, colon);
+  auto port = parse_decimal_u64(listen.substr(colon + 1));
+  if (!port.is_ok() || port.value() > 65535) {
+    return invalid_argument("listen address '" + std::string(listen) + "' has a bad port");
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  auto port_number = static_cast<uint16_t>(port.value());
+  beast::error_code ec;
+  auto address = asio::ip::make_address(std::string(host), ec);
+  if (!ec) return tcp::endpoint(address, port_number);
+  asio::io_context resolver_context;
+  tcp::resolver resolver(resolver_context);
+  auto results = resolver.resolve(std::string(host), std::to_string(port_number), ec);
+  if (ec || results.empty()) {
+    return invalid_argument("cannot resolve listen host '" + std::string(host) +
+                            "': " + ec.message());
+  }
+  return results.begin()->endpoint();
+}
+
+}  // namespace
+
+ServerOptions server_options_from_config(const ServerConfig& config) {
+  ServerOptions options;
+  options.listen = config.listen;
+  options.io_threads = std::max<uint32_t>(1, config.threads);
+  options.max_body_bytes = config.max_body_bytes;
+  options.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
+  options.max_connections = config.max_connections;
+  return options;
+}
+
+class HttpServer::Impl {
+ public:
+  enum class State { kNew, kRunning, kStopping, kStopped };
+
+  Impl(ServerOptions options, Router router, MetricsRegistry* metrics) {
+    std::unique_ptr<MetricsRegistry> owned;
+    if (metrics == nullptr) {
+      owned = std::make_unique<MetricsRegistry>();
+      metrics = owned.get();
+    }
+    core_ = std::make_shared<ServerCore>(std::move(options), std::move(router), metrics);
+    core_->owned_metrics = std::move(owned);
+  }
+
+  ~Impl() { stop(); }
+
+  void set_readiness(ReadinessCheck check) {
+    std::lock_guard lock(state_mutex_);
+    if (state_ == State::kNew) core_->readiness = std::move(check);
+  }
+
+  Status start() {
+    std::lock_guard lock(state_mutex_);
+    if (state_ != State::kNew) return failed_precondition("the server was started before");
+    CUSTOS_RETURN_IF_ERROR(add_builtin_routes());
+    CUSTOS_ASSIGN_OR_RETURN(tcp::endpoint endpoint, resolve_listen_address(core_->options.listen));
+
+    auto listener = std::make_shared<Listener>(core_);
+    CUSTOS_ASSIGN_OR_RETURN(uint16_t port, listener->open(endpoint));
+    port_ = port;
+
+    MetricsRegistry& metrics = *core_->metrics;
+    for (size_t i = 0; i < core_->router.size(); ++i) {
+      core_->route_metrics.push_back(core_->make_route_metrics(core_->router.route(i).name));
+    }
+    core_->unmatched_metrics = core_->make_route_metrics("unmatched");
+    core_->malformed_metrics = core_->make_route_metrics("malformed");
+    core_->overloaded_metrics = core_->make_route_metrics("overloaded");
+    core_->connections_open =
+        &metrics.gauge("custos_http_connections_open", "Open HTTP connections.");
+    core_->connections_rejected =
+        &metrics.counter("custos_http_connections_rejected_total",
+                         "Connections refused with 503 over max_connections.");
+    core_->requests_in_flight = &metrics.gauge(
+        "custos_http_requests_in_flight", "Requests handed to a handler and not yet answered.");
+
+    listener_ = std::move(listener);
+    work_guard_.emplace(core_->ioc.get_executor());
+    uint32_t thread_count = std::max<uint32_t>(1, core_->options.io_threads);
+    for (uint32_t i = 0; i < thread_count; ++i) {
+      threads_.emplace_back([core = core_.get()] {
+        while (true) {
+          try {
+            core->ioc.run();
+            return;
+          } catch (const std::exception& error) {
+            log_event(LogLevel::kError, "server.io_thread_error", {{"error", error.what()}});
+          }
+        }
+      });
+    }
+    listener_->start();
+    state_ = State::kRunning;
+    std::string host = endpoint.address().to_string();
+    if (endpoint.address().is_v6()) host = "[" + host + "]";
+    log_event(LogLevel::kInfo, "server.listening",
+              {{"address", host + ":" + std::to_string(port_.load())},
+               {"threads", std::to_string(thread_count)}});
+    return Status::ok();
+  }
+
+  void stop() {
+    {
+      std::unique_lock lock(state_mutex_);
+      if (state_ == State::kNew) {
+        state_ = State::kStopped;
+        state_cv_.notify_all();
+        return;
+      }
+      if (state_ != State::kRunning) {
+        state_cv_.wait(lock, [&] { return state_ == State::kStopped; });
+        return;
+      }
+      state_ = State::kStopping;
+    }
+    core_->stopping.store(true);
+    listener_->stop();
+    for (const auto& session : live_sessions()) session->notify_stop();
+
+    auto deadline = SteadyClock::now() + core_->options.shutdown_grace;
+    {
+      std::unique_lock lock(core_->sessions_mutex);
+      core_->sessions_cv.wait_until(lock, deadline, [&] { return core_->sessions.empty(); });
+    }
+    auto remaining = live_sessions();
+    if (!remaining.empty()) {
+      log_event(LogLevel::kWarn, "server.shutdown_forced",
+                {{"connections", std::to_string(remaining.size())}});
+      for (const auto& session : remaining) session->force_close();
+      remaining.clear();
+      std::unique_lock lock(core_->sessions_mutex);
+      core_->sessions_cv.wait_for(lock, std::chrono::milliseconds(200),
+                                  [&] { return core_->sessions.empty(); });
+    }
+    {
+      std::lock_guard lock(core_->post_mutex);
+      core_->accepting_posts = false;
+    }
+    work_guard_.reset();
+    core_->ioc.stop();
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+    // Run what is still queued (aborted operations) so sessions release the core.
+    core_->ioc.restart();
+    for (int round = 0; round < 100 && core_->ioc.poll() > 0; ++round) {
+    }
+    listener_.reset();
+    {
+      std::lock_guard lock(core_->sessions_mutex);
+      core_->metrics_detached = true;
+    }
+
+    std::lock_guard lock(state_mutex_);
+    state_ = State::kStopped;
+    state_cv_.notify_all();
+    log_event(LogLevel::kInfo, "server.stopped", {});
+  }
+
+  void wait() {
+    std::unique_lock lock(state_mutex_);
+    state_cv_.wait(lock, [&] { return state_ == State::kStopped || state_ == State::kNew; });
+  }
+
+  bool running() const {
+    std::lock_guard lock(state_mutex_);
+    return state_ == State::kRunning;
+  }
+
+  uint16_t port() const { return port_.load(); }
+  MetricsRegistry& metrics() { return *core_->metrics; }
+
+ private:
+  std::vector<std::shared_ptr<Session>> live_sessions() {
+    std::vector<std::shared_ptr<Session>> sessions;
+    std::lock_guard lock(core_->sessions_mutex);
+    for (const auto& [id, weak] : core_->sessions) {
+      if (auto session = weak.lock()) sessions.push_back(std::move(session));
+    }
+    return sessions;
+  }
+
+  Status add_builtin_routes() {
+    ServerCore* core = core_.get();
+    CUSTOS_RETURN_IF_ERROR(
+        core->router.add("GET", "/healthz", "healthz",
+                         [](const HttpRequest&, const RouteParams&, Responder respond) {
+                           respond(json_response(200, R"({"status":"ok"})"));
+                         }));
+    CUSTOS_RETURN_IF_ERROR(core->router.add(
+        "GET", "/readyz", "readyz",
+        [core](const HttpRequest&, const RouteParams&, Responder respond) {
+          if (core->stopping.load()) {
+            respond(problem_response(503, "Service Unavailable", "the server is shutting down",
+                                     "not-ready"));
+            return;
+          }
+          Status ready = core->readiness ? core->readiness() : Status::ok();
+          if (ready.is_ok()) {
+            respond(json_response(200, R"({"status":"ready"})"));
+          } else {
+            respond(problem_response(503, "Service Unavailable", ready.message(), "not-ready"));
+          }
+        }));
+    CUSTOS_RETURN_IF_ERROR(
+        core->router.add("GET", "/metrics", "metrics",
+                         [core](const HttpRequest&, const RouteParams&, Responder respond) {
+                           respond(text_response(200, core->metrics->render(),
+                                                 "text/plain; version=0.0.4; charset=utf-8"));
+                         }));
+    return Status::ok();
+  }
+
+  std::shared_ptr<ServerCore> core_;
+  std::shared_ptr<Listener> listener_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_guard_;
+  std::vector<std::thread> threads_;
+  std::atomic<uint16_t> port_{0};
+  mutable std::mutex state_mutex_;
+  std::condition_variable state_cv_;
+  State state_ = State::kNew;
+};
+
+HttpServer::HttpServer(ServerOptions options, Router router, MetricsRegistry* metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router), metrics)) {}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::set_readiness(ReadinessCheck check) { impl_->set_readiness(std::move(check)); }
+Status HttpServer::start() { return impl_->start(); }
+uint16_t HttpServer::port() const { return impl_->port(); }
+void HttpServer::stop() { impl_->stop(); }
+void HttpServer::wait() { impl_->wait(); }
+bool HttpServer::running() const { return impl_->running(); }
+MetricsRegistry& HttpServer::metrics() { return impl_->metrics(); }
+
+void run_until_signal(HttpServer& server) {
+  asio::io_context signal_context;
+  asio::signal_set signals(signal_context, SIGINT, SIGTERM);
+  int received = 0;
+  signals.async_wait([&](const beast::error_code& ec, int signal_number) {
+    if (!ec) received = signal_number;
+  });
+  while (received == 0 && server.running()) {
+    signal_context.run_for(std::chrono::milliseconds(200));
+  }
+  if (received != 0) {
+    log_event(LogLevel::kInfo, "server.signal", {{"signal", std::to_string(received)}});
+  }
+  server.stop();
+}
+
+}  // namespace custos
