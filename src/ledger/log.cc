@@ -1,6 +1,7 @@
 #include "custos/ledger/log.h"
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 
 #include "custos/ledger/checkpoint.h"
@@ -203,6 +204,7 @@ void Log::run_sequencer() {
 }
 
 void Log::commit_batch(std::vector<Pending>& batch) {
+  auto started = std::chrono::steady_clock::now();
   TreeEdge rollback = *edge_;
   TreeEdge& edge = *edge_;
   uint64_t first_index = edge.size();
@@ -277,8 +279,15 @@ void Log::commit_batch(std::vector<Pending>& batch) {
     std::lock_guard lock(checkpoint_mutex_);
     latest_checkpoint_ = *note;
   }
+  if (options_.on_batch) {
+    auto elapsed = std::chrono::steady_clock::now() - started;
+    options_.on_batch(BatchStats{
+        batch.size(), new_size, write_batch_.payload_bytes(),
+        std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()});
+  }
   for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i].done(AppendReceipt{first_index + i, batch_leaf_hashes_[i], *note, new_size});
+    batch[i].done(AppendReceipt{first_index + i, batch_leaf_hashes_[i], *note, new_size,
+                                  batch[i].receive_time});
   }
   std::lock_guard lock(queue_mutex_);
   pending_entries_ -= batch.size();

@@ -57,6 +57,14 @@ namespace log_internal {
 class TreeEdge;
 }
 
+// What one group commit did, for metrics and benchmarks.
+struct BatchStats {
+  uint64_t entries = 0;        // entries committed by the batch
+  uint64_t tree_size = 0;      // tree size after the batch
+  uint64_t write_bytes = 0;    // bytes in the synced write batch
+  int64_t commit_micros = 0;   // hashing + signing + synced write, wall time
+};
+
 struct LogOptions {
   // The checkpoint origin line, e.g. "example.com/custos/log1". Stored at the
   // first open; a later open with another origin is refused.
@@ -70,6 +78,9 @@ struct LogOptions {
   uint64_t max_batch_entries = 65536;
   // Most entries accepted but not yet completed (queued or being committed).
   uint64_t max_pending_entries = 1 << 20;
+  // Called on the sequencer thread after each committed batch, before its
+  // callbacks run. Optional; must be quick.
+  std::function<void(const BatchStats&)> on_batch;
 };
 
 struct AppendRequest {
@@ -85,6 +96,7 @@ struct AppendReceipt {
   // The signed checkpoint of the batch that committed the entry.
   std::string checkpoint;
   uint64_t tree_size = 0;  // the checkpoint's size (> index)
+  UnixMicros receive_time = 0;  // assigned by the log; part of the entry bytes
 };
 
 using AppendCallback = std::function<void(Result<AppendReceipt>)>;

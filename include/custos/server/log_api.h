@@ -1,0 +1,59 @@
+// custos server: the custody log's HTTP endpoints.
+//
+// Read endpoints are open (anyone may audit the log):
+//   GET  /checkpoint                          C2SP tlog-checkpoint signed note
+//   GET  /tile/<L>/<N>[.p/<W>]                C2SP tlog-tiles hash tiles
+//   GET  /tile/entries/<N>[.p/<W>]            C2SP tlog-tiles entry bundles
+//   GET  /custos/v1/log/key                   origin and verifier key
+//   GET  /custos/v1/log/entries/{index}       one entry, decoded, as JSON
+//   GET  /custos/v1/log/proof/inclusion?index=I[&tree_size=N]
+//   GET  /custos/v1/log/proof/consistency?from=M[&to=N]
+// Writes need the admin bearer token until identities land (issue 4):
+//   POST /custos/v1/log/entries               body = payload; answers with a receipt
+// A receipt is answered only after the entry's group commit is synced and its
+// checkpoint signed. docs/api.md describes every field.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "custos/core/status.h"
+#include "custos/ledger/log.h"
+#include "custos/server/metrics.h"
+#include "custos/server/router.h"
+
+namespace custos {
+
+class WorkQueue;
+
+struct LogApiOptions {
+  std::string admin_token;   // required for POST /custos/v1/log/entries
+  std::string verifier_key;  // the log's C2SP verifier key, served at /custos/v1/log/key
+  std::string origin;
+};
+
+// Metrics of the log: appends, batch sizes, commit latency, tree size.
+// Create it before the Log and pass on_batch() in LogOptions.
+class LogMetrics {
+ public:
+  explicit LogMetrics(MetricsRegistry& registry);
+  void on_batch(const ledger::BatchStats& stats);
+  void watch_tree_size(const ledger::Log& log);  // tree size gauge, read at each scrape
+
+ private:
+  MetricsRegistry& registry_;
+  Counter& appends_;
+  Counter& batches_;
+  Histogram& batch_entries_;
+  Histogram& commit_seconds_;
+};
+
+// Adds the routes above. `log` and `receipts` must outlive the server;
+// `receipts` runs proof work for append receipts off the sequencer thread.
+Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
+                      LogApiOptions options);
+
+// Maps a Status to the problem+json response a client should see.
+HttpResponse problem_from_status(const Status& status);
+
+}  // namespace custos
