@@ -200,6 +200,8 @@ void Log::run_sequencer() {
     } else {
       finish_batch(batch, failure);
     }
+    // Release the callbacks (and whatever they captured) now, not at the next batch.
+    batch.clear();
   }
 }
 

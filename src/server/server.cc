@@ -526,6 +526,9 @@ void PendingResponse::complete(HttpResponse response) {
     return;
   }
   session_->post_response(std::move(response));
+  // The response is queued on the session's executor (which holds the session);
+  // stale responder copies must not keep a finished session open.
+  session_.reset();
 }
 
 class Listener : public std::enable_shared_from_this<Listener> {
