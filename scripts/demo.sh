@@ -71,6 +71,10 @@ echo
 echo "== remote audit (a witness's core): verify signature and consistency with the last run"
 "$custos" audit --url "$url" --state "$data/audit.state" --vkey "$(cat "$data/log.vkey")"
 
+echo
+echo "== offline audit of the data directory (read-only, beside the running server)"
+"$custos" verify --data "$data" --quiet
+
 if [ "$wait_for_ctrl_c" = 1 ]; then
   echo
   echo "demo: the server keeps running at $url; press Ctrl-C to stop it."

@@ -1,0 +1,124 @@
+#include "data_dir.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "custos/core/clock.h"
+#include "custos/crypto/random.h"
+#include "custos/ledger/log.h"
+
+namespace custos::cli {
+namespace fs = std::filesystem;
+
+Status write_new_file(const std::string& path, std::string_view text, unsigned mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return io_error("cannot create " + path + ": " + std::strerror(errno));
+  size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return io_error("cannot write " + path + ": " + std::strerror(errno));
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return io_error("cannot sync " + path);
+  return Status::ok();
+}
+
+Result<std::string> read_text_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return not_found("cannot read " + path);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+Result<std::string> read_secret_file(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return not_found("cannot read " + path);
+  if ((info.st_mode & 0077) != 0) {
+    return failed_precondition(path + " is readable by others; run chmod 600 " + path);
+  }
+  CUSTOS_ASSIGN_OR_RETURN(std::string text, read_text_file(path));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+Status check_data_dir(const DataDirPaths& paths) {
+  if (!fs::exists(paths.db()) || !fs::exists(paths.log_key())) {
+    return not_found(paths.root + " is not a custos data directory; run: custos init --data " +
+                     paths.root);
+  }
+  return Status::ok();
+}
+
+Result<NoteSigner> load_log_signer(const DataDirPaths& paths) {
+  CUSTOS_ASSIGN_OR_RETURN(std::string text, read_secret_file(paths.log_key()));
+  auto signer = NoteSigner::parse_private_key(text);
+  if (!signer.is_ok()) return signer.status().with_context(paths.log_key());
+  return signer;
+}
+
+std::function<Result<std::string>(std::string_view)> checkpoint_signer(const NoteSigner& signer) {
+  return [&signer](std::string_view body) -> Result<std::string> {
+    const NoteSigner* signers[] = {&signer};
+    return sign_note(body, signers);
+  };
+}
+
+Result<std::unique_ptr<store::Store>> open_store(const DataDirPaths& paths, bool read_only,
+                                                 uint64_t block_cache_mb) {
+  CUSTOS_RETURN_IF_ERROR(check_data_dir(paths));
+  store::StoreOptions options;
+  options.create_if_missing = false;
+  options.read_only = read_only;
+  options.block_cache_mb = block_cache_mb;
+  return store::Store::open(paths.db(), options);
+}
+
+Result<InitResult> initialise_data_dir(const DataDirPaths& paths, const std::string& origin_in) {
+  std::string origin = origin_in;
+  if (origin.empty()) origin = "custos.local/log-" + hex_encode(random_bytes(4));
+  if (!is_valid_note_key_name(origin)) {
+    return invalid_argument("origin '" + origin +
+                            "' is not a valid note key name (no spaces, no '+', non-empty)");
+  }
+  std::error_code error;
+  if (fs::exists(paths.db()) || fs::exists(paths.log_key())) {
+    return Status(StatusCode::kAlreadyExists, paths.root + " already holds a custos log");
+  }
+  fs::create_directories(paths.root, error);
+  if (error) return io_error("cannot create " + paths.root + ": " + error.message());
+  fs::permissions(paths.root, fs::perms::owner_all, fs::perm_options::replace, error);
+
+  CUSTOS_ASSIGN_OR_RETURN(NoteSigner signer, NoteSigner::create(origin, Ed25519KeyPair::generate()));
+  std::string vkey = signer.verifier().vkey_string();
+  CUSTOS_RETURN_IF_ERROR(write_new_file(paths.log_key(), signer.private_key_string() + "\n", 0600));
+  CUSTOS_RETURN_IF_ERROR(write_new_file(paths.log_vkey(), vkey + "\n", 0644));
+  CUSTOS_RETURN_IF_ERROR(
+      write_new_file(paths.admin_token(), hex_encode(random_bytes(32)) + "\n", 0600));
+
+  store::StoreOptions options;
+  options.create_if_missing = true;
+  CUSTOS_ASSIGN_OR_RETURN(auto store, store::Store::open(paths.db(), options));
+  SystemClock clock;
+  ledger::LogOptions log_options;
+  log_options.origin = origin;
+  log_options.clock = &clock;
+  log_options.sign_checkpoint = checkpoint_signer(signer);
+  CUSTOS_ASSIGN_OR_RETURN(auto log, ledger::Log::open(*store, std::move(log_options)));
+  InitResult result{origin, vkey, log->latest_checkpoint()};
+  log->close();
+  return result;
+}
+
+}  // namespace custos::cli

@@ -1,0 +1,116 @@
+#include <iostream>
+
+#include "cli.h"
+#include "custos/core/clock.h"
+#include "custos/core/config.h"
+#include "custos/core/logging.h"
+#include "custos/core/work_queue.h"
+#include "custos/ledger/log.h"
+#include "custos/server/log_api.h"
+#include "custos/server/server.h"
+#include "data_dir.h"
+
+namespace custos::cli {
+
+// The composition root of a custos node: config -> store -> log -> HTTP server.
+int run_serve(const ServeOptions& options) {
+  Config config;
+  if (!options.config_path.empty()) {
+    auto loaded = load_config_file(options.config_path);
+    if (!loaded.is_ok()) {
+      std::cerr << "custos serve: " << loaded.status().message() << "\n";
+      return kExitUsage;
+    }
+    config = std::move(loaded).value();
+  }
+  if (options.data_dir) config.storage.data_dir = *options.data_dir;
+  if (options.listen) config.server.listen = *options.listen;
+  if (options.threads) config.server.threads = *options.threads;
+  if (options.log_level) config.logging.level = *options.log_level;
+  if (options.log_format) config.logging.format = *options.log_format;
+
+  Status logging = configure_logging(config.logging.level, config.logging.format);
+  if (!logging.is_ok()) {
+    std::cerr << "custos serve: " << logging.message() << "\n";
+    return kExitUsage;
+  }
+
+  DataDirPaths paths{config.storage.data_dir};
+  if (Status usable = check_data_dir(paths); !usable.is_ok()) {
+    std::cerr << "custos serve: " << usable.message() << "\n";
+    return kExitUsage;
+  }
+  auto signer = load_log_signer(paths);
+  if (!signer.is_ok()) {
+    std::cerr << "custos serve: " << signer.status().message() << "\n";
+    return signer.status().code() == StatusCode::kNotFound ? kExitUsage : kExitStorage;
+  }
+  auto admin_token = read_secret_file(paths.admin_token());
+  if (!admin_token.is_ok()) {
+    std::cerr << "custos serve: " << admin_token.status().message() << "\n";
+    return kExitStorage;
+  }
+  auto store = open_store(paths, /*read_only=*/false, config.storage.block_cache_mb);
+  if (!store.is_ok()) {
+    std::cerr << "custos serve: " << store.status().message() << "\n";
+    return store.status().code() == StatusCode::kNotFound ? kExitUsage : kExitStorage;
+  }
+
+  MetricsRegistry metrics;
+  LogMetrics log_metrics(metrics);
+  SystemClock clock;
+  ledger::LogOptions log_options;
+  log_options.origin = signer->name();
+  log_options.clock = &clock;
+  log_options.sign_checkpoint = checkpoint_signer(*signer);
+  log_options.max_batch_entries = config.sequencer.max_batch_entries;
+  log_options.max_pending_entries = config.sequencer.max_pending_entries;
+  log_options.on_batch = [&log_metrics](const ledger::BatchStats& stats) {
+    log_metrics.on_batch(stats);
+  };
+  auto log = ledger::Log::open(**store, std::move(log_options));
+  if (!log.is_ok()) {
+    std::cerr << "custos serve: " << log.status().message() << "\n";
+    return kExitStorage;
+  }
+  log_metrics.watch_tree_size(**log);
+
+  WorkQueue receipts(2);
+  Router router;
+  LogApiOptions api_options{*admin_token, signer->verifier().vkey_string(), signer->name()};
+  Status routes = add_log_routes(router, **log, receipts, api_options);
+  if (!routes.is_ok()) {
+    std::cerr << "custos serve: " << routes.message() << "\n";
+    return kExitStorage;
+  }
+
+  HttpServer server(server_options_from_config(config.server), std::move(router), &metrics);
+  ledger::Log* log_ptr = log->get();
+  server.set_readiness([log_ptr] { return log_ptr->health(); });
+  Status started = server.start();
+  if (!started.is_ok()) {
+    std::cerr << "custos serve: " << started.message() << "\n";
+    return kExitNetwork;
+  }
+  std::string host = config.server.listen.substr(0, config.server.listen.rfind(':'));
+  std::string bound = host + ":" + std::to_string(server.port());
+  log_event(LogLevel::kInfo, "node.ready",
+            {{"address", bound}, {"origin", signer->name()},
+             {"tree_size", std::to_string((*log)->tree_size())}});
+  if (!options.ready_file.empty()) {
+    std::string temporary = options.ready_file + ".tmp";
+    std::remove(temporary.c_str());
+    Status written = write_new_file(temporary, bound + "\n", 0644);
+    if (!written.is_ok() || std::rename(temporary.c_str(), options.ready_file.c_str()) != 0) {
+      std::cerr << "custos serve: cannot write ready file " << options.ready_file << "\n";
+    }
+  }
+
+  run_until_signal(server);
+  server.stop();
+  (*log)->close();
+  log_event(LogLevel::kInfo, "node.stopped", {{"tree_size", std::to_string((*log)->tree_size())}});
+  return kExitOk;
+}
+
+}  // namespace custos::cli
