@@ -19,7 +19,7 @@ case "$flavour" in
   fuzz)
     CXX=clang++ CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCUSTOS_FUZZ=ON -DCUSTOS_BUILD_TESTS=OFF >/dev/null
-    ninja -C build-fuzz -j "$jobs" ;;
+    ninja -C build-fuzz -j "$jobs" fuzzers ;;
   *)
     echo "usage: scripts/build.sh [release|sanitize|fuzz]" >&2
     exit 2 ;;

@@ -7,3 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh release
 (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 600)
+
+# Each libFuzzer target for a short, bounded time (CUSTOS_FUZZ_SECONDS, default 15).
+scripts/build.sh fuzz
+fuzz/run_all.sh build-fuzz/fuzz "${CUSTOS_FUZZ_SECONDS:-15}"
