@@ -1,0 +1,621 @@
+// RFC 9421 signature bases, Signature-Input / Signature fields and
+// Ed25519 signing and verification for requests.
+#include "custos/crypto/http_signature.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+#include "custos/crypto/content_digest.h"
+
+namespace custos {
+namespace {
+
+char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = to_lower(c);
+  return out;
+}
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (to_lower(a[i]) != to_lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool is_field_name_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// A value placed in the signature base must not be able to start a new line.
+Status check_component_value(std::string_view name, std::string_view value) {
+  for (char c : value) {
+    auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7F) {
+      return invalid_argument("component " + std::string(name) + " has a control character");
+    }
+  }
+  return Status::ok();
+}
+
+// Trims SP and HTAB and replaces obsolete line folding with one SP.
+std::string canonical_field_line(std::string_view line) {
+  auto is_ws = [](char c) { return c == ' ' || c == '\t'; };
+  std::string out;
+  out.reserve(line.size());
+  for (size_t i = 0; i < line.size(); ++i) {
+    bool fold = line[i] == '\r' && i + 2 < line.size() && line[i + 1] == '\n' && is_ws(line[i + 2]);
+    bool bare_fold = line[i] == '\n' && i + 1 < line.size() && is_ws(line[i + 1]);
+    if (fold || bare_fold) {
+      i += fold ? 2 : 1;
+      while (i + 1 < line.size() && is_ws(line[i + 1])) ++i;
+      while (!out.empty() && is_ws(out.back())) out.pop_back();
+      out += ' ';
+      continue;
+    }
+    out += line[i];
+  }
+  size_t begin = 0;
+  while (begin < out.size() && is_ws(out[begin])) ++begin;
+  size_t end = out.size();
+  while (end > begin && is_ws(out[end - 1])) --end;
+  return out.substr(begin, end - begin);
+}
+
+std::vector<std::string_view> field_lines(const SignedRequestView& request, std::string_view name) {
+  if (!request.header_values) return {};
+  return request.header_values(name);
+}
+
+// The field's lines combined as RFC 9421 section 2.1 asks; nullopt when absent.
+std::optional<std::string> combined_field(const SignedRequestView& request, std::string_view name) {
+  auto lines = field_lines(request, name);
+  if (lines.empty()) return std::nullopt;
+  std::string combined;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0) combined += ", ";
+    combined += canonical_field_line(lines[i]);
+  }
+  return combined;
+}
+
+// Fields custos knows to be Structured Field Dictionaries (for the sf flag).
+bool is_known_dictionary_field(std::string_view name) {
+  static constexpr std::array<std::string_view, 7> kDictionaries = {
+      "signature",           "signature-input",  "content-digest",  "repr-digest",
+      "want-content-digest", "want-repr-digest", "accept-signature"};
+  return std::find(kDictionaries.begin(), kDictionaries.end(), name) != kDictionaries.end();
+}
+
+bool is_true_flag(const sf::BareItem& value) {
+  const bool* flag = std::get_if<bool>(&value);
+  return flag != nullptr && *flag;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding (WHATWG URL section 5.1): '+'
+// is a space and a '%' not followed by two hex digits stays as it is.
+std::string form_decode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+               hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Percent-encoding with the application/x-www-form-urlencoded set, spaces
+// as %20 (RFC 9421 section 2.2.8).
+std::string form_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '*' || c == '-' || c == '.' || c == '_';
+    if (keep) {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0x0F];
+    }
+  }
+  return out;
+}
+
+std::string normalized_authority(const SignedRequestView& request) {
+  std::string authority = lowercase(request.authority);
+  std::string scheme = lowercase(request.scheme);
+  auto drop_suffix = [&authority](std::string_view suffix) {
+    if (authority.size() > suffix.size() &&
+        authority.compare(authority.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      authority.resize(authority.size() - suffix.size());
+    }
+  };
+  if (scheme == "https") drop_suffix(":443");
+  if (scheme == "http") drop_suffix(":80");
+  return authority;
+}
+
+std::string normalized_path(const SignedRequestView& request) {
+  return request.path.empty() ? std::string("/") : std::string(request.path);
+}
+
+Result<std::string> query_param_value(const SignedRequestView& request,
+                                      const ComponentId& component) {
+  const sf::BareItem* name_param = component.parameters.find("name");
+  const auto* wanted = name_param ? std::get_if<std::string>(name_param) : nullptr;
+  if (wanted == nullptr) return invalid_argument("@query-param needs a String name parameter");
+  std::optional<std::string> found;
+  size_t occurrences = 0;
+  std::string_view query = request.query;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string_view raw_name = pair.substr(0, eq);
+    std::string_view raw_value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (form_encode(form_decode(raw_name)) != *wanted) continue;
+    ++occurrences;
+    found = form_encode(form_decode(raw_value));
+  }
+  if (occurrences == 0) return not_found("query parameter '" + *wanted + "' is absent");
+  if (occurrences > 1) {
+    return invalid_argument("query parameter '" + *wanted +
+                            "' occurs more than once and cannot be covered; cover @query");
+  }
+  return *found;
+}
+
+Result<std::string> derived_value(const SignedRequestView& request, const ComponentId& component) {
+  const std::string& name = component.name;
+  for (const auto& [key, value] : component.parameters.entries()) {
+    if (name == "@query-param" && key == "name") continue;
+    return invalid_argument("unsupported parameter '" + key + "' on " + name);
+  }
+  if (name == "@method") {
+    if (request.method.empty()) return not_found("the request has no method");
+    return std::string(request.method);
+  }
+  if (name == "@scheme") {
+    if (request.scheme.empty()) return not_found("the request has no scheme");
+    return lowercase(request.scheme);
+  }
+  if (name == "@authority") {
+    if (request.authority.empty()) return not_found("the request has no authority");
+    return normalized_authority(request);
+  }
+  if (name == "@target-uri") {
+    if (request.scheme.empty() || request.authority.empty()) {
+      return not_found("the request has no scheme or authority");
+    }
+    std::string uri = lowercase(request.scheme) + "://" + normalized_authority(request) +
+                      normalized_path(request);
+    if (!request.query.empty()) uri += "?" + std::string(request.query);
+    return uri;
+  }
+  if (name == "@request-target") {
+    std::string target = normalized_path(request);
+    if (!request.query.empty()) target += "?" + std::string(request.query);
+    return target;
+  }
+  if (name == "@path") return normalized_path(request);
+  if (name == "@query") return "?" + std::string(request.query);
+  if (name == "@query-param") return query_param_value(request, component);
+  if (name == "@signature-params") {
+    return invalid_argument("@signature-params cannot be a covered component");
+  }
+  return invalid_argument("unsupported derived component " + name);
+}
+
+Result<std::string> field_value(const SignedRequestView& request, const ComponentId& component) {
+  const std::string& name = component.name;
+  if (name.empty() || !std::all_of(name.begin(), name.end(), is_field_name_char)) {
+    return invalid_argument("invalid field name '" + name + "' (names are lower-case tokens)");
+  }
+  bool strict = false;
+  bool byte_sequences = false;
+  const std::string* key = nullptr;
+  for (const auto& [parameter, value] : component.parameters.entries()) {
+    if (parameter == "sf" && is_true_flag(value)) {
+      strict = true;
+    } else if (parameter == "bs" && is_true_flag(value)) {
+      byte_sequences = true;
+    } else if (parameter == "key" && std::holds_alternative<std::string>(value)) {
+      key = &std::get<std::string>(value);
+    } else {
+      return invalid_argument("unsupported parameter '" + parameter + "' on " + name);
+    }
+  }
+  if (byte_sequences && (strict || key != nullptr)) {
+    return invalid_argument("bs cannot be combined with sf or key");
+  }
+  if (byte_sequences) {
+    auto lines = field_lines(request, name);
+    if (lines.empty()) return not_found("header field " + name + " is absent");
+    sf::List list;
+    for (std::string_view line : lines) {
+      std::string canonical = canonical_field_line(line);
+      list.push_back(sf::Item{sf::ByteSequence{to_bytes(canonical)}, {}});
+    }
+    return sf::serialize_list(list);
+  }
+  auto combined = combined_field(request, name);
+  if (!combined) return not_found("header field " + name + " is absent");
+  if (key != nullptr) {
+    auto dictionary = sf::parse_dictionary(*combined);
+    if (!dictionary.is_ok()) {
+      return invalid_argument("header field " + name + " is not a Dictionary");
+    }
+    const sf::ListMember* member = dictionary->find(*key);
+    if (member == nullptr) return not_found("header field " + name + " has no key " + *key);
+    return sf::serialize_list_member(*member);
+  }
+  if (strict) {
+    if (!is_known_dictionary_field(name)) {
+      return invalid_argument("sf on " + name + ": its structured type is not known");
+    }
+    auto dictionary = sf::parse_dictionary(*combined);
+    if (!dictionary.is_ok()) {
+      return invalid_argument("header field " + name + " is not a Dictionary");
+    }
+    return sf::serialize_dictionary(*dictionary);
+  }
+  return *combined;
+}
+
+Result<std::string> component_value(const SignedRequestView& request,
+                                    const ComponentId& component) {
+  Result<std::string> value = !component.name.empty() && component.name[0] == '@'
+                                  ? derived_value(request, component)
+                                  : field_value(request, component);
+  if (!value.is_ok()) return value;
+  CUSTOS_RETURN_IF_ERROR(check_component_value(component.name, *value));
+  return value;
+}
+
+// The base from components and the already serialised @signature-params value.
+Result<std::string> build_base(const SignedRequestView& request,
+                               const std::vector<ComponentId>& components,
+                               std::string_view signature_params) {
+  std::string base;
+  std::vector<std::string> seen;
+  for (const ComponentId& component : components) {
+    CUSTOS_ASSIGN_OR_RETURN(std::string identifier, component.serialize());
+    if (std::find(seen.begin(), seen.end(), identifier) != seen.end()) {
+      return invalid_argument("component " + identifier + " is covered twice");
+    }
+    seen.push_back(identifier);
+    CUSTOS_ASSIGN_OR_RETURN(std::string value, component_value(request, component));
+    base += identifier;
+    base += ": ";
+    base += value;
+    base += '\n';
+  }
+  base += "\"@signature-params\": ";
+  base += signature_params;
+  return base;
+}
+
+Result<sf::InnerList> params_inner_list(const SignatureParams& params) {
+  sf::InnerList inner;
+  for (const ComponentId& component : params.components) {
+    inner.items.push_back(sf::Item{component.name, component.parameters});
+  }
+  if (params.created) inner.parameters.set("created", *params.created);
+  if (params.expires) inner.parameters.set("expires", *params.expires);
+  if (params.nonce) inner.parameters.set("nonce", *params.nonce);
+  if (params.alg) inner.parameters.set("alg", *params.alg);
+  if (params.keyid) inner.parameters.set("keyid", *params.keyid);
+  if (params.tag) inner.parameters.set("tag", *params.tag);
+  return inner;
+}
+
+Result<SignatureParams> params_from_inner_list(const sf::InnerList& inner) {
+  SignatureParams params;
+  for (const sf::Item& item : inner.items) {
+    const auto* name = std::get_if<std::string>(&item.value);
+    if (name == nullptr) return invalid_argument("a covered component is not a String");
+    params.components.push_back(ComponentId{*name, item.parameters});
+  }
+  for (const auto& [key, value] : inner.parameters.entries()) {
+    if (key == "created" || key == "expires") {
+      const auto* seconds = std::get_if<int64_t>(&value);
+      if (seconds == nullptr) return invalid_argument(key + " is not an Integer");
+      (key == "created" ? params.created : params.expires) = *seconds;
+    } else if (key == "nonce" || key == "alg" || key == "keyid" || key == "tag") {
+      const auto* text = std::get_if<std::string>(&value);
+      if (text == nullptr) return invalid_argument(key + " is not a String");
+      if (key == "nonce") params.nonce = *text;
+      if (key == "alg") params.alg = *text;
+      if (key == "keyid") params.keyid = *text;
+      if (key == "tag") params.tag = *text;
+    }
+    // Other parameters stay in the inner list, which is what gets signed.
+  }
+  return params;
+}
+
+Result<std::string> dictionary_member_value(std::string_view label, const sf::ListMember& member) {
+  sf::Dictionary dictionary;
+  dictionary.set(std::string(label), member);
+  return sf::serialize_dictionary(dictionary);
+}
+
+bool matches_requirement(const ComponentId& component, std::string_view requirement) {
+  if (!requirement.empty() && requirement[0] == '"') {
+    auto identifier = component.serialize();
+    return identifier.is_ok() && *identifier == requirement;
+  }
+  return component.parameters.empty() && component.name == requirement;
+}
+
+// |a - b| without overflow, saturated to the int64_t range.
+int64_t distance(int64_t a, int64_t b) {
+  uint64_t difference = a >= b ? static_cast<uint64_t>(a) - static_cast<uint64_t>(b)
+                               : static_cast<uint64_t>(b) - static_cast<uint64_t>(a);
+  constexpr uint64_t kMax = static_cast<uint64_t>(INT64_MAX);
+  return static_cast<int64_t>(difference > kMax ? kMax : difference);
+}
+
+SignatureFailure failure(SignatureError reason, std::string_view label, std::string detail) {
+  return SignatureFailure{reason, std::string(label), std::move(detail)};
+}
+
+VerifyResult verify_label(const SignedRequestView& request, std::string_view signature_input,
+                          std::string_view signature, std::string_view label,
+                          const KeyLookupFn& key_lookup, const VerifyPolicy& policy) {
+  auto parsed = parse_signature(signature_input, signature, label);
+  if (!parsed.is_ok()) {
+    SignatureError reason = parsed.status().code() == StatusCode::kNotFound
+                                ? SignatureError::kMissingSignature
+                                : SignatureError::kMalformedSignature;
+    return failure(reason, label, parsed.status().message());
+  }
+  const SignatureParams& params = parsed->params;
+
+  if (params.alg && *params.alg != kAlgEd25519) {
+    return failure(SignatureError::kUnsupportedAlgorithm, label, "alg " + *params.alg);
+  }
+  if (policy.require_created && !params.created) {
+    return failure(SignatureError::kMissingParameter, label, "created is required");
+  }
+  if (policy.require_nonce && !params.nonce) {
+    return failure(SignatureError::kMissingParameter, label, "nonce is required");
+  }
+  if (params.created && distance(*params.created, policy.now) > policy.max_skew_seconds) {
+    return failure(SignatureError::kCreatedOutOfWindow, label,
+                   "created " + std::to_string(*params.created) + " is more than " +
+                       std::to_string(policy.max_skew_seconds) + " s from now " +
+                       std::to_string(policy.now));
+  }
+  if (params.expires && policy.now > *params.expires &&
+      distance(policy.now, *params.expires) > policy.max_skew_seconds) {
+    return failure(SignatureError::kExpired, label,
+                   "expired at " + std::to_string(*params.expires));
+  }
+
+  for (const std::string& requirement : policy.required_components) {
+    bool covered = std::any_of(
+        params.components.begin(), params.components.end(),
+        [&](const ComponentId& component) { return matches_requirement(component, requirement); });
+    if (!covered) {
+      return failure(SignatureError::kMissingComponent, label,
+                     "required component " + requirement + " is not covered");
+    }
+  }
+  bool covers_digest =
+      std::any_of(params.components.begin(), params.components.end(),
+                  [](const ComponentId& component) { return component.name == "content-digest"; });
+  if (policy.require_content_digest && !request.body.empty() && !covers_digest) {
+    return failure(SignatureError::kMissingComponent, label,
+                   "the request has a body but content-digest is not covered");
+  }
+
+  if (!params.keyid) return failure(SignatureError::kUnknownKey, label, "no keyid");
+  std::optional<Ed25519PublicKey> public_key =
+      key_lookup ? key_lookup(*params.keyid) : std::nullopt;
+  if (!public_key) {
+    return failure(SignatureError::kUnknownKey, label, "unknown keyid " + *params.keyid);
+  }
+
+  auto params_value = sf::serialize_inner_list(parsed->signature_input);
+  if (!params_value.is_ok()) {
+    return failure(SignatureError::kMalformedSignature, label, params_value.status().message());
+  }
+  auto base = build_base(request, params.components, *params_value);
+  if (!base.is_ok()) {
+    SignatureError reason = base.status().code() == StatusCode::kNotFound
+                                ? SignatureError::kMissingComponent
+                                : SignatureError::kMalformedSignature;
+    return failure(reason, label, base.status().message());
+  }
+
+  auto signature_value = Ed25519Signature::from_bytes(parsed->signature);
+  if (!signature_value.is_ok()) {
+    return failure(
+        SignatureError::kMalformedSignature, label,
+        "an Ed25519 signature is 64 bytes, got " + std::to_string(parsed->signature.size()));
+  }
+  if (!ed25519_verify(*public_key, as_bytes(*base), *signature_value)) {
+    return failure(SignatureError::kBadSignature, label, "signature does not verify");
+  }
+
+  if (covers_digest) {
+    // Present: building the base would have failed otherwise.
+    std::string digest_field = combined_field(request, "content-digest").value_or("");
+    DigestVerdict verdict = verify_content_digest(digest_field, as_bytes(request.body));
+    if (verdict != DigestVerdict::kMatch) {
+      return failure(SignatureError::kDigestMismatch, label,
+                     "Content-Digest: " + std::string(digest_verdict_name(verdict)));
+    }
+  }
+  return VerifiedSignature{std::string(label), params, std::move(base).value()};
+}
+
+}  // namespace
+
+HeaderValuesFn header_values_from(const std::vector<std::pair<std::string, std::string>>& fields) {
+  return [&fields](std::string_view lowercase_name) {
+    std::vector<std::string_view> values;
+    for (const auto& [name, value] : fields) {
+      if (equals_ignore_case(name, lowercase_name)) values.emplace_back(value);
+    }
+    return values;
+  };
+}
+
+ComponentId ComponentId::query_param(std::string parameter_name) {
+  ComponentId component{"@query-param", {}};
+  component.parameters.set("name", std::move(parameter_name));
+  return component;
+}
+
+Result<std::string> ComponentId::serialize() const {
+  return sf::serialize_item(sf::Item{name, parameters});
+}
+
+Result<std::string> signature_params_value(const SignatureParams& params) {
+  CUSTOS_ASSIGN_OR_RETURN(sf::InnerList inner, params_inner_list(params));
+  return sf::serialize_inner_list(inner);
+}
+
+Result<std::string> signature_base(const SignedRequestView& request,
+                                   const SignatureParams& params) {
+  CUSTOS_ASSIGN_OR_RETURN(std::string params_value, signature_params_value(params));
+  return build_base(request, params.components, params_value);
+}
+
+Result<std::vector<std::string>> signature_labels(std::string_view signature_input) {
+  CUSTOS_ASSIGN_OR_RETURN(sf::Dictionary dictionary, sf::parse_dictionary(signature_input));
+  std::vector<std::string> labels;
+  for (const auto& entry : dictionary.entries()) labels.push_back(entry.first);
+  return labels;
+}
+
+Result<ParsedSignature> parse_signature(std::string_view signature_input,
+                                        std::string_view signature, std::string_view label) {
+  auto inputs = sf::parse_dictionary(signature_input);
+  if (!inputs.is_ok()) return inputs.status().with_context("Signature-Input");
+  auto signatures = sf::parse_dictionary(signature);
+  if (!signatures.is_ok()) return signatures.status().with_context("Signature");
+  const sf::ListMember* input_member = inputs->find(label);
+  if (input_member == nullptr) {
+    return not_found("Signature-Input has no label '" + std::string(label) + "'");
+  }
+  const sf::ListMember* signature_member = signatures->find(label);
+  if (signature_member == nullptr) {
+    return not_found("Signature has no label '" + std::string(label) + "'");
+  }
+  const auto* inner = std::get_if<sf::InnerList>(input_member);
+  if (inner == nullptr) return invalid_argument("Signature-Input member is not an Inner List");
+  const auto* item = std::get_if<sf::Item>(signature_member);
+  const auto* bytes = item ? std::get_if<sf::ByteSequence>(&item->value) : nullptr;
+  if (bytes == nullptr) return invalid_argument("Signature member is not a Byte Sequence");
+  CUSTOS_ASSIGN_OR_RETURN(SignatureParams params, params_from_inner_list(*inner));
+  return ParsedSignature{std::string(label), std::move(params), *inner, bytes->value};
+}
+
+Result<SignedHeaders> sign_request(const SignedRequestView& request, const SignatureParams& params,
+                                   const Ed25519KeyPair& key, std::string_view label) {
+  if (!sf::is_valid_key(label)) return invalid_argument("invalid signature label");
+  if (params.alg && *params.alg != kAlgEd25519) {
+    return invalid_argument("sign_request signs with ed25519 only, alg is " + *params.alg);
+  }
+  CUSTOS_ASSIGN_OR_RETURN(sf::InnerList inner, params_inner_list(params));
+  CUSTOS_ASSIGN_OR_RETURN(std::string params_value, sf::serialize_inner_list(inner));
+  CUSTOS_ASSIGN_OR_RETURN(std::string base, build_base(request, params.components, params_value));
+  Ed25519Signature signature = key.sign(as_bytes(base));
+  SignedHeaders headers;
+  CUSTOS_ASSIGN_OR_RETURN(headers.signature_input, dictionary_member_value(label, inner));
+  sf::Item signature_item{sf::ByteSequence{Bytes(signature.bytes.begin(), signature.bytes.end())},
+                          {}};
+  CUSTOS_ASSIGN_OR_RETURN(headers.signature, dictionary_member_value(label, signature_item));
+  headers.signature_base = std::move(base);
+  return headers;
+}
+
+std::string_view signature_error_name(SignatureError error) {
+  switch (error) {
+    case SignatureError::kMissingSignature:
+      return "MissingSignature";
+    case SignatureError::kMalformedSignature:
+      return "MalformedSignature";
+    case SignatureError::kUnsupportedAlgorithm:
+      return "UnsupportedAlgorithm";
+    case SignatureError::kUnknownKey:
+      return "UnknownKey";
+    case SignatureError::kMissingParameter:
+      return "MissingParameter";
+    case SignatureError::kMissingComponent:
+      return "MissingComponent";
+    case SignatureError::kExpired:
+      return "Expired";
+    case SignatureError::kCreatedOutOfWindow:
+      return "CreatedOutOfWindow";
+    case SignatureError::kBadSignature:
+      return "BadSignature";
+    case SignatureError::kDigestMismatch:
+      return "DigestMismatch";
+  }
+  return "Unknown";
+}
+
+Status VerifyResult::status() const {
+  if (is_ok()) return Status::ok();
+  const SignatureFailure& failed = failure();
+  return Status(StatusCode::kUnauthenticated,
+                std::string(signature_error_name(failed.reason)) + ": " + failed.detail);
+}
+
+VerifyResult verify_request(const SignedRequestView& request, std::optional<std::string_view> label,
+                            const KeyLookupFn& key_lookup, const VerifyPolicy& policy) {
+  auto signature_input = combined_field(request, "signature-input");
+  auto signature = combined_field(request, "signature");
+  if (!signature_input || !signature) {
+    return failure(SignatureError::kMissingSignature, label.value_or(""),
+                   "the request has no Signature-Input or no Signature field");
+  }
+  if (label) {
+    return verify_label(request, *signature_input, *signature, *label, key_lookup, policy);
+  }
+  auto labels = signature_labels(*signature_input);
+  if (!labels.is_ok()) {
+    return failure(SignatureError::kMalformedSignature, "", labels.status().message());
+  }
+  if (labels->empty()) {
+    return failure(SignatureError::kMissingSignature, "", "Signature-Input is empty");
+  }
+  std::optional<VerifyResult> first_failure;
+  for (const std::string& candidate : *labels) {
+    VerifyResult result =
+        verify_label(request, *signature_input, *signature, candidate, key_lookup, policy);
+    if (result.is_ok()) return result;
+    if (!first_failure) first_failure = std::move(result);
+  }
+  return std::move(*first_failure);
+}
+
+}  // namespace custos
