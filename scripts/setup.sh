@@ -10,6 +10,11 @@ packages=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libsimdjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# node and npm run the Cedar reference implementation (tests/cedar_oracle);
+# a machine that already has them (e.g. from NodeSource) keeps its own.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,0 +1,113 @@
+// Private: the compiled form of Cedar policies shared by parser and evaluator.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "custos/policy/entities.h"
+#include "custos/policy/parser.h"
+#include "custos/policy/value.h"
+
+namespace custos::policy::internal {
+
+enum class Var : uint8_t { kPrincipal, kAction, kResource, kContext };
+
+enum class Op : uint8_t {
+  kLiteral,   // literal
+  kVar,       // var
+  kIf,        // kids: cond, then, else
+  kAnd,       // kids: lhs, rhs
+  kOr,
+  kNot,       // kids: operand
+  kNeg,
+  kEq,        // kids: lhs, rhs
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kIn,
+  kAdd,
+  kSub,
+  kMul,
+  kHas,       // kids: object; path: attribute names (`has a.b` checks both)
+  kLike,      // kids: string; pattern
+  kIs,        // kids: entity [, in-target]; name: entity type
+  kGetAttr,   // kids: object; name: attribute
+  kSet,       // kids: elements
+  kRecord,    // kids: values; keys
+  kMethod,    // kids: receiver, args...; method
+  kIpCall,    // kids: argument
+  kDecimalCall,
+};
+
+enum class Method : uint8_t {
+  kContains,
+  kContainsAll,
+  kContainsAny,
+  kIsEmpty,
+  kIsIpv4,
+  kIsIpv6,
+  kIsLoopback,
+  kIsMulticast,
+  kIsInRange,
+  kLessThan,
+  kLessThanOrEqual,
+  kGreaterThan,
+  kGreaterThanOrEqual,
+};
+
+// A `like` pattern: literal runs separated by wildcards.
+struct Pattern {
+  // Element i is a literal run; a wildcard sits between consecutive runs.
+  std::vector<std::string> runs;
+  bool matches(std::string_view text) const;
+};
+
+struct Expr {
+  Op op = Op::kLiteral;
+  Var var = Var::kPrincipal;
+  Method method = Method::kContains;
+  Value literal;
+  std::string name;
+  std::vector<std::string> path;
+  std::vector<std::string> keys;
+  Pattern pattern;
+  std::vector<std::unique_ptr<Expr>> kids;
+};
+
+struct ScopeConstraint {
+  enum class Kind : uint8_t { kAny, kEq, kIn, kIs, kIsIn, kInAny };
+  Kind kind = Kind::kAny;
+  EntityUid uid;                // kEq, kIn, kIsIn
+  std::string type;             // kIs, kIsIn
+  std::vector<EntityUid> uids;  // kInAny (action in [...])
+};
+
+struct Condition {
+  bool is_when = true;  // false: unless
+  std::unique_ptr<Expr> expr;
+};
+
+struct CompiledPolicy {
+  std::string id;
+  Effect effect = Effect::kPermit;
+  std::map<std::string, std::string> annotations;
+  ScopeConstraint principal, action, resource;
+  std::vector<Condition> conditions;
+};
+
+struct CompiledPolicySet {
+  std::vector<CompiledPolicy> policies;
+  // Scope index: positions (ascending) of policies whose principal (or, when
+  // the principal is unconstrained, resource) must equal a uid; the rest.
+  std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash> by_principal;
+  std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash> by_resource;
+  std::vector<uint32_t> unindexed;
+};
+
+}  // namespace custos::policy::internal
