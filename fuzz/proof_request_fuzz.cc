@@ -10,9 +10,17 @@
 
 #include "custos/core/bytes.h"
 #include "custos/ledger/proof.h"
+#include "custos/server/http.h"
+#include "custos/server/log_api.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
+  // The server's own proof request parsing: raw query string -> parameters -> numbers.
+  auto raw_query = custos::parse_query(input.substr(0, input.find('\n')));
+  if (raw_query.is_ok()) {
+    (void)custos::parse_proof_query(*raw_query, {"index", "tree_size"});
+    (void)custos::parse_proof_query(*raw_query, {"from", "to"});
+  }
   size_t newline = input.find('\n');
   if (newline == std::string_view::npos) return 0;
   std::string_view query = input.substr(0, newline);

@@ -8,7 +8,7 @@
 #include "custos/ledger/log_auditor.h"
 #include "custos/ledger/tile_path.h"
 #include "data_dir.h"
-#include "remote.h"
+#include "custos/sdk/client.h"
 
 namespace custos::cli {
 
@@ -17,8 +17,10 @@ int run_audit(const AuditOptions& options) {
     std::cerr << "custos audit: " << status.message() << "\n";
     return code;
   };
-  auto url = parse_server_url(options.url);
-  if (!url.is_ok()) return fail(url.status(), kExitUsage);
+  sdk::ClientOptions client_options;
+  client_options.base_url = options.url;
+  auto client = sdk::Client::create(std::move(client_options));
+  if (!client.is_ok()) return fail(client.status(), kExitUsage);
 
   std::optional<ledger::AuditState> previous;
   if (std::filesystem::exists(options.state_path)) {
@@ -44,8 +46,7 @@ int run_audit(const AuditOptions& options) {
   auto log_key = NoteVerifier::parse(vkey);
   if (!log_key.is_ok()) return fail(log_key.status().with_context("--vkey"), kExitUsage);
 
-  auto client = connect_client(*url);
-  auto checkpoint = fetch(*client, *url, "/checkpoint");
+  auto checkpoint = client->get_ok("/checkpoint");
   if (!checkpoint.is_ok()) return fail(checkpoint.status(), kExitNetwork);
   ledger::TileFetcher fetch_tile = [&](uint8_t level, uint64_t index,
                                        uint64_t width) -> Result<std::string> {
@@ -55,7 +56,7 @@ int run_audit(const AuditOptions& options) {
     path.width = static_cast<uint16_t>(width);
     std::string target = "/";
     target += ledger::format_tile_path(path);
-    return fetch(*client, *url, target);
+    return client->get_ok(target);
   };
   auto outcome = ledger::audit_checkpoint(*log_key, previous, *checkpoint, fetch_tile);
   if (!outcome.is_ok()) return fail(outcome.status(), kExitNetwork);

@@ -212,8 +212,7 @@ Result<VerifiedInclusion> verify_inclusion_response(std::string_view proof_json,
   return verified;
 }
 
-Result<ledger::LogEntry> verify_entry_response(std::string_view entry_json, uint64_t index,
-                                               const Hash256& leaf_hash) {
+Result<Bytes> entry_bytes_from_response(std::string_view entry_json) {
   constexpr std::string_view kWhat = "log entry";
   simdjson::dom::parser parser;
   CUSTOS_ASSIGN_OR_RETURN(simdjson::dom::element body, parse_object(parser, entry_json, kWhat));
@@ -221,6 +220,14 @@ Result<ledger::LogEntry> verify_entry_response(std::string_view entry_json, uint
                           member<std::string_view>(body, "entry", kWhat));
   auto bytes = base64_decode(entry_text);
   if (!bytes.is_ok()) return refuse(kWhat, "'entry' is not base64");
+  return std::move(bytes).value();
+}
+
+Result<ledger::LogEntry> verify_entry_response(std::string_view entry_json, uint64_t index,
+                                               const Hash256& leaf_hash) {
+  constexpr std::string_view kWhat = "log entry";
+  CUSTOS_ASSIGN_OR_RETURN(Bytes bytes_value, entry_bytes_from_response(entry_json));
+  Result<Bytes> bytes = std::move(bytes_value);
   if (ledger::hash_leaf(*bytes) != leaf_hash) {
     return refuse(kWhat, "the served entry does not hash to the proven leaf");
   }

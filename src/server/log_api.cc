@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 
-#include <map>
 
 #include "custos/core/json_writer.h"
 #include "custos/core/work_queue.h"
@@ -27,24 +26,6 @@ void write_hashes(JsonWriter& json, const std::vector<Hash256>& hashes) {
   json.begin_array();
   for (const auto& hash : hashes) json.string(hash.base64());
   json.end_array();
-}
-
-// Parses the query, refusing parameters not in `allowed` and duplicates.
-Result<std::map<std::string, uint64_t>> numeric_query(const HttpRequest& request,
-                                                      std::initializer_list<std::string_view> allowed) {
-  std::map<std::string, uint64_t> values;
-  for (const auto& [name, text] : request.query) {
-    bool known = false;
-    for (auto candidate : allowed) known = known || candidate == name;
-    if (!known) return invalid_argument("unknown query parameter '" + name + "'");
-    if (values.count(name)) return invalid_argument("query parameter '" + name + "' given twice");
-    auto value = parse_decimal_u64(text);
-    if (!value.is_ok()) {
-      return invalid_argument("query parameter '" + name + "': " + value.status().message());
-    }
-    values[name] = *value;
-  }
-  return values;
 }
 
 bool token_matches(std::string_view presented, std::string_view expected) {
@@ -80,6 +61,23 @@ bool is_printable_text(ByteView bytes) {
 }
 
 }  // namespace
+
+Result<ProofQuery> parse_proof_query(const QueryParams& query,
+                                     std::initializer_list<std::string_view> allowed) {
+  ProofQuery values;
+  for (const auto& [name, text] : query) {
+    bool known = false;
+    for (auto candidate : allowed) known = known || candidate == name;
+    if (!known) return invalid_argument("unknown query parameter '" + name + "'");
+    if (values.count(name)) return invalid_argument("query parameter '" + name + "' given twice");
+    auto value = parse_decimal_u64(text);
+    if (!value.is_ok()) {
+      return invalid_argument("query parameter '" + name + "': " + value.status().message());
+    }
+    values[name] = *value;
+  }
+  return values;
+}
 
 HttpResponse problem_from_status(const Status& status) {
   switch (status.code()) {
@@ -218,7 +216,7 @@ Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
   CUSTOS_RETURN_IF_ERROR(router.add(
       "GET", "/custos/v1/log/proof/inclusion", "log_proof_inclusion",
       [&log](const HttpRequest& request, const RouteParams&, Responder respond) {
-        auto query = numeric_query(request, {"index", "tree_size"});
+        auto query = parse_proof_query(request.query, {"index", "tree_size"});
         if (!query.is_ok()) {
           respond(problem_from_status(query.status()));
           return;
@@ -269,7 +267,7 @@ Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
   CUSTOS_RETURN_IF_ERROR(router.add(
       "GET", "/custos/v1/log/proof/consistency", "log_proof_consistency",
       [&log](const HttpRequest& request, const RouteParams&, Responder respond) {
-        auto query = numeric_query(request, {"from", "to"});
+        auto query = parse_proof_query(request.query, {"from", "to"});
         if (!query.is_ok()) {
           respond(problem_from_status(query.status()));
           return;

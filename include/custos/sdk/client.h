@@ -99,6 +99,10 @@ class Client {
                                std::string_view body = "", std::string_view content_type = "");
 
   // Appends `payload` as a raw entry and returns its verified receipt.
+  // GETs `path_and_query` (signed when a signer is set) and returns the body
+  // of a 200 response; any other status becomes the problem's Status.
+  Result<std::string> get_ok(const std::string& path_and_query);
+
   Result<Receipt> append(std::string_view payload);
 
   // Fetches and verifies the inclusion proof of entry `index` (against the
@@ -116,7 +120,6 @@ class Client {
                             std::string_view body, std::string_view content_type,
                             std::optional<Ed25519Signature>* signature_sent);
   // GET expecting 200; the body, or the answer's Status.
-  Result<std::string> get_ok(const std::string& path_and_query);
   Result<const NoteVerifier*> require_log_key() const;
 
   ClientOptions options_;

@@ -97,6 +97,10 @@ Result<VerifiedInclusion> verify_inclusion_response(
 
 // Checks a GET /custos/v1/log/entries/{index} response: its "entry" bytes
 // hash to `leaf_hash` and decode to an entry with index `index`.
+// The encoded entry bytes of a GET /custos/v1/log/entries/{index} response
+// ("entry", base64), unverified: prove them with prove_inclusion.
+Result<Bytes> entry_bytes_from_response(std::string_view entry_json);
+
 Result<ledger::LogEntry> verify_entry_response(std::string_view entry_json, uint64_t index,
                                                const Hash256& leaf_hash);
 

@@ -14,11 +14,14 @@
 // checkpoint signed. docs/api.md describes every field.
 #pragma once
 
+#include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "custos/core/status.h"
 #include "custos/ledger/log.h"
+#include "custos/server/http.h"
 #include "custos/server/metrics.h"
 #include "custos/server/router.h"
 
@@ -52,6 +55,13 @@ class LogMetrics {
 // `receipts` runs proof work for append receipts off the sequencer thread.
 Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
                       LogApiOptions options);
+
+// A parsed proof request: the numeric query parameters of
+// /custos/v1/log/proof/{inclusion,consistency}. Refuses parameters outside
+// `allowed`, repeated ones and non-canonical decimals (the 400s clients see).
+using ProofQuery = std::map<std::string, uint64_t, std::less<>>;
+Result<ProofQuery> parse_proof_query(const QueryParams& query,
+                                     std::initializer_list<std::string_view> allowed);
 
 // Maps a Status to the problem+json response a client should see.
 HttpResponse problem_from_status(const Status& status);
