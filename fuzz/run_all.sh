@@ -32,6 +32,9 @@ for fuzzer in "${fuzzers[@]}"; do
   corpus="$work/$name-corpus"
   artifacts="$work/$name-artifacts"
   mkdir -p "$corpus" "$artifacts"
+  # Checked-in seeds (fuzz/seeds/<name>/) start the search from valid inputs.
+  seeds="$(dirname "$0")/seeds/$name"
+  if [[ -d $seeds ]]; then cp "$seeds"/* "$corpus"/ 2>/dev/null || true; fi
   echo "== $name: ${seconds}s"
   if "$fuzzer" -max_total_time="$seconds" -artifact_prefix="$artifacts/" "$corpus" \
       >"$work/$name.log" 2>&1; then
