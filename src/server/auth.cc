@@ -1,0 +1,486 @@
+#include "custos/server/auth.h"
+
+#include <algorithm>
+
+#include "custos/core/bytes.h"
+#include "custos/core/json_writer.h"
+#include "custos/crypto/http_signature.h"
+#include "custos/crypto/random.h"
+
+namespace custos {
+namespace {
+
+constexpr int64_t kMicrosPerSecond = 1'000'000;
+
+int64_t floor_seconds(UnixMicros micros) {
+  int64_t seconds = micros / kMicrosPerSecond;
+  if (micros % kMicrosPerSecond < 0) --seconds;
+  return seconds;
+}
+
+AuthFailure refuse(std::string_view reason, std::string message) {
+  return AuthFailure{std::string(reason), std::move(message)};
+}
+
+std::string_view reason_for(SignatureError error) {
+  switch (error) {
+    case SignatureError::kMissingSignature:
+      return kReasonMissingSignature;
+    case SignatureError::kMalformedSignature:
+      return kReasonMalformedSignature;
+    case SignatureError::kUnsupportedAlgorithm:
+      return kReasonUnsupportedAlgorithm;
+    case SignatureError::kUnknownKey:
+      return kReasonUnknownKey;
+    case SignatureError::kMissingParameter:
+      return kReasonMissingParameter;
+    case SignatureError::kMissingComponent:
+      return kReasonMissingComponent;
+    case SignatureError::kExpired:
+      return kReasonSignatureExpired;
+    case SignatureError::kCreatedOutOfWindow:
+      return kReasonCreatedOutOfWindow;
+    case SignatureError::kBadSignature:
+      return kReasonBadSignature;
+    case SignatureError::kDigestMismatch:
+      return kReasonDigestMismatch;
+  }
+  return kReasonMalformedSignature;
+}
+
+// The reason a key the lookup found is not usable, or "" when it is.
+std::string_view reason_for(identity::KeyVerdict verdict) {
+  switch (verdict) {
+    case identity::KeyVerdict::kValid:
+      return "";
+    case identity::KeyVerdict::kUnknownKey:
+      return kReasonUnknownKey;
+    case identity::KeyVerdict::kNotYetValid:
+      return kReasonKeyNotYetValid;
+    case identity::KeyVerdict::kExpired:
+      return kReasonKeyExpired;
+    case identity::KeyVerdict::kPrincipalSuspended:
+      return kReasonPrincipalSuspended;
+    case identity::KeyVerdict::kPrincipalQuarantined:
+      return kReasonPrincipalQuarantined;
+    case identity::KeyVerdict::kPrincipalRevoked:
+      return kReasonPrincipalRevoked;
+  }
+  return kReasonUnknownKey;
+}
+
+bool has_header(const HttpRequest& request, std::string_view name) {
+  return request.headers.contains(name);
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+std::string new_decision_id() { return "dec-" + hex_encode(random_bytes(16)); }
+
+}  // namespace
+
+// ---- Authentication ----
+
+std::string_view credential_method_name(CredentialMethod method) {
+  switch (method) {
+    case CredentialMethod::kSignature:
+      return "signature";
+    case CredentialMethod::kSession:
+      return "session";
+    case CredentialMethod::kApiToken:
+      return "api_token";
+  }
+  return "unknown";
+}
+
+Status AuthResult::status() const {
+  if (is_ok()) return Status::ok();
+  return Status(StatusCode::kUnauthenticated, failure().reason + ": " + failure().message);
+}
+
+HttpResponse unauthenticated_response(const AuthFailure& failure) {
+  JsonWriter json;
+  json.begin_object()
+      .key("type")
+      .string("https://custos.dev/problems/unauthenticated")
+      .key("title")
+      .string("Unauthenticated")
+      .key("status")
+      .number(401)
+      .key("detail")
+      .string(failure.message)
+      .key("reason")
+      .string(failure.reason)
+      .end_object();
+  HttpResponse response;
+  response.status = 401;
+  response.body = json.take();
+  response.content_type = "application/problem+json";
+  response.headers.set("WWW-Authenticate", "Signature, Bearer");
+  return response;
+}
+
+RequestAuthenticator::RequestAuthenticator(const identity::IdentityService& identity,
+                                           identity::NonceCache& nonces, const Clock& clock,
+                                           AuthenticatorOptions options)
+    : identity_(identity), nonces_(nonces), clock_(clock), options_(std::move(options)) {}
+
+AuthResult RequestAuthenticator::authenticate(const HttpRequest& request) const {
+  if (has_header(request, "Signature-Input") || has_header(request, "Signature")) {
+    return authenticate_signature(request);
+  }
+  if (auto authorization = request.header("Authorization")) {
+    return authenticate_bearer(*authorization);
+  }
+  return refuse(kReasonMissingCredentials,
+                "the request carries neither a signature nor an Authorization header");
+}
+
+AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& request) const {
+  if (!has_header(request, "Signature-Input") || !has_header(request, "Signature")) {
+    return refuse(kReasonMalformedSignature, "Signature-Input and Signature must be sent together");
+  }
+  std::optional<std::string_view> host = request.header("Host");
+  if (!host || trim(*host).empty()) {
+    return refuse(kReasonMalformedRequest, "a signed request needs a Host header");
+  }
+  std::string_view target = request.target;
+  if (target.empty() || target.front() != '/') {
+    return refuse(kReasonMalformedRequest, "the request target must be in origin form");
+  }
+  std::string_view path = target;
+  std::string_view query;
+  if (size_t question = target.find('?'); question != std::string_view::npos) {
+    path = target.substr(0, question);
+    query = target.substr(question + 1);
+  }
+
+  SignedRequestView view;
+  view.method = request.method;
+  view.scheme = options_.scheme;
+  view.authority = trim(*host);
+  view.path = path;
+  view.query = query;
+  view.header_values = header_values_from(request.headers.fields());
+  view.body = request.body;
+
+  const UnixMicros now_micros = clock_.now_micros();
+  const int64_t now = floor_seconds(now_micros);
+  VerifyPolicy policy;
+  policy.required_components = {"@method", "@target-uri"};
+  policy.require_content_digest = true;
+  policy.require_created = true;
+  policy.require_nonce = true;
+  policy.max_skew_seconds = options_.max_skew_seconds;
+  policy.now = now;
+
+  // The lookup remembers what identity said, so a refused key is reported
+  // with its own reason instead of verify_request's generic unknown key.
+  identity::KeyLookup lookup;
+  bool looked_up = false;
+  KeyLookupFn key_lookup = [&](std::string_view key_id) -> std::optional<Ed25519PublicKey> {
+    lookup = identity_.find_by_key_id(key_id, now_micros);
+    looked_up = true;
+    if (!lookup.ok()) return std::nullopt;
+    return lookup.key.public_key;
+  };
+
+  VerifyResult verified =
+      verify_request(view, std::string_view(kCustosSignatureLabel), key_lookup, policy);
+  if (!verified) {
+    const SignatureFailure& failure = verified.failure();
+    if (failure.reason == SignatureError::kUnknownKey && looked_up && lookup.principal) {
+      std::string_view reason = reason_for(lookup.verdict);
+      return refuse(
+          reason, "key \"" + lookup.key.key_id + "\" of principal \"" + lookup.principal->id() +
+                      "\" is refused: " + std::string(identity::key_verdict_name(lookup.verdict)));
+    }
+    return refuse(reason_for(failure.reason), failure.detail);
+  }
+
+  const SignatureParams& params = verified->params;
+  if (!params.alg) {
+    return refuse(kReasonMissingParameter, "the custos profile requires alg=\"ed25519\"");
+  }
+  if (!params.keyid || !params.nonce || !params.created || !looked_up || !lookup.ok()) {
+    // verify_request enforces all of these; refuse rather than trust a gap.
+    return refuse(kReasonMissingParameter, "keyid, nonce and created are required");
+  }
+
+  switch (nonces_.check(*params.keyid, *params.nonce, *params.created, now)) {
+    case identity::NonceVerdict::kAccepted:
+      break;
+    case identity::NonceVerdict::kReplayed:
+      return refuse(kReasonReplayedNonce,
+                    "this nonce was already used with key \"" + *params.keyid + "\"");
+    case identity::NonceVerdict::kOutOfWindow:
+      return refuse(kReasonCreatedOutOfWindow, "created is outside the replay window");
+    case identity::NonceVerdict::kFull:
+      return refuse(kReasonNonceCacheFull,
+                    "the server cannot remember more nonces right now; retry later");
+    case identity::NonceVerdict::kInvalid:
+      return refuse(kReasonMissingParameter, "keyid and nonce must not be empty");
+  }
+
+  AuthenticatedPrincipal who;
+  who.principal = lookup.principal;
+  who.method = CredentialMethod::kSignature;
+  who.key_id = *params.keyid;
+  who.nonce = *params.nonce;
+  who.created = *params.created;
+  return who;
+}
+
+AuthResult RequestAuthenticator::authenticate_bearer(std::string_view authorization) const {
+  authorization = trim(authorization);
+  size_t space = std::min(authorization.find(' '), authorization.size());
+  if (!equals_ignore_case(authorization.substr(0, space), "Bearer")) {
+    return refuse(kReasonUnsupportedCredentials,
+                  "Authorization must use the Bearer scheme (or sign the request)");
+  }
+  std::string_view token = trim(authorization.substr(space));
+  if (token.empty()) return refuse(kReasonInvalidToken, "the bearer token is empty");
+  auto authenticated = identity_.authenticate_token(token);
+  if (!authenticated.is_ok()) {
+    return refuse(kReasonInvalidToken, authenticated.status().message());
+  }
+  AuthenticatedPrincipal who;
+  who.principal = authenticated->principal;
+  if (authenticated->kind == identity::CredentialKind::kApiToken) {
+    who.method = CredentialMethod::kApiToken;
+    who.token_id = authenticated->token_id;
+    who.scopes = authenticated->scopes;
+  } else {
+    who.method = CredentialMethod::kSession;
+  }
+  return who;
+}
+
+// ---- Authorisation ----
+
+std::string principal_entity_type(identity::PrincipalKind kind) {
+  switch (kind) {
+    case identity::PrincipalKind::kDevice:
+      return "Custos::Device";
+    case identity::PrincipalKind::kUser:
+      return "Custos::User";
+    case identity::PrincipalKind::kService:
+      return "Custos::Service";
+    case identity::PrincipalKind::kWitness:
+      return "Custos::Witness";
+    case identity::PrincipalKind::kPartner:
+      return "Custos::Partner";
+  }
+  return "Custos::Principal";
+}
+
+policy::EntityUid principal_uid(const identity::Principal& principal) {
+  return policy::EntityUid{principal_entity_type(principal.kind()), principal.id()};
+}
+
+policy::EntityUid action_uid(std::string_view action) {
+  return policy::EntityUid{std::string(kActionType), std::string(action)};
+}
+
+namespace {
+
+policy::EntityUid site_uid(const std::string& site) {
+  return policy::EntityUid{std::string(kSiteType), site};
+}
+
+policy::EntityUid zone_uid(const std::string& zone) {
+  return policy::EntityUid{std::string(kZoneType), zone};
+}
+
+}  // namespace
+
+policy::Entity principal_entity(const identity::Principal& principal) {
+  const identity::PrincipalAttributes& attributes = principal.attributes;
+  std::vector<policy::Value> roles;
+  roles.reserve(attributes.roles.size());
+  for (const std::string& role : attributes.roles) roles.push_back(policy::Value::string(role));
+  policy::RecordFields tags;
+  tags.reserve(attributes.tags.size());
+  for (const auto& [name, value] : attributes.tags) {
+    tags.emplace_back(name, policy::Value::string(value));
+  }
+  policy::Entity entity;
+  entity.uid = principal_uid(principal);
+  // "id" repeats the entity id: Cedar cannot read an entity's id, and the
+  // two-person rule (docs/policies) compares approvers with it.
+  entity.attributes = policy::Value::record({
+      {"id", policy::Value::string(attributes.id)},
+      {"kind", policy::Value::string(std::string(principal_kind_name(attributes.kind)))},
+      {"roles", policy::Value::set(std::move(roles))},
+      {"shift", policy::Value::string(attributes.shift)},
+      {"site", policy::Value::string(attributes.site)},
+      {"status", policy::Value::string(std::string(principal_status_name(principal.status)))},
+      {"subtype", policy::Value::string(std::string(device_subtype_name(attributes.subtype)))},
+      {"tags", policy::Value::record(std::move(tags))},
+      {"vendor", policy::Value::string(attributes.vendor)},
+      {"zone", policy::Value::string(attributes.zone)},
+  });
+  if (!attributes.site.empty()) entity.parents.push_back(site_uid(attributes.site));
+  if (!attributes.zone.empty()) entity.parents.push_back(zone_uid(attributes.zone));
+  return entity;
+}
+
+Result<policy::IpAddr> source_ip_of(const HttpRequest& request) {
+  std::string_view address = request.remote_address;
+  std::string_view host;
+  if (!address.empty() && address.front() == '[') {
+    size_t close = address.find(']');
+    if (close == std::string_view::npos) {
+      return invalid_argument("malformed remote address \"" + request.remote_address + "\"");
+    }
+    host = address.substr(1, close - 1);
+  } else {
+    size_t colon = address.rfind(':');
+    host = colon == std::string_view::npos ? address : address.substr(0, colon);
+  }
+  auto ip = policy::IpAddr::parse(host);
+  if (!ip.is_ok() || host.find('/') != std::string_view::npos) {
+    return invalid_argument("malformed remote address \"" + request.remote_address + "\"");
+  }
+  return ip;
+}
+
+HttpResponse forbidden_response(const AuthorizationDecision& decision) {
+  JsonWriter json;
+  json.begin_object()
+      .key("type")
+      .string("https://custos.dev/problems/forbidden")
+      .key("title")
+      .string("Forbidden")
+      .key("status")
+      .number(403)
+      .key("detail")
+      .string(decision.detail)
+      .key("reason")
+      .string("forbidden")
+      .key("decision_id")
+      .string(decision.decision_id)
+      .end_object();
+  HttpResponse response;
+  response.status = 403;
+  response.body = json.take();
+  response.content_type = "application/problem+json";
+  return response;
+}
+
+RequestAuthorizer::RequestAuthorizer(const identity::IdentityService& identity, const Clock& clock,
+                                     policy::PolicySet policies)
+    : identity_(identity),
+      clock_(clock),
+      policies_(std::make_shared<const policy::PolicySet>(std::move(policies))) {}
+
+void RequestAuthorizer::set_policies(policy::PolicySet policies) {
+  auto replacement = std::make_shared<const policy::PolicySet>(std::move(policies));
+  std::lock_guard lock(policies_mutex_);
+  policies_.swap(replacement);
+  // The old set is released (maybe destroyed) when `replacement` goes out of
+  // scope, after the lock: destruction never happens under the mutex.
+}
+
+std::shared_ptr<const policy::PolicySet> RequestAuthorizer::policies() const {
+  std::lock_guard lock(policies_mutex_);
+  return policies_;
+}
+
+AuthorizationDecision RequestAuthorizer::authorize(const AuthenticatedPrincipal& who,
+                                                   std::string_view action,
+                                                   const policy::EntityUid& resource,
+                                                   const AuthorizationContext& context) const {
+  return authorize(who, action, policy::Entity{resource, policy::Value::record({}), {}}, context);
+}
+
+AuthorizationDecision RequestAuthorizer::authorize(const AuthenticatedPrincipal& who,
+                                                   std::string_view action,
+                                                   const policy::Entity& resource,
+                                                   const AuthorizationContext& context) const {
+  AuthorizationDecision decision;
+  decision.decision_id = new_decision_id();
+  decision.action = std::string(action);
+  decision.principal_id = who.principal ? who.principal->id() : std::string();
+
+  // The current state, not the one at authentication time.
+  identity::PrincipalPtr principal =
+      who.principal ? identity_.find_principal(who.principal->id()) : nullptr;
+  if (!principal) {
+    decision.detail = "unknown principal";
+    return decision;
+  }
+  if (!principal->is_active()) {
+    decision.detail = "principal \"" + principal->id() + "\" is " +
+                      std::string(principal_status_name(principal->status));
+    return decision;
+  }
+
+  const identity::PrincipalAttributes& attributes = principal->attributes;
+  std::vector<policy::Entity> entities;
+  entities.reserve(4);
+  entities.push_back(principal_entity(*principal));
+  if (!attributes.site.empty()) {
+    entities.push_back(policy::Entity{site_uid(attributes.site), policy::Value::record({}), {}});
+  }
+  if (!attributes.zone.empty()) {
+    policy::Entity zone{zone_uid(attributes.zone), policy::Value::record({}), {}};
+    if (!attributes.site.empty()) zone.parents.push_back(site_uid(attributes.site));
+    entities.push_back(std::move(zone));
+  }
+  // A resource that names the principal itself (or its site or zone) must
+  // not replace identity's attributes: a repeated uid would keep the last.
+  bool resource_is_known = false;
+  for (const policy::Entity& entity : entities) resource_is_known |= entity.uid == resource.uid;
+  if (!resource_is_known) entities.push_back(resource);
+
+  auto store = policy::EntityStore::build(std::move(entities));
+  if (!store.is_ok()) {
+    decision.detail = "entity store: " + store.status().message();
+    return decision;
+  }
+
+  const int64_t now = context.time ? *context.time : floor_seconds(clock_.now_micros());
+  int64_t hour = (now % 86400) / 3600;
+  if (hour < 0) hour += 24;
+  policy::RecordFields fields = context.extra;
+  std::vector<policy::Value> scopes;
+  for (const std::string& scope : who.scopes) scopes.push_back(policy::Value::string(scope));
+  fields.emplace_back("time", policy::Value::long_value(now));
+  fields.emplace_back("hour", policy::Value::long_value(hour));
+  if (context.source_ip) fields.emplace_back("source_ip", policy::Value::ip(*context.source_ip));
+  fields.emplace_back("credential",
+                      policy::Value::string(std::string(credential_method_name(who.method))));
+  fields.emplace_back("scopes", policy::Value::set(std::move(scopes)));
+
+  policy::Request request;
+  request.principal = principal_uid(*principal);
+  request.action = action_uid(action);
+  request.resource = resource.uid;
+  request.context = policy::Value::record(std::move(fields));
+
+  std::shared_ptr<const policy::PolicySet> policies = this->policies();
+  policy::Decision evaluated = policy::is_authorized(request, *policies, *store);
+  decision.allowed = evaluated.allowed;
+  decision.policy_ids = std::move(evaluated.reasons);
+  decision.errors = std::move(evaluated.errors);
+  if (decision.allowed) {
+    decision.detail = "allowed";
+  } else if (decision.policy_ids.empty()) {
+    decision.detail =
+        "no policy permits \"" + decision.action + "\" for \"" + decision.principal_id + "\"";
+  } else {
+    decision.detail =
+        "\"" + decision.action + "\" for \"" + decision.principal_id + "\" is forbidden by policy";
+    for (size_t i = 0; i < decision.policy_ids.size(); ++i) {
+      decision.detail += (i == 0 ? " " : ", ") + decision.policy_ids[i];
+    }
+  }
+  return decision;
+}
+
+}  // namespace custos
