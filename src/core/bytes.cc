@@ -126,6 +126,25 @@ uint64_t read_u64_be(const uint8_t* in) {
   return uint64_t(read_u32_be(in)) << 32 | read_u32_be(in + 4);
 }
 
+std::string percent_encode(std::string_view text, std::string_view also_unreserved) {
+  static constexpr char kUpperHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                also_unreserved.find(c) != std::string_view::npos;
+    if (keep) {
+      out += c;
+    } else {
+      auto byte = static_cast<uint8_t>(c);
+      out += '%';
+      out += kUpperHex[byte >> 4];
+      out += kUpperHex[byte & 0x0f];
+    }
+  }
+  return out;
+}
+
 Result<uint64_t> parse_decimal_u64(std::string_view text) {
   if (text.empty()) return invalid_argument("expected a decimal number, got nothing");
   if (text.size() > 1 && text[0] == '0') return invalid_argument("decimal number has a leading zero");

@@ -125,23 +125,7 @@ std::string form_decode(std::string_view text) {
 
 // Percent-encoding with the application/x-www-form-urlencoded set, spaces
 // as %20 (RFC 9421 section 2.2.8).
-std::string form_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '*' || c == '-' || c == '.' || c == '_';
-    if (keep) {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0x0F];
-    }
-  }
-  return out;
-}
+std::string form_encode(std::string_view text) { return percent_encode(text, "*-._"); }
 
 std::string normalized_authority(const SignedRequestView& request) {
   std::string authority = lowercase(request.authority);

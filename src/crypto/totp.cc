@@ -39,23 +39,7 @@ int base32_value(char c) {
 }
 
 // RFC 3986 unreserved characters stay; everything else becomes %XX.
-std::string percent_encode_component(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0x0F];
-    }
-  }
-  return out;
-}
+std::string percent_encode_component(std::string_view text) { return percent_encode(text, "-._~"); }
 
 }  // namespace
 

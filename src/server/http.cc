@@ -16,10 +16,6 @@ int hex_value(char c) {
   return -1;
 }
 
-bool is_unreserved(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
 
 }  // namespace
 
@@ -208,22 +204,6 @@ Result<std::string> percent_decode(std::string_view text, bool plus_as_space) {
   return out;
 }
 
-std::string percent_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (is_unreserved(c)) {
-      out += c;
-    } else {
-      auto byte = static_cast<uint8_t>(c);
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0x0f];
-    }
-  }
-  return out;
-}
 
 Result<QueryParams> parse_query(std::string_view query) {
   QueryParams params;

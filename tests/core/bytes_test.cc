@@ -47,6 +47,12 @@ TEST(DecimalTest, ParsesCanonicalNumbersOnly) {
   EXPECT_FALSE(parse_decimal_u64("1a").is_ok());
 }
 
+TEST(PercentEncodeTest, KeepsOnlyTheGivenUnreservedSet) {
+  EXPECT_EQ(percent_encode("a-b._~ c/\xff"), "a-b._~%20c%2F%FF");
+  EXPECT_EQ(percent_encode("a*b~", "*-._"), "a*b%7E");  // form encoding keeps '*', not '~'
+  EXPECT_EQ(percent_encode(""), "");
+}
+
 TEST(BigEndianTest, RoundTrips) {
   Bytes out;
   append_u16_be(out, 0x1234);

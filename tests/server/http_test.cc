@@ -1,5 +1,7 @@
 #include "custos/server/http.h"
 
+#include "custos/core/bytes.h"
+
 #include <gtest/gtest.h>
 
 namespace custos {

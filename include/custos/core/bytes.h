@@ -44,6 +44,11 @@ uint16_t read_u16_be(const uint8_t* in);
 uint32_t read_u32_be(const uint8_t* in);
 uint64_t read_u64_be(const uint8_t* in);
 
+// Percent-encodes `text`: ASCII letters, digits and the characters in
+// `also_unreserved` stay, every other byte becomes %XX (uppercase hex).
+// RFC 3986 components use "-._~"; form encoding (RFC 9421 query params) "*-._".
+std::string percent_encode(std::string_view text, std::string_view also_unreserved = "-._~");
+
 // Parses a non-negative decimal integer with no sign, no leading zeros
 // (except "0" itself) and no overflow; anything else is refused.
 Result<uint64_t> parse_decimal_u64(std::string_view text);

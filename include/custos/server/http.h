@@ -90,8 +90,7 @@ std::string_view reason_phrase(int status);
 // followed by two hex digits.
 Result<std::string> percent_decode(std::string_view text, bool plus_as_space = false);
 
-// Encodes every byte outside RFC 3986 unreserved characters as %XX.
-std::string percent_encode(std::string_view text);
+// Encoding is custos::percent_encode (core/bytes.h).
 
 // Parses "a=1&b=x%20y&flag" into decoded pairs; a name without '=' has an
 // empty value and empty items ("a=1&&b=2") are skipped.
