@@ -267,7 +267,9 @@ class Evaluator {
           if (record == nullptr) return Value::boolean(false);
           const Value* field = record->field(name);
           if (field == nullptr) return Value::boolean(false);
-          object = *field;
+          // `field` may live inside `object`: copy it out before replacing `object`.
+          Value next = *field;
+          object = std::move(next);
         }
         return Value::boolean(true);
       }

@@ -85,6 +85,9 @@ TEST_F(AuthorizerTest, EveryOperator) {
       {"User::\"ghost\".level == 1", "error"}, {"principal.manager.level == 1", "error"},
       {"resource.owner == principal", "true"}, {"context.rec.a == 1", "true"},
       {"context.nope", "error"}, {"1 has a", "error"}, {"1.a", "error"},
+      // `has` through a record built at evaluation time (its only owner is the
+      // value being walked; a use-after-free here was found by ASan)
+      {"{a: {b: context.n}} has a.b", "true"}, {"{a: {b: context.n}} has a.c", "false"},
       // like
       {"\"hello world\" like \"hello*\"", "true"}, {"context.s like \"hello\\*world\"", "true"},
       {"\"hello-world\" like \"hello\\*world\"", "false"}, {"\"abc\" like \"a*c*\"", "true"},
