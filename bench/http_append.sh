@@ -33,7 +33,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$custos" init --data "$work/data" --origin bench.custos.local/http-append >/dev/null
+"$custos" init --data "$work/data" --origin bench.custos.local/http-append \
+  --credentials-out "$work/admin.credentials" >/dev/null
+# The load generator writes as a service with the log_writer role and an API
+# token scoped to log.append, made offline before the server starts.
+"$custos" principal add loadgen --kind service --role log_writer --data "$work/data" >/dev/null
+"$custos" token create --data "$work/data" --principal loadgen --scope log.append \
+  --out "$work/loadgen.token" >/dev/null
 "$custos" serve --data "$work/data" --listen 127.0.0.1:0 --ready-file "$work/ready" \
   --threads "$threads" --log-level warn >"$work/server.log" 2>&1 &
 server_pid=$!
@@ -47,7 +53,7 @@ address=$(head -n1 "$work/ready")
 echo "http_append.sh: server pid $server_pid at $address; nproc $(nproc); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 set +e
-result=$("$load" --url "http://$address" --token-file "$work/data/admin.token" \
+result=$("$load" --url "http://$address" --token-file "$work/loadgen.token" \
   --connections "$connections" --entries "$entries" --size "$size" --json)
 status=$?
 set -e

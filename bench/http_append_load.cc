@@ -8,7 +8,7 @@
 // requests) and/or --seconds, and never lasts longer than --max-seconds.
 // Prints progress to stderr each second and a summary (JSON with --json).
 //
-//   http_append_load --url http://127.0.0.1:PORT --token-file DIR/admin.token
+//   http_append_load --url http://127.0.0.1:PORT --token-file TOKEN_FILE
 //       --connections 64 --entries 200000 --size 256 --json
 #include <sys/resource.h>
 
@@ -252,7 +252,7 @@ int main(int argc, char** argv) {
   custos::bench::LoadOptions options;
   CLI::App app{"HTTP append load generator: keep-alive connections posting log entries"};
   app.add_option("--url", options.url, "Server base URL, http://host:port")->required();
-  app.add_option("--token-file", options.token_file, "File holding the admin bearer token")
+  app.add_option("--token-file", options.token_file, "File holding a bearer token allowed to append (log.append)")
       ->required();
   app.add_option("--connections", options.connections, "Keep-alive connections (one thread each)")
       ->capture_default_str();

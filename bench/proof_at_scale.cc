@@ -5,7 +5,7 @@
 // appends outstanding (the same group-commit path the server uses), or, with
 // --reuse, opens the log already there and only appends what is missing.
 // The directory is laid out like `custos init` makes it (db/, log.key,
-// log.vkey, admin.token), so `custos serve --data DIR` serves it afterwards.
+// log.vkey), so `custos serve --data DIR` serves it afterwards.
 //
 // Then it measures, on the committed tree:
 //   inclusion_latest    inclusion_proof(random index, tree_size)
@@ -113,8 +113,6 @@ Result<NoteSigner> prepare_data_dir(const ScaleOptions& options) {
       write_new_file(dir + "/log.key", signer.private_key_string() + "\n", 0600));
   CUSTOS_RETURN_IF_ERROR(
       write_new_file(dir + "/log.vkey", signer.verifier().vkey_string() + "\n", 0644));
-  CUSTOS_RETURN_IF_ERROR(
-      write_new_file(dir + "/admin.token", hex_encode(random_bytes(32)) + "\n", 0600));
   return signer;
 }
 

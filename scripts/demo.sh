@@ -26,12 +26,27 @@ data=${CUSTOS_DEMO_DATA:-build/demo-data}
 listen=${CUSTOS_DEMO_LISTEN:-127.0.0.1:8080}
 rm -rf "$data"
 
+secrets="$data.secrets"   # credentials and keys of the demo's principals (mode 0700)
+rm -rf "$secrets"
+mkdir -m 700 -p "$secrets"
+
 echo
-echo "== custos init: a data directory with a log key and an admin token"
-"$custos" init --data "$data" --origin demo.custos.local/log
+echo "== custos init: a data directory with a log key and the first admin (password + TOTP)"
+"$custos" init --data "$data" --origin demo.custos.local/log \
+  --credentials-out "$secrets/admin.credentials"
+
+# The demo site: Rotterdam, open around the clock, with a 2 km geofence.
+config="$secrets/custos.toml"
+cat > "$config" <<'TOML'
+[sites.rotterdam]
+utc_offset = "+01:00"
+hours = "00-24"
+geofence = "51.9500,4.1400,2000"
+TOML
 
 ready="$data/ready"
-"$custos" serve --data "$data" --listen "$listen" --ready-file "$ready" &
+"$custos" serve --data "$data" --config "$config" --listen "$listen" --ready-file "$ready" \
+  --log-level warn &
 server_pid=$!
 stop_server() {
   if kill -0 "$server_pid" 2>/dev/null; then
@@ -48,20 +63,50 @@ done
 url="http://$(cat "$ready")"
 echo "demo: server ready at $url"
 
+vkey=$(cat "$data/log.vkey")
+
 echo
-echo "== appending custody entries (each acknowledged after a synced group commit)"
+echo "== the admin logs in (password + TOTP) and registers a dock-door controller"
+"$custos" login --url "$url" --credentials "$secrets/admin.credentials" --save "$secrets/admin.session"
+"$custos" principal add dock-door-4 --kind device --subtype door_controller \
+  --site rotterdam --zone dock-a --vendor acme-doors --url "$url" --token-file "$secrets/admin.session"
+"$custos" principal enroll dock-door-4 --ttl 600 --out "$secrets/dock-door-4.enroll" \
+  --url "$url" --token-file "$secrets/admin.session"
+
+echo
+echo "== the device makes its own key pair and enrolls it (proof of possession; the key never leaves it)"
+"$custos" enroll --url "$url" --principal dock-door-4 --token-file "$secrets/dock-door-4.enroll" \
+  --key-out "$secrets/dock-door-4.key"
+
+echo
+echo "== the device appends custody entries, every request signed (RFC 9421) with its posture and position"
+device=(--url "$url" --key-file "$secrets/dock-door-4.key" --posture healthy --geo 51.9512,4.1420)
 for payload in \
   'dock-door 4 opened by badge 1187 at DC-Rotterdam' \
   'pallet urn:epc:id:sscc:0614141.1234567890 loaded on trailer NL-42-XK' \
   'seal 88213 applied to trailer NL-42-XK' \
   'trailer NL-42-XK departed DC-Rotterdam'; do
-  "$custos" log append --url "$url" --token-file "$data/admin.token" \
-    --vkey "$(cat "$data/log.vkey")" "$payload"
+  "$custos" log append "${device[@]}" --vkey "$vkey" "$payload"
 done
 
 echo
-echo "== a verified inclusion proof for entry 1 against the latest checkpoint"
-"$custos" log proof 1 --url "$url" --vkey "$(cat "$data/log.vkey")"
+echo "== the same device reporting a position 40 km away is refused by policy (403, decision id)"
+if "$custos" log append --url "$url" --key-file "$secrets/dock-door-4.key" --posture healthy \
+     --geo 52.3000,4.1400 --vkey "$vkey" 'door 4 opened (from far away?)'; then
+  echo "demo: expected a refusal" >&2; exit 1
+fi
+
+echo
+echo "== the admin suspends the device: its very next request is refused (401 principal_suspended)"
+"$custos" principal suspend dock-door-4 --reason "demo: tamper alarm on door 4" \
+  --url "$url" --token-file "$secrets/admin.session"
+if "$custos" log append "${device[@]}" --vkey "$vkey" 'door 4 opened after suspension'; then
+  echo "demo: expected a refusal" >&2; exit 1
+fi
+
+echo
+echo "== a verified inclusion proof for entry 6 (the device's first) against the latest checkpoint"
+"$custos" log proof 6 --url "$url" --vkey "$vkey"
 
 echo
 echo "== the signed checkpoint (C2SP tlog-checkpoint)"
@@ -69,7 +114,7 @@ curl -fsS "$url/checkpoint"
 
 echo
 echo "== remote audit (a witness's core): verify signature and consistency with the last run"
-"$custos" audit --url "$url" --state "$data/audit.state" --vkey "$(cat "$data/log.vkey")"
+"$custos" audit --url "$url" --state "$data/audit.state" --vkey "$vkey"
 
 echo
 echo "== offline audit of the data directory (read-only, beside the running server)"

@@ -14,6 +14,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
+
+#include "remote.h"
 
 namespace custos::cli {
 
@@ -26,6 +29,8 @@ inline constexpr int kExitNetwork = 4;
 struct InitOptions {
   std::string data_dir;
   std::string origin;  // empty: "custos.local/" + a random suffix
+  std::string admin_id = "admin";
+  std::string credentials_out;  // when set, the admin's secrets go to this file (0600), not stdout
   bool json = false;
 };
 int run_init(const InitOptions& options);
@@ -42,9 +47,7 @@ struct ServeOptions {
 int run_serve(const ServeOptions& options);
 
 struct LogAppendOptions {
-  std::string url;
-  std::string token_file;
-  std::string vkey;     // the receipt's checkpoint and proof are verified with it
+  RemoteOptions remote;  // url, credential; vkey: the receipt is verified with it
   std::string payload;
   bool json = false;
 };
@@ -93,5 +96,107 @@ struct BenchAppendOptions {
   bool json = false;
 };
 int run_bench_append(const BenchAppendOptions& options);
+
+// ---- identities (identity_verbs.cc) ----
+
+// Offline administration of a stopped node's data directory, instead of --url.
+struct LocalTarget {
+  std::string data_dir;  // when set, act on this directory in-process (actor "local-admin")
+};
+
+struct LoginOptions {
+  RemoteOptions remote;
+  std::string credentials_file;  // from custos init --credentials-out
+  std::string principal;
+  std::string password_file;
+  std::string totp;  // the current code (or computed from the credentials file)
+  std::string save;  // session token file to write (mode 0600)
+};
+int run_login(const LoginOptions& options);
+
+struct PrincipalAddOptions {
+  RemoteOptions remote;
+  LocalTarget local;
+  std::string id;
+  std::string kind;
+  std::string subtype;
+  std::string display_name;
+  std::string site;
+  std::string zone;
+  std::vector<std::string> roles;
+  std::string vendor;
+  std::string shift;
+  std::vector<std::string> tags;  // key=value
+  std::string password_file;      // users
+  bool json = false;
+};
+int run_principal_add(const PrincipalAddOptions& options);
+
+struct PrincipalQueryOptions {
+  RemoteOptions remote;
+  std::string id;  // show; empty for list
+  std::string kind;
+  std::string status;
+  std::string site;
+  bool json = false;
+};
+int run_principal_list(const PrincipalQueryOptions& options);
+int run_principal_show(const PrincipalQueryOptions& options);
+
+struct PrincipalStatusOptions {
+  RemoteOptions remote;
+  std::string id;
+  std::string status;  // suspended | quarantined | revoked | active; "release" lifts a quarantine
+  std::string reason;
+  std::vector<std::string> approvals;  // Custos-Approval ids
+  bool json = false;
+};
+int run_principal_status(const PrincipalStatusOptions& options);
+
+struct EnrollOptions {
+  RemoteOptions remote;
+  std::string principal;
+  uint32_t ttl_s = 3600;
+  std::string token;         // device side: the one-time token
+  std::string token_file;    // device side: or read it from this file
+  std::string key_out;       // device side: where to save the new key
+  bool json = false;
+};
+int run_enroll_create(const EnrollOptions& options);  // admin: a one-time token
+int run_enroll(const EnrollOptions& options);         // device: generate a key and enroll it
+
+struct KeyRotateOptions {
+  RemoteOptions remote;
+  std::string principal;
+  std::string old_key_id;
+  std::string new_key_out;  // the new key is generated here and saved on success
+  uint32_t overlap_s = 3600;
+  bool json = false;
+};
+int run_key_rotate(const KeyRotateOptions& options);
+
+struct TokenOptions {
+  RemoteOptions remote;
+  LocalTarget local;
+  std::string principal;
+  std::vector<std::string> scopes;
+  uint32_t ttl_s = 86400;
+  std::string token_id;  // revoke
+  std::string out;       // create: write the token to this file (0600) instead of stdout
+  bool json = false;
+};
+int run_token_create(const TokenOptions& options);
+int run_token_revoke(const TokenOptions& options);
+
+struct ApproveOptions {
+  RemoteOptions remote;
+  std::string requester;
+  std::string action;
+  std::string resource_type;
+  std::string resource_id;
+  uint32_t ttl_s = 900;
+  bool json = false;
+};
+int run_approve(const ApproveOptions& options);
 
 }  // namespace custos::cli

@@ -5,14 +5,17 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "custos/core/clock.h"
+#include "custos/crypto/password.h"
 #include "custos/crypto/random.h"
 #include "custos/ledger/log.h"
+#include "custos/server/default_policies.h"
 
 namespace custos::cli {
 namespace fs = std::filesystem;
@@ -85,7 +88,99 @@ Result<std::unique_ptr<store::Store>> open_store(const DataDirPaths& paths, bool
   return store::Store::open(paths.db(), options);
 }
 
-Result<InitResult> initialise_data_dir(const DataDirPaths& paths, const std::string& origin_in) {
+LocalNode::~LocalNode() {
+  identity.reset();
+  if (log) log->close();
+}
+
+Result<LocalNode> open_local_node(const DataDirPaths& paths) {
+  LocalNode node;
+  CUSTOS_ASSIGN_OR_RETURN(NoteSigner signer, load_log_signer(paths));
+  node.signer = std::make_unique<NoteSigner>(std::move(signer));
+  auto store = open_store(paths, /*read_only=*/false);
+  if (!store.is_ok()) {
+    if (store.status().message().find("lock") != std::string::npos) {
+      return failed_precondition(paths.root +
+                                 " is in use (is custos serve running on it?); use --url to "
+                                 "administer a running server");
+    }
+    return store.status();
+  }
+  node.store = std::move(store).value();
+  static SystemClock clock;
+  ledger::LogOptions log_options;
+  log_options.origin = node.signer->name();
+  log_options.clock = &clock;
+  log_options.sign_checkpoint = checkpoint_signer(*node.signer);
+  CUSTOS_ASSIGN_OR_RETURN(node.log, ledger::Log::open(*node.store, std::move(log_options)));
+  CUSTOS_ASSIGN_OR_RETURN(node.identity,
+                          identity::IdentityService::open(*node.log, *node.store, clock));
+  return node;
+}
+
+Result<policy::PolicySet> load_bootstrap_policies(const std::string& dir) {
+  std::string text;
+  std::string source = "the built-in default policies";
+  if (dir.empty()) {
+    text = std::string(default_policy_text());
+  } else {
+    std::error_code error;
+    std::vector<std::string> files;
+    for (const auto& item : fs::directory_iterator(dir, error)) {
+      if (item.path().extension() == ".cedar") files.push_back(item.path().string());
+    }
+    if (error) return not_found("cannot read policy directory " + dir + ": " + error.message());
+    if (files.empty()) return not_found("no *.cedar files in policy directory " + dir);
+    std::sort(files.begin(), files.end());
+    for (const std::string& file : files) {
+      CUSTOS_ASSIGN_OR_RETURN(std::string part, read_text_file(file));
+      if (!text.empty()) text += "\n";
+      text += part;
+    }
+    source = "policy directory " + dir;
+  }
+  auto policies = policy::parse_policies(text);
+  if (!policies.is_ok()) return policies.status().with_context(source);
+  return policies;
+}
+
+Status write_credentials_file(const std::string& path, const Credentials& credentials) {
+  return write_new_file(path,
+                        "custos-credentials v1\nprincipal " + credentials.principal +
+                            "\npassword " + credentials.password + "\ntotp_secret " +
+                            credentials.totp_secret + "\n",
+                        0600);
+}
+
+Result<Credentials> read_credentials_file(const std::string& path) {
+  CUSTOS_ASSIGN_OR_RETURN(std::string text, read_secret_file(path));
+  std::istringstream lines(text);
+  std::string line;
+  Credentials credentials;
+  bool header = false;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (!header) {
+      if (line != "custos-credentials v1") break;
+      header = true;
+      continue;
+    }
+    size_t space = line.find(' ');
+    std::string name = line.substr(0, space);
+    std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+    if (name == "principal") credentials.principal = value;
+    else if (name == "password") credentials.password = value;
+    else if (name == "totp_secret") credentials.totp_secret = value;
+  }
+  if (!header || credentials.principal.empty() || credentials.password.empty()) {
+    return invalid_argument(path + " is not a custos credentials file");
+  }
+  return credentials;
+}
+
+Result<InitResult> initialise_data_dir(const DataDirPaths& paths, const std::string& origin_in,
+                                       const std::string& admin_id) {
   std::string origin = origin_in;
   if (origin.empty()) origin = "custos.local/log-" + hex_encode(random_bytes(4));
   if (!is_valid_note_key_name(origin)) {
@@ -104,8 +199,9 @@ Result<InitResult> initialise_data_dir(const DataDirPaths& paths, const std::str
   std::string vkey = signer.verifier().vkey_string();
   CUSTOS_RETURN_IF_ERROR(write_new_file(paths.log_key(), signer.private_key_string() + "\n", 0600));
   CUSTOS_RETURN_IF_ERROR(write_new_file(paths.log_vkey(), vkey + "\n", 0644));
-  CUSTOS_RETURN_IF_ERROR(
-      write_new_file(paths.admin_token(), hex_encode(random_bytes(32)) + "\n", 0600));
+  if (!identity::is_valid_identifier(admin_id)) {
+    return invalid_argument("admin id '" + admin_id + "' is not a valid identifier");
+  }
 
   store::StoreOptions options;
   options.create_if_missing = true;
@@ -116,7 +212,22 @@ Result<InitResult> initialise_data_dir(const DataDirPaths& paths, const std::str
   log_options.clock = &clock;
   log_options.sign_checkpoint = checkpoint_signer(signer);
   CUSTOS_ASSIGN_OR_RETURN(auto log, ledger::Log::open(*store, std::move(log_options)));
-  InitResult result{origin, vkey, log->latest_checkpoint()};
+  InitResult result{origin, vkey, "", admin_id, generate_token(18), "", ""};
+  {
+    CUSTOS_ASSIGN_OR_RETURN(auto identity, identity::IdentityService::open(*log, *store, clock));
+    identity::PrincipalAttributes admin;
+    admin.id = admin_id;
+    admin.kind = identity::PrincipalKind::kUser;
+    admin.display_name = "first administrator (custos init)";
+    admin.roles = {"admin", "security", "policy_admin"};
+    auto user = identity->create_user(admin, result.admin_password, /*with_totp=*/true,
+                                      "bootstrap", "init");
+    if (!user.is_ok()) return user.status().with_context("creating the first admin");
+    if (!user->totp) return internal_error("the first admin got no TOTP secret");
+    result.admin_totp_secret = user->totp->secret_base32;
+    result.admin_otpauth_uri = user->totp->otpauth_uri;
+  }
+  result.checkpoint = log->latest_checkpoint();
   log->close();
   return result;
 }

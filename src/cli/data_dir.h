@@ -4,7 +4,9 @@
 //   DIR/db/          RocksDB (all column families)
 //   DIR/log.key      the log's Ed25519 signing key, C2SP private key form, mode 0600
 //   DIR/log.vkey     the log's verifier key (name+hash+base64), public
-//   DIR/admin.token  the admin bearer token, mode 0600 (until issue 4's identities)
+// No credential is stored in the data directory: `custos init` creates the
+// first admin user and prints its password and TOTP secret once (or writes
+// them to --credentials-out).
 #pragma once
 
 #include <functional>
@@ -13,6 +15,9 @@
 
 #include "custos/core/status.h"
 #include "custos/crypto/signed_note.h"
+#include "custos/identity/identity_service.h"
+#include "custos/ledger/log.h"
+#include "custos/policy/parser.h"
 #include "custos/store/store.h"
 
 namespace custos::cli {
@@ -22,17 +27,53 @@ struct DataDirPaths {
   std::string db() const { return root + "/db"; }
   std::string log_key() const { return root + "/log.key"; }
   std::string log_vkey() const { return root + "/log.vkey"; }
-  std::string admin_token() const { return root + "/admin.token"; }
 };
 
 struct InitResult {
   std::string origin;
   std::string verifier_key;
   std::string checkpoint;
+  std::string admin_id;
+  std::string admin_password;     // shown once
+  std::string admin_totp_secret;  // base32, shown once
+  std::string admin_otpauth_uri;
 };
 
-// Creates the data directory; refuses one that already holds a log.
-Result<InitResult> initialise_data_dir(const DataDirPaths& paths, const std::string& origin);
+// Creates the data directory, the log and the first admin user (roles admin,
+// security, policy_admin; random password; TOTP); refuses a directory that
+// already holds a log.
+Result<InitResult> initialise_data_dir(const DataDirPaths& paths, const std::string& origin,
+                                       const std::string& admin_id);
+
+// A data directory opened in-process (the server must not be running): for
+// offline administration (principal add, token create with --data).
+struct LocalNode {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<NoteSigner> signer;
+  std::unique_ptr<ledger::Log> log;
+  std::unique_ptr<identity::IdentityService> identity;
+  LocalNode() = default;
+  LocalNode(LocalNode&&) = default;
+  ~LocalNode();
+};
+Result<LocalNode> open_local_node(const DataDirPaths& paths);
+
+// The policy set a node starts with: the *.cedar files of `dir` in file-name
+// order, or the built-in default set when `dir` is empty.
+Result<policy::PolicySet> load_bootstrap_policies(const std::string& dir);
+
+// Credentials file (custos init --credentials-out; custos login --credentials):
+//   custos-credentials v1
+//   principal <id>
+//   password <password>
+//   totp_secret <base32>
+struct Credentials {
+  std::string principal;
+  std::string password;
+  std::string totp_secret;
+};
+Status write_credentials_file(const std::string& path, const Credentials& credentials);
+Result<Credentials> read_credentials_file(const std::string& path);
 
 // NotFound with the command to run when `paths.root` is not a data directory.
 Status check_data_dir(const DataDirPaths& paths);

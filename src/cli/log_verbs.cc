@@ -10,27 +10,10 @@
 #include "custos/ledger/merkle.h"
 #include "custos/sdk/client.h"
 #include "data_dir.h"
+#include "remote.h"
 
 namespace custos::cli {
 namespace {
-
-int fail(std::string_view verb, const Status& status, int code) {
-  std::cerr << "custos " << verb << ": " << status.message() << "\n";
-  return code;
-}
-
-Result<sdk::Client> make_client(const std::string& url, const std::string& vkey,
-                                std::optional<std::string> token = std::nullopt) {
-  sdk::ClientOptions options;
-  options.base_url = url;
-  options.bearer_token = std::move(token);
-  if (!vkey.empty()) {
-    auto log_key = NoteVerifier::parse(vkey);
-    if (!log_key.is_ok()) return log_key.status().with_context("--vkey");
-    options.log_key = std::move(log_key).value();
-  }
-  return sdk::Client::create(std::move(options));
-}
 
 void print_note(std::string_view note) {
   size_t start = 0;
@@ -42,30 +25,11 @@ void print_note(std::string_view note) {
   }
 }
 
-// The exit code (cli.h) for an error from the SDK or the store.
-int exit_code_for(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kDataLoss: return kExitVerifyFailed;
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound:
-    case StatusCode::kOutOfRange:
-    case StatusCode::kUnauthenticated:
-    case StatusCode::kPermissionDenied:
-    case StatusCode::kAlreadyExists: return kExitUsage;
-    case StatusCode::kUnavailable:
-    case StatusCode::kResourceExhausted:
-    case StatusCode::kFailedPrecondition: return kExitNetwork;
-    default: return kExitStorage;
-  }
-}
-
 }  // namespace
 
 int run_log_append(const LogAppendOptions& options) {
   constexpr std::string_view kVerb = "log append";
-  auto token = read_secret_file(options.token_file);
-  if (!token.is_ok()) return fail(kVerb, token.status(), kExitUsage);
-  auto client = make_client(options.url, options.vkey, *token);
+  auto client = make_remote_client(options.remote);
   if (!client.is_ok()) return fail(kVerb, client.status(), kExitUsage);
   auto receipt = client->append(options.payload);
   if (!receipt.is_ok()) return fail(kVerb, receipt.status(), exit_code_for(receipt.status()));
@@ -82,7 +46,10 @@ int run_log_append(const LogAppendOptions& options) {
 
 int run_log_proof(const LogProofOptions& options) {
   constexpr std::string_view kVerb = "log proof";
-  auto client = make_client(options.url, options.vkey);
+  RemoteOptions remote;
+  remote.url = options.url;
+  remote.vkey = options.vkey;
+  auto client = make_remote_client(remote);
   if (!client.is_ok()) return fail(kVerb, client.status(), kExitUsage);
   auto proof = client->prove_inclusion(options.index, options.tree_size);
   if (!proof.is_ok()) return fail(kVerb, proof.status(), exit_code_for(proof.status()));
@@ -105,7 +72,9 @@ int run_log_proof(const LogProofOptions& options) {
 int run_log_show(const LogShowOptions& options) {
   constexpr std::string_view kVerb = "log show";
   if (!options.url.empty()) {
-    auto client = make_client(options.url, "");
+    RemoteOptions remote;
+    remote.url = options.url;
+    auto client = make_remote_client(remote);
     if (!client.is_ok()) return fail(kVerb, client.status(), kExitUsage);
     auto text = client->get_ok("/custos/v1/log/entries/" + std::to_string(options.index));
     if (!text.is_ok()) return fail(kVerb, text.status(), exit_code_for(text.status()));

@@ -2,10 +2,30 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <tuple>
+#include <vector>
 
 #include "cli.h"
 
 namespace {
+
+// --url and the credential options of a verb that talks to a server.
+void add_remote_options(CLI::App* command, custos::cli::RemoteOptions& remote, bool device = false) {
+  command->add_option("--url", remote.url, "Server URL")->default_val("http://127.0.0.1:8080");
+  command->add_option("--token-file", remote.token_file,
+                      "Bearer token file: a session (custos login --save) or an API token");
+  command->add_option("--key-file", remote.key_file,
+                      "Device or service key file: sign every request (RFC 9421)");
+  command->add_option("--ca-file", remote.ca_file, "https: PEM CA certificates to trust");
+  command->add_option("--client-cert", remote.client_cert,
+                      "https: PEM client certificate (mutual TLS; may authenticate a principal)");
+  command->add_option("--client-key", remote.client_key, "https: the client certificate's key");
+  if (device) {
+    command->add_option("--posture", remote.posture,
+                        "Device posture to report, signed: healthy|unknown|compromised");
+    command->add_option("--geo", remote.geo, "Device position to report, signed: LAT,LON");
+  }
+}
 
 constexpr const char* kExitCodes =
     "Exit codes: 0 success, 1 verification failed, 2 bad usage or input, "
@@ -21,7 +41,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "custos 0.1.0");
 
   InitOptions init;
-  auto* init_cmd = app.add_subcommand("init", "Create a data directory: storage, log key, admin token");
+  auto* init_cmd = app.add_subcommand(
+      "init", "Create a data directory: storage, log key, the first admin (password + TOTP)");
+  init_cmd->add_option("--admin", init.admin_id, "Id of the first admin user")->default_val("admin");
+  init_cmd->add_option("--credentials-out", init.credentials_out,
+                       "Write the admin's password and TOTP secret to this file (mode 0600) "
+                       "instead of printing them");
   init_cmd->add_option("--data", init.data_dir, "Data directory to create")->default_val("./custos-data");
   init_cmd->add_option("--origin", init.origin,
                        "Log origin (checkpoint first line), e.g. example.com/custos/log1");
@@ -47,10 +72,8 @@ int main(int argc, char** argv) {
   auto* append_cmd = log_cmd->add_subcommand(
       "append", "Append one entry through a server and verify its receipt (proof + checkpoint)");
   append_cmd->add_option("PAYLOAD", log_append.payload, "Entry payload (text)")->required();
-  append_cmd->add_option("--url", log_append.url, "Server URL")->default_val("http://127.0.0.1:8080");
-  append_cmd->add_option("--token-file", log_append.token_file, "Admin token file")
-      ->default_val("./custos-data/admin.token");
-  append_cmd->add_option("--vkey", log_append.vkey, "Log verifier key")->required();
+  add_remote_options(append_cmd, log_append.remote, /*device=*/true);
+  append_cmd->add_option("--vkey", log_append.remote.vkey, "Log verifier key")->required();
   append_cmd->add_flag("--json", log_append.json, "Print the receipt as JSON");
   append_cmd->footer(kExitCodes);
 
@@ -105,6 +128,144 @@ int main(int argc, char** argv) {
   bench_append_cmd->add_flag("--json", bench.json, "Print the result as JSON");
   bench_append_cmd->footer(kExitCodes);
 
+  // ---- identities ----
+  LoginOptions login;
+  auto* login_cmd = app.add_subcommand("login", "Log in as a user and save the session token");
+  add_remote_options(login_cmd, login.remote);
+  login_cmd->add_option("--credentials", login.credentials_file,
+                        "Credentials file from custos init --credentials-out (password + TOTP secret)");
+  login_cmd->add_option("--user", login.principal, "User id");
+  login_cmd->add_option("--password-file", login.password_file, "File holding the password");
+  login_cmd->add_option("--totp", login.totp, "The current TOTP code");
+  login_cmd->add_option("--save", login.save, "Write the session token to this file (mode 0600)");
+  login_cmd->footer(kExitCodes);
+
+  auto* principal_cmd = app.add_subcommand("principal", "Manage principals (devices, users, services...)");
+  principal_cmd->require_subcommand(1);
+  PrincipalAddOptions principal_add;
+  auto* principal_add_cmd = principal_cmd->add_subcommand("add", "Create a principal");
+  add_remote_options(principal_add_cmd, principal_add.remote);
+  principal_add_cmd->add_option("--data", principal_add.local.data_dir,
+                                "Act offline on a stopped node's data directory instead of --url");
+  principal_add_cmd->add_option("ID", principal_add.id, "Principal id")->required();
+  principal_add_cmd->add_option("--kind", principal_add.kind, "device|user|service|witness|partner")
+      ->required();
+  principal_add_cmd->add_option("--subtype", principal_add.subtype,
+                                "Devices: scanner|gate|door_controller|tracker|wms_connector|tms_connector");
+  principal_add_cmd->add_option("--name", principal_add.display_name, "Display name");
+  principal_add_cmd->add_option("--site", principal_add.site, "Home site id");
+  principal_add_cmd->add_option("--zone", principal_add.zone, "Home zone id");
+  principal_add_cmd->add_option("--role", principal_add.roles, "A role (repeatable)");
+  principal_add_cmd->add_option("--vendor", principal_add.vendor, "Vendor id");
+  principal_add_cmd->add_option("--shift", principal_add.shift, "Shift, e.g. day");
+  principal_add_cmd->add_option("--tag", principal_add.tags, "KEY=VALUE tag (repeatable)");
+  principal_add_cmd->add_option("--password-file", principal_add.password_file,
+                                "Users: file holding the initial password");
+  principal_add_cmd->add_flag("--json", principal_add.json, "Print the answer as JSON");
+  principal_add_cmd->footer(kExitCodes);
+
+  PrincipalQueryOptions principal_query;
+  auto* principal_list_cmd = principal_cmd->add_subcommand("list", "List principals");
+  add_remote_options(principal_list_cmd, principal_query.remote);
+  principal_list_cmd->add_option("--kind", principal_query.kind, "Only this kind");
+  principal_list_cmd->add_option("--status", principal_query.status, "Only this status");
+  principal_list_cmd->add_option("--site", principal_query.site, "Only this site");
+  principal_list_cmd->add_flag("--json", principal_query.json, "Print the answer as JSON");
+  principal_list_cmd->footer(kExitCodes);
+  auto* principal_show_cmd = principal_cmd->add_subcommand("show", "Show one principal");
+  add_remote_options(principal_show_cmd, principal_query.remote, true);
+  principal_show_cmd->add_option("ID", principal_query.id, "Principal id")->required();
+  principal_show_cmd->add_flag("--json", principal_query.json, "Print the answer as JSON");
+  principal_show_cmd->footer(kExitCodes);
+
+  PrincipalStatusOptions principal_status;
+  std::vector<std::pair<CLI::App*, std::string>> status_cmds;
+  for (auto [verb, status, help] :
+       {std::tuple{"suspend", "suspended", "Suspend a principal (refused from its next request)"},
+        std::tuple{"quarantine", "quarantined", "Quarantine a principal (it may only read its status)"},
+        std::tuple{"revoke", "revoked", "Revoke a principal for good"},
+        std::tuple{"reactivate", "active", "Reactivate a suspended principal"},
+        std::tuple{"release", "release", "Lift a quarantine (containment override: needs --approval)"}}) {
+    auto* command = principal_cmd->add_subcommand(verb, help);
+    add_remote_options(command, principal_status.remote);
+    command->add_option("ID", principal_status.id, "Principal id")->required();
+    command->add_option("--reason", principal_status.reason, "Why (recorded in the log)")->required();
+    command->add_option("--approval", principal_status.approvals,
+                        "A second approver's approval id (custos approve)");
+    command->add_flag("--json", principal_status.json, "Print the answer as JSON");
+    command->footer(kExitCodes);
+    status_cmds.emplace_back(command, status);
+  }
+
+  EnrollOptions enroll_create;
+  auto* enroll_create_cmd = principal_cmd->add_subcommand(
+      "enroll", "Create a one-time enrollment token for a device or service");
+  add_remote_options(enroll_create_cmd, enroll_create.remote);
+  enroll_create_cmd->add_option("ID", enroll_create.principal, "Principal id")->required();
+  enroll_create_cmd->add_option("--ttl", enroll_create.ttl_s, "Seconds the token stays valid")
+      ->default_val(3600);
+  enroll_create_cmd->add_option("--out", enroll_create.token_file,
+                                "Write the token to this file (mode 0600) instead of stdout");
+  enroll_create_cmd->add_flag("--json", enroll_create.json, "Print the answer as JSON");
+  enroll_create_cmd->footer(kExitCodes);
+
+  EnrollOptions enroll;
+  auto* enroll_cmd = app.add_subcommand(
+      "enroll", "On the device: generate a key pair and enroll it with a one-time token");
+  enroll_cmd->add_option("--url", enroll.remote.url, "Server URL")->default_val("http://127.0.0.1:8080");
+  enroll_cmd->add_option("--principal", enroll.principal, "This device's principal id")->required();
+  enroll_cmd->add_option("--token", enroll.token, "The one-time enrollment token");
+  enroll_cmd->add_option("--token-file", enroll.token_file, "Or a file holding it");
+  enroll_cmd->add_option("--key-out", enroll.key_out, "Where to save the key (mode 0600)")->required();
+  enroll_cmd->add_flag("--json", enroll.json, "Print the answer as JSON");
+  enroll_cmd->footer(kExitCodes);
+
+  auto* key_cmd = app.add_subcommand("key", "Signing keys");
+  key_cmd->require_subcommand(1);
+  KeyRotateOptions key_rotate;
+  auto* key_rotate_cmd = key_cmd->add_subcommand(
+      "rotate", "Generate a new key for a principal; the old one stays valid for --overlap");
+  add_remote_options(key_rotate_cmd, key_rotate.remote);
+  key_rotate_cmd->add_option("--principal", key_rotate.principal, "Principal id")->required();
+  key_rotate_cmd->add_option("--old-key-id", key_rotate.old_key_id, "The key being replaced")->required();
+  key_rotate_cmd->add_option("--new-key-out", key_rotate.new_key_out, "Where to save the new key")
+      ->required();
+  key_rotate_cmd->add_option("--overlap", key_rotate.overlap_s, "Seconds both keys are valid")
+      ->default_val(3600);
+  key_rotate_cmd->add_flag("--json", key_rotate.json, "Print the answer as JSON");
+  key_rotate_cmd->footer(kExitCodes);
+
+  auto* token_cmd = app.add_subcommand("token", "API tokens for services");
+  token_cmd->require_subcommand(1);
+  TokenOptions token;
+  auto* token_create_cmd = token_cmd->add_subcommand("create", "Create a scoped, expiring API token");
+  add_remote_options(token_create_cmd, token.remote);
+  token_create_cmd->add_option("--data", token.local.data_dir,
+                               "Act offline on a stopped node's data directory instead of --url");
+  token_create_cmd->add_option("--principal", token.principal, "Principal id")->required();
+  token_create_cmd->add_option("--scope", token.scopes, "An action the token may be used for (repeatable)");
+  token_create_cmd->add_option("--ttl", token.ttl_s, "Seconds the token stays valid")->default_val(86400);
+  token_create_cmd->add_option("--out", token.out, "Write the token to this file (mode 0600)");
+  token_create_cmd->footer(kExitCodes);
+  auto* token_revoke_cmd = token_cmd->add_subcommand("revoke", "Revoke an API token by its id");
+  add_remote_options(token_revoke_cmd, token.remote);
+  token_revoke_cmd->add_option("--principal", token.principal, "Principal id")->required();
+  token_revoke_cmd->add_option("--token-id", token.token_id, "The token's public id")->required();
+  token_revoke_cmd->add_flag("--json", token.json, "Print the answer as JSON");
+  token_revoke_cmd->footer(kExitCodes);
+
+  ApproveOptions approve;
+  auto* approve_cmd = app.add_subcommand(
+      "approve", "Grant a second approval (two-person rule) for one request of someone else's");
+  add_remote_options(approve_cmd, approve.remote);
+  approve_cmd->add_option("--requester", approve.requester, "Who may use it")->required();
+  approve_cmd->add_option("--action", approve.action, "The action, e.g. policy.change")->required();
+  approve_cmd->add_option("--resource-type", approve.resource_type, "e.g. Custos::Policy")->required();
+  approve_cmd->add_option("--resource-id", approve.resource_id, "e.g. active")->required();
+  approve_cmd->add_option("--ttl", approve.ttl_s, "Seconds it stays valid")->default_val(900);
+  approve_cmd->add_flag("--json", approve.json, "Print the answer as JSON");
+  approve_cmd->footer(kExitCodes);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -120,6 +281,22 @@ int main(int argc, char** argv) {
   if (verify_cmd->parsed()) return run_verify(verify);
   if (audit_cmd->parsed()) return run_audit(audit);
   if (bench_append_cmd->parsed()) return run_bench_append(bench);
+  if (login_cmd->parsed()) return run_login(login);
+  if (principal_add_cmd->parsed()) return run_principal_add(principal_add);
+  if (principal_list_cmd->parsed()) return run_principal_list(principal_query);
+  if (principal_show_cmd->parsed()) return run_principal_show(principal_query);
+  for (auto& [command, status] : status_cmds) {
+    if (command->parsed()) {
+      principal_status.status = status;
+      return run_principal_status(principal_status);
+    }
+  }
+  if (enroll_create_cmd->parsed()) return run_enroll_create(enroll_create);
+  if (enroll_cmd->parsed()) return run_enroll(enroll);
+  if (key_rotate_cmd->parsed()) return run_key_rotate(key_rotate);
+  if (token_create_cmd->parsed()) return run_token_create(token);
+  if (token_revoke_cmd->parsed()) return run_token_revoke(token);
+  if (approve_cmd->parsed()) return run_approve(approve);
   std::cerr << "custos: no verb given; try custos --help\n";
   return kExitUsage;
 }

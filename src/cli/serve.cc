@@ -6,6 +6,9 @@
 #include "custos/core/logging.h"
 #include "custos/core/work_queue.h"
 #include "custos/ledger/log.h"
+#include "custos/identity/identity_service.h"
+#include "custos/server/gatekeeper.h"
+#include "custos/server/identity_api.h"
 #include "custos/server/log_api.h"
 #include "custos/server/server.h"
 #include "data_dir.h"
@@ -45,11 +48,6 @@ int run_serve(const ServeOptions& options) {
     std::cerr << "custos serve: " << signer.status().message() << "\n";
     return signer.status().code() == StatusCode::kNotFound ? kExitUsage : kExitStorage;
   }
-  auto admin_token = read_secret_file(paths.admin_token());
-  if (!admin_token.is_ok()) {
-    std::cerr << "custos serve: " << admin_token.status().message() << "\n";
-    return kExitStorage;
-  }
   auto store = open_store(paths, /*read_only=*/false, config.storage.block_cache_mb);
   if (!store.is_ok()) {
     std::cerr << "custos serve: " << store.status().message() << "\n";
@@ -75,16 +73,37 @@ int run_serve(const ServeOptions& options) {
   }
   log_metrics.watch_tree_size(**log);
 
+  auto identity = identity::IdentityService::open(**log, **store, clock);
+  if (!identity.is_ok()) {
+    std::cerr << "custos serve: identity state: " << identity.status().message() << "\n";
+    return kExitStorage;
+  }
+  AccessControlOptions access_options;
+  access_options.max_skew_seconds = config.auth.max_skew_s;
+  access_options.nonce_cache_entries = config.auth.nonce_cache_entries;
+  access_options.scheme = config.tls.cert_file.empty() ? "http" : "https";
+  access_options.sites = config.sites;
+  AccessControl access(**identity, clock, metrics, access_options);
+  auto policies = load_bootstrap_policies(config.auth.policy_dir);
+  if (!policies.is_ok()) {
+    std::cerr << "custos serve: " << policies.status().message() << "\n";
+    return kExitUsage;
+  }
+  access.set_policies(std::move(policies).value());
+
   WorkQueue receipts(2);
+  WorkQueue control(1);
   Router router;
-  LogApiOptions api_options{*admin_token, signer->verifier().vkey_string(), signer->name()};
+  LogApiOptions api_options{&access.gatekeeper(), signer->verifier().vkey_string(),
+                            signer->name()};
   Status routes = add_log_routes(router, **log, receipts, api_options);
+  if (routes.is_ok()) routes = add_identity_routes(router, **identity, access, **log, control);
   if (!routes.is_ok()) {
     std::cerr << "custos serve: " << routes.message() << "\n";
     return kExitStorage;
   }
 
-  HttpServer server(server_options_from_config(config.server), std::move(router), &metrics);
+  HttpServer server(server_options_from_config(config), std::move(router), &metrics);
   ledger::Log* log_ptr = log->get();
   server.set_readiness([log_ptr] { return log_ptr->health(); });
   Status started = server.start();
@@ -96,6 +115,7 @@ int run_serve(const ServeOptions& options) {
   std::string bound = host + ":" + std::to_string(server.port());
   log_event(LogLevel::kInfo, "node.ready",
             {{"address", bound}, {"origin", signer->name()},
+             {"scheme", config.tls.cert_file.empty() ? "http" : "https"},
              {"tree_size", std::to_string((*log)->tree_size())}});
   if (!options.ready_file.empty()) {
     std::string temporary = options.ready_file + ".tmp";

@@ -1,5 +1,8 @@
 #include "custos/core/config.h"
 
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -47,6 +50,89 @@ Status check_choice(const std::string& value, std::initializer_list<std::string_
   return invalid_argument(message);
 }
 
+bool parse_int(std::string_view text, int32_t min_value, int32_t max_value, int32_t* out) {
+  if (text.empty() || text.size() > 4) return false;
+  int32_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  if (value < min_value || value > max_value) return false;
+  *out = value;
+  return true;
+}
+
+bool parse_double(std::string_view text, double* out) {
+  std::string copy(text);
+  if (copy.empty()) return false;
+  char* end = nullptr;
+  double value = std::strtod(copy.c_str(), &end);
+  if (end != copy.c_str() + copy.size() || !std::isfinite(value)) return false;
+  *out = value;
+  return true;
+}
+
+// "+01:00", "-05:30", "Z" or "+00:00".
+bool parse_utc_offset(std::string_view text, int32_t* minutes) {
+  if (text == "Z") {
+    *minutes = 0;
+    return true;
+  }
+  if (text.size() != 6 || (text[0] != '+' && text[0] != '-') || text[3] != ':') return false;
+  int32_t hours = 0;
+  int32_t mins = 0;
+  if (!parse_int(text.substr(1, 2), 0, 14, &hours) || !parse_int(text.substr(4, 2), 0, 59, &mins)) {
+    return false;
+  }
+  *minutes = (hours * 60 + mins) * (text[0] == '-' ? -1 : 1);
+  return true;
+}
+
+Status parse_site(const std::string& id, const toml::table& table, SiteConfig* site) {
+  site->id = id;
+  const std::string prefix = "sites." + id + ".";
+  bool valid_id = !id.empty() && id.size() <= 128;
+  for (char c : id) {
+    valid_id &= std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
+                c == '.' || c == ':' || c == '/' || c == '@';
+  }
+  if (!valid_id) return invalid_argument("sites: invalid site id '" + id + "'");
+  for (const auto& [name, node] : table) {
+    std::string key = prefix + std::string(name.str());
+    auto value = node.value<std::string>();
+    if (!node.is_string() || !value) return invalid_argument(key + " must be a string");
+    std::string_view text = *value;
+    if (name.str() == "utc_offset") {
+      if (!parse_utc_offset(text, &site->utc_offset_minutes)) {
+        return invalid_argument(key + " must look like \"+01:00\", \"-05:30\" or \"Z\"");
+      }
+    } else if (name.str() == "hours") {
+      size_t dash = text.find('-');
+      if (dash == std::string_view::npos ||
+          !parse_int(text.substr(0, dash), 0, 23, &site->hours_start) ||
+          !parse_int(text.substr(dash + 1), 1, 24, &site->hours_end) ||
+          site->hours_start == site->hours_end) {
+        return invalid_argument(key + " must be \"START-END\" in whole hours, e.g. \"06-22\"");
+      }
+    } else if (name.str() == "geofence") {
+      size_t first = text.find(',');
+      size_t second = first == std::string_view::npos ? first : text.find(',', first + 1);
+      if (second == std::string_view::npos ||
+          !parse_double(text.substr(0, first), &site->latitude) ||
+          !parse_double(text.substr(first + 1, second - first - 1), &site->longitude) ||
+          !parse_double(text.substr(second + 1), &site->radius_m) || site->latitude < -90 ||
+          site->latitude > 90 || site->longitude < -180 || site->longitude > 180 ||
+          site->radius_m <= 0) {
+        return invalid_argument(key + " must be \"LAT,LON,RADIUS_M\" in degrees and metres");
+      }
+      site->has_geofence = true;
+    } else {
+      return invalid_argument("unknown key '" + key + "'");
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<Config> parse_config(std::string_view toml_text, std::string_view source) {
@@ -73,6 +159,14 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
        integer_setter(config.sequencer.max_batch_entries, 1, 1 << 24)},
       {"sequencer.max_pending_entries",
        integer_setter(config.sequencer.max_pending_entries, 1, int64_t(1) << 30)},
+      {"tls.cert_file", string_setter(config.tls.cert_file)},
+      {"tls.key_file", string_setter(config.tls.key_file)},
+      {"tls.client_ca_file", string_setter(config.tls.client_ca_file)},
+      {"tls.client_auth", string_setter(config.tls.client_auth)},
+      {"auth.max_skew_s", integer_setter(config.auth.max_skew_s, 1, 86400)},
+      {"auth.nonce_cache_entries",
+       integer_setter(config.auth.nonce_cache_entries, 1000, int64_t(1) << 28)},
+      {"auth.policy_dir", string_setter(config.auth.policy_dir)},
       {"logging.level", string_setter(config.logging.level)},
       {"logging.format", string_setter(config.logging.format)},
   };
@@ -82,6 +176,20 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
     const toml::table* section_table = section.as_table();
     if (section_table == nullptr) {
       return invalid_argument(std::string(source) + ": unknown key '" + section_key + "'");
+    }
+    if (section_key == "sites") {
+      for (const auto& [site_name, site_node] : *section_table) {
+        const toml::table* site_table = site_node.as_table();
+        std::string site_id(site_name.str());
+        if (site_table == nullptr) {
+          return invalid_argument(std::string(source) + ": sites." + site_id +
+                                  " must be a table ([sites." + site_id + "])");
+        }
+        SiteConfig site;
+        CUSTOS_RETURN_IF_ERROR(parse_site(site_id, *site_table, &site).with_context(source));
+        config.sites.push_back(std::move(site));
+      }
+      continue;
     }
     for (const auto& [name, node] : *section_table) {
       std::string key = section_key + "." + std::string(name.str());
@@ -99,6 +207,20 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
           .with_context(source));
   CUSTOS_RETURN_IF_ERROR(
       check_choice(config.logging.format, {"text", "json"}, "logging.format").with_context(source));
+  CUSTOS_RETURN_IF_ERROR(check_choice(config.tls.client_auth, {"none", "optional", "required"},
+                                      "tls.client_auth")
+                             .with_context(source));
+  if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
+    return invalid_argument(std::string(source) +
+                            ": tls.cert_file and tls.key_file must be set together");
+  }
+  if (config.tls.client_auth != "none" && config.tls.client_ca_file.empty()) {
+    return invalid_argument(std::string(source) + ": tls.client_auth = \"" +
+                            config.tls.client_auth + "\" needs tls.client_ca_file");
+  }
+  if (config.tls.client_auth != "none" && config.tls.cert_file.empty()) {
+    return invalid_argument(std::string(source) + ": tls.client_auth needs tls.cert_file");
+  }
   return config;
 }
 

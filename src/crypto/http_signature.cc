@@ -456,7 +456,8 @@ VerifyResult verify_label(const SignedRequestView& request, std::string_view sig
                      "Content-Digest: " + std::string(digest_verdict_name(verdict)));
     }
   }
-  return VerifiedSignature{std::string(label), params, std::move(base).value()};
+  return VerifiedSignature{std::string(label), params, std::move(base).value(),
+                           std::move(parsed->signature)};
 }
 
 }  // namespace

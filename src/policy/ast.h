@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -101,6 +102,41 @@ struct CompiledPolicy {
   std::vector<Condition> conditions;
 };
 
+// Source positions of what a policy names, recorded only when the schema
+// validator asks (parse_policies_recording); an ordinary parse records
+// nothing, so evaluation and parse speed are unaffected.
+struct SourcePos {
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based, in bytes
+};
+
+enum class RefSite : uint8_t { kPrincipalScope, kActionScope, kResourceScope, kCondition };
+
+// An entity type named in the text: a uid (`T::"id"`) or an `is T` test.
+struct EntityRef {
+  uint32_t policy = 0;  // position of the policy in the set
+  RefSite site = RefSite::kCondition;
+  std::string type;
+  bool has_id = false;  // false for `is T`
+  std::string id;
+  SourcePos pos;  // the type's first token
+};
+
+// An attribute read (`x.a`, `x["a"]`) or `has` test directly on principal,
+// resource or context (never action; deeper paths are not recorded).
+struct AttributeRef {
+  uint32_t policy = 0;
+  Var var = Var::kPrincipal;
+  bool has_test = false;
+  std::string name;
+  SourcePos pos;  // the attribute name's token
+};
+
+struct SourceRefs {
+  std::vector<EntityRef> entities;
+  std::vector<AttributeRef> attributes;
+};
+
 struct CompiledPolicySet {
   std::vector<CompiledPolicy> policies;
   // Scope index: positions (ascending) of policies whose principal (or, when
@@ -109,5 +145,12 @@ struct CompiledPolicySet {
   std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash> by_resource;
   std::vector<uint32_t> unindexed;
 };
+
+// parse_policies_detailed that also records, when `refs` is non-null, the
+// positions of every entity type and principal/resource/context attribute
+// the text names (in text order). On failure `refs` holds what was recorded
+// before the error.
+Result<PolicySet> parse_policies_recording(std::string_view text, ParseError* error,
+                                           SourceRefs* refs);
 
 }  // namespace custos::policy::internal

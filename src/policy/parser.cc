@@ -272,13 +272,15 @@ const std::set<std::string_view>& reserved_words() {
 
 class Parser {
  public:
-  explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+  Parser(std::vector<Token> tokens, internal::SourceRefs* refs)
+      : tokens_(std::move(tokens)), refs_(refs) {}
 
   bool parse_set(internal::CompiledPolicySet& set) {
     std::set<std::string> ids;
     while (peek().kind != Tok::kEnd) {
       internal::CompiledPolicy policy;
       Token first = peek();
+      policy_index_ = static_cast<uint32_t>(set.policies.size());
       if (!parse_policy(policy)) return false;
       auto id = policy.annotations.find("id");
       policy.id = id != policy.annotations.end() ? id->second
@@ -315,6 +317,29 @@ class Parser {
     }
     return false;
   }
+
+  // Source references for the schema validator (only when refs_ is set);
+  // kept out of line so the ordinary parse's hot path does not grow.
+  [[gnu::cold, gnu::noinline]] void record_entity(internal::RefSite site, const Token& at,
+                                                  const std::string& type, const std::string* id) {
+    internal::EntityRef ref;
+    ref.policy = policy_index_;
+    ref.site = site;
+    ref.type = type;
+    if (id != nullptr) {
+      ref.has_id = true;
+      ref.id = *id;
+    }
+    ref.pos = {at.line, at.column};
+    refs_->entities.push_back(std::move(ref));
+  }
+  [[gnu::cold, gnu::noinline]] void record_attribute(const Expr& object, bool has_test,
+                                                     const Token& at, const std::string& name) {
+    if (object.op != Op::kVar || object.var == Var::kAction) return;
+    refs_->attributes.push_back(
+        {policy_index_, object.var, has_test, name, internal::SourcePos{at.line, at.column}});
+  }
+
   static std::string describe(const Token& token) {
     switch (token.kind) {
       case Tok::kEnd: return "end of input";
@@ -490,6 +515,9 @@ class Parser {
   bool parse_scope(std::string_view variable, ScopeConstraint& scope) {
     if (!expect_word(variable)) return false;
     bool is_action = variable == "action";
+    scope_site_ = is_action                 ? internal::RefSite::kActionScope
+                  : variable == "principal" ? internal::RefSite::kPrincipalScope
+                                            : internal::RefSite::kResourceScope;
     if (at(Tok::kQuestion)) return fail(peek(), "policy templates (slots) are not supported");
     if (at(Tok::kEqEq)) {
       next();
@@ -499,7 +527,9 @@ class Parser {
     if (at_ident("is")) {
       if (is_action) return fail(peek(), "`is` is not allowed in the action scope");
       next();
+      Token type_token = peek();
       if (!parse_path(scope.type)) return false;
+      if (refs_ != nullptr) record_entity(scope_site_, type_token, scope.type, nullptr);
       scope.kind = ScopeConstraint::Kind::kIs;
       if (at_ident("in")) {
         next();
@@ -532,7 +562,10 @@ class Parser {
   bool parse_scope_entity(EntityUid& uid) {
     if (at(Tok::kQuestion)) return fail(peek(), "policy templates (slots) are not supported");
     if (!at(Tok::kIdent)) return fail(peek(), "expected an entity uid, found " + describe(peek()));
-    return parse_entity_uid(uid);
+    Token type_token = peek();
+    if (!parse_entity_uid(uid)) return false;
+    if (refs_ != nullptr) record_entity(scope_site_, type_token, uid.type, &uid.id);
+    return true;
   }
 
   using ExprPtr = std::unique_ptr<Expr>;
@@ -643,6 +676,7 @@ class Parser {
           result = node(Op::kHas);
           result->kids.push_back(std::move(lhs));
           std::string attribute;
+          Token attribute_token = peek();
           if (at(Tok::kString)) {
             if (!parse_string(attribute)) return nullptr;
             result->path.push_back(std::move(attribute));
@@ -654,6 +688,9 @@ class Parser {
               if (!parse_ident(attribute)) return nullptr;
               result->path.push_back(std::move(attribute));
             }
+          }
+          if (refs_ != nullptr) {
+            record_attribute(*result->kids[0], true, attribute_token, result->path[0]);
           }
         } else if (op.text == "like") {
           Token pattern_token = peek();
@@ -679,7 +716,11 @@ class Parser {
         } else {  // is
           result = node(Op::kIs);
           result->kids.push_back(std::move(lhs));
+          Token type_token = peek();
           if (!parse_path(result->name)) return nullptr;
+          if (refs_ != nullptr) {
+            record_entity(internal::RefSite::kCondition, type_token, result->name, nullptr);
+          }
           if (at_ident("in")) {
             next();
             ExprPtr target = parse_add();
@@ -794,6 +835,7 @@ class Parser {
           if (!resolve_method(name_token, name, *call)) return nullptr;
           expr = std::move(call);
         } else {
+          if (refs_ != nullptr) record_attribute(*expr, false, name_token, name);
           auto get = node(Op::kGetAttr);
           get->kids.push_back(std::move(expr));
           get->name = std::move(name);
@@ -801,9 +843,11 @@ class Parser {
         }
       } else if (at(Tok::kLBracket)) {
         next();
+        Token name_token = peek();
         auto get = node(Op::kGetAttr);
         get->kids.push_back(std::move(expr));
         if (!parse_string(get->name) || !expect(Tok::kRBracket, "`]`")) return nullptr;
+        if (refs_ != nullptr) record_attribute(*get->kids[0], false, name_token, get->name);
         expr = std::move(get);
       } else {
         break;
@@ -927,6 +971,7 @@ class Parser {
       next();
       std::string id;
       if (!parse_string(id)) return nullptr;
+      if (refs_ != nullptr) record_entity(internal::RefSite::kCondition, token, path, &id);
       auto literal = node(Op::kLiteral);
       literal->literal = Value::entity(EntityUid{std::move(path), std::move(id)});
       return literal;
@@ -1026,6 +1071,9 @@ class Parser {
 
   static constexpr int kMaxDepth = 200;
   std::vector<Token> tokens_;
+  internal::SourceRefs* refs_ = nullptr;  // not owned; null unless validating
+  uint32_t policy_index_ = 0;
+  internal::RefSite scope_site_ = internal::RefSite::kCondition;
   size_t pos_ = 0;
   int depth_ = 0;
   bool failed_ = false;
@@ -1047,14 +1095,17 @@ void build_index(internal::CompiledPolicySet& set) {
 
 }  // namespace
 
-Result<PolicySet> parse_policies_detailed(std::string_view text, ParseError* error) {
+namespace internal {
+
+Result<PolicySet> parse_policies_recording(std::string_view text, ParseError* error,
+                                           SourceRefs* refs) {
   std::vector<Token> tokens;
   ParseFailure failure{0, 0, ""};
   Lexer lexer(text);
   bool ok = lexer.run(tokens, failure);
   auto compiled = std::make_unique<internal::CompiledPolicySet>();
   if (ok) {
-    Parser parser(std::move(tokens));
+    Parser parser(std::move(tokens), refs);
     ok = parser.parse_set(*compiled);
     if (!ok) failure = parser.failure();
   }
@@ -1065,6 +1116,12 @@ Result<PolicySet> parse_policies_detailed(std::string_view text, ParseError* err
   }
   build_index(*compiled);
   return PolicySetBuilder::make(std::move(compiled));
+}
+
+}  // namespace internal
+
+Result<PolicySet> parse_policies_detailed(std::string_view text, ParseError* error) {
+  return internal::parse_policies_recording(text, error, nullptr);
 }
 
 Result<PolicySet> parse_policies(std::string_view text) {

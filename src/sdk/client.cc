@@ -44,22 +44,22 @@ StatusCode code_for_http_status(int status) {
 }  // namespace
 
 Result<BaseUrl> parse_base_url(std::string_view url) {
-  constexpr std::string_view kHttp = "http://";
-  if (url.starts_with("https://")) {
-    return invalid_argument("https URLs are not supported yet; use http:// on a trusted network");
+  const bool https = url.starts_with("https://");
+  if (!https && !url.starts_with("http://")) {
+    return invalid_argument("the URL must start with http:// or https://: " + std::string(url));
   }
-  if (!url.starts_with(kHttp))
-    return invalid_argument("the URL must start with http://: " + std::string(url));
   if (has_control_or_space(url) || url.find_first_of("?#") != std::string_view::npos) {
-    return invalid_argument("the URL must be http://host[:port][/prefix]: " + std::string(url));
+    return invalid_argument("the URL must be http[s]://host[:port][/prefix]: " + std::string(url));
   }
-  std::string_view rest = url.substr(kHttp.size());
+  std::string_view rest = url.substr(https ? 8 : 7);
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   if (authority.find('@') != std::string_view::npos) {
     return invalid_argument("the URL must not carry user information: " + std::string(url));
   }
   BaseUrl parsed;
+  parsed.scheme = https ? "https" : "http";
+  parsed.port = https ? 443 : 80;
   parsed.authority = std::string(authority);
   if (slash != std::string_view::npos) {
     parsed.prefix = std::string(rest.substr(slash));
@@ -101,6 +101,17 @@ Status status_from_response(const HttpResponse& response, std::string_view reque
       message += ": ";
       message += text;
     }
+    // The machine-readable refusal reason and the policy decision, when given.
+    if (problem["reason"].get(text) == simdjson::SUCCESS) {
+      message += " [reason ";
+      message += text;
+      message += "]";
+    }
+    if (problem["decision_id"].get(text) == simdjson::SUCCESS) {
+      message += " [decision ";
+      message += text;
+      message += "]";
+    }
   } else {
     message += " ";
     message += reason_phrase(response.status);
@@ -121,7 +132,9 @@ Client::Client(ClientOptions options, BaseUrl url)
     : options_(std::move(options)), url_(std::move(url)) {
   HttpClientOptions http_options;
   http_options.timeout = options_.timeout;
-  http_ = std::make_unique<HttpClient>(url_.host, url_.port, http_options);
+  std::optional<HttpClientTlsOptions> tls;
+  if (url_.scheme == "https") tls = options_.tls.value_or(HttpClientTlsOptions{});
+  http_ = std::make_unique<HttpClient>(url_.host, url_.port, http_options, std::move(tls));
 }
 
 Client::~Client() = default;
@@ -133,9 +146,17 @@ Result<HttpResponse> Client::request(std::string_view method, std::string_view p
   return send(method, path_and_query, body, content_type, nullptr);
 }
 
+Result<HttpResponse> Client::request_with(
+    std::string_view method, std::string_view path_and_query, std::string_view body,
+    std::string_view content_type,
+    const std::vector<std::pair<std::string, std::string>>& extra_headers) {
+  return send(method, path_and_query, body, content_type, nullptr, extra_headers);
+}
+
 Result<HttpResponse> Client::send(std::string_view method, std::string_view path_and_query,
                                   std::string_view body, std::string_view content_type,
-                                  std::optional<Ed25519Signature>* signature_sent) {
+                                  std::optional<Ed25519Signature>* signature_sent,
+                                  const std::vector<std::pair<std::string, std::string>>& extra) {
   if (!path_and_query.starts_with('/')) {
     return invalid_argument("request path must start with '/': " + std::string(path_and_query));
   }
@@ -144,10 +165,13 @@ Result<HttpResponse> Client::send(std::string_view method, std::string_view path
   headers.set("Host", url_.authority);
   if (!content_type.empty()) headers.set("Content-Type", content_type);
   if (options_.bearer_token) headers.set("Authorization", "Bearer " + *options_.bearer_token);
+  std::vector<std::pair<std::string, std::string>> covered = options_.signed_headers;
+  covered.insert(covered.end(), extra.begin(), extra.end());
+  for (const auto& [name, value] : covered) headers.set(name, value);
   if (options_.signer) {
     UnixMicros now = options_.clock ? options_.clock->now_micros() : SystemClock().now_micros();
-    auto signed_headers =
-        options_.signer->sign(method, url_.scheme, url_.authority, target, body, now / 1000000);
+    auto signed_headers = options_.signer->sign(method, url_.scheme, url_.authority, target, body,
+                                                now / 1000000, covered);
     if (!signed_headers.is_ok()) return signed_headers.status().with_context("signing the request");
     if (signed_headers->content_digest)
       headers.set("Content-Digest", *signed_headers->content_digest);

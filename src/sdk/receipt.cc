@@ -137,6 +137,14 @@ Result<Receipt> verify_append_receipt(std::string_view receipt_json, ByteView pa
   if (body["request_signature"].get(echoed) == simdjson::SUCCESS) {
     auto bytes = base64_decode(echoed);
     if (!bytes.is_ok()) return refuse(kWhat, "'request_signature' is not base64");
+    // The log keeps the signature evidence of the request (docs/storage.md);
+    // when this client signed, it must be this client's signature.
+    if (sent_signature) {
+      std::string expected = "custos-sig v1\n" + base64_encode(sent_signature->view()) + "\n";
+      if (!as_text(*bytes).starts_with(expected)) {
+        return refuse(kWhat, "the logged request signature is not the one this client sent");
+      }
+    }
     candidates.push_back(std::move(bytes).value());
   } else {
     if (sent_signature)

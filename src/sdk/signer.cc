@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -207,7 +208,9 @@ Result<RequestSigner> RequestSigner::create(std::string key_id, Ed25519KeyPair k
 Result<SignedHeaders> RequestSigner::sign(std::string_view method, std::string_view scheme,
                                           std::string_view authority,
                                           std::string_view path_and_query, std::string_view body,
-                                          int64_t now_unix_seconds) const {
+                                          int64_t now_unix_seconds,
+                                          const std::vector<std::pair<std::string, std::string>>&
+                                              covered) const {
   if (method.empty() || !std::all_of(method.begin(), method.end(), is_token_char)) {
     return invalid_argument("invalid HTTP method '" + std::string(method) + "'");
   }
@@ -237,6 +240,21 @@ Result<SignedHeaders> RequestSigner::sign(std::string_view method, std::string_v
     headers.content_digest = content_digest_value(as_bytes(body), DigestAlgorithm::kSha256);
     fields.emplace_back("content-digest", *headers.content_digest);
     params.components.push_back(ComponentId{"content-digest", {}});
+  }
+  for (const auto& [name, value] : covered) {
+    std::string lower;
+    for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower.empty() || !std::all_of(lower.begin(), lower.end(), is_token_char) ||
+        lower == "content-digest" || lower == "signature" || lower == "signature-input" ||
+        std::any_of(fields.begin(), fields.end(), [&](const auto& f) { return f.first == lower; })) {
+      return invalid_argument("cannot cover header field '" + name + "'");
+    }
+    if (!std::all_of(value.begin(), value.end(),
+                     [](char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); })) {
+      return invalid_argument("header field '" + name + "' has control characters");
+    }
+    fields.emplace_back(lower, value);
+    params.components.push_back(ComponentId{lower, {}});
   }
   headers.nonce = base64url_no_padding(random_bytes(kNonceBytes));
   params.created = now_unix_seconds;

@@ -93,8 +93,22 @@ std::string_view credential_method_name(CredentialMethod method) {
       return "session";
     case CredentialMethod::kApiToken:
       return "api_token";
+    case CredentialMethod::kClientCertificate:
+      return "client_certificate";
   }
   return "unknown";
+}
+
+bool AuthenticatedPrincipal::covers(std::string_view header) const {
+  for (const std::string& covered : covered_headers) {
+    if (equals_ignore_case(covered, header)) return true;
+  }
+  return false;
+}
+
+std::string signature_evidence(const AuthenticatedPrincipal& who) {
+  if (who.method != CredentialMethod::kSignature || who.signature.empty()) return "";
+  return "custos-sig v1\n" + base64_encode(who.signature) + "\n" + who.signature_base;
 }
 
 Status AuthResult::status() const {
@@ -129,18 +143,21 @@ RequestAuthenticator::RequestAuthenticator(const identity::IdentityService& iden
                                            AuthenticatorOptions options)
     : identity_(identity), nonces_(nonces), clock_(clock), options_(std::move(options)) {}
 
-AuthResult RequestAuthenticator::authenticate(const HttpRequest& request) const {
+AuthResult RequestAuthenticator::authenticate(const HttpRequest& request,
+                                              AuthenticateMode mode) const {
   if (has_header(request, "Signature-Input") || has_header(request, "Signature")) {
-    return authenticate_signature(request);
+    return authenticate_signature(request, mode);
   }
   if (auto authorization = request.header("Authorization")) {
     return authenticate_bearer(*authorization);
   }
+  if (!request.client_cert_sha256.empty()) return authenticate_client_certificate(request, mode);
   return refuse(kReasonMissingCredentials,
                 "the request carries neither a signature nor an Authorization header");
 }
 
-AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& request) const {
+AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& request,
+                                                        AuthenticateMode mode) const {
   if (!has_header(request, "Signature-Input") || !has_header(request, "Signature")) {
     return refuse(kReasonMalformedSignature, "Signature-Input and Signature must be sent together");
   }
@@ -182,10 +199,14 @@ AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& reque
   // with its own reason instead of verify_request's generic unknown key.
   identity::KeyLookup lookup;
   bool looked_up = false;
+  auto usable = [&mode](const identity::KeyLookup& found) {
+    return found.ok() || (mode.allow_quarantined &&
+                          found.verdict == identity::KeyVerdict::kPrincipalQuarantined);
+  };
   KeyLookupFn key_lookup = [&](std::string_view key_id) -> std::optional<Ed25519PublicKey> {
     lookup = identity_.find_by_key_id(key_id, now_micros);
     looked_up = true;
-    if (!lookup.ok()) return std::nullopt;
+    if (!usable(lookup)) return std::nullopt;
     return lookup.key.public_key;
   };
 
@@ -206,7 +227,7 @@ AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& reque
   if (!params.alg) {
     return refuse(kReasonMissingParameter, "the custos profile requires alg=\"ed25519\"");
   }
-  if (!params.keyid || !params.nonce || !params.created || !looked_up || !lookup.ok()) {
+  if (!params.keyid || !params.nonce || !params.created || !looked_up || !usable(lookup)) {
     // verify_request enforces all of these; refuse rather than trust a gap.
     return refuse(kReasonMissingParameter, "keyid, nonce and created are required");
   }
@@ -232,6 +253,43 @@ AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& reque
   who.key_id = *params.keyid;
   who.nonce = *params.nonce;
   who.created = *params.created;
+  for (const ComponentId& component : params.components) {
+    if (!component.name.empty() && component.name.front() != '@') {
+      who.covered_headers.push_back(component.name);
+    }
+  }
+  who.signature_base = verified->signature_base;
+  who.signature = verified->signature;
+  return who;
+}
+
+AuthResult RequestAuthenticator::authenticate_client_certificate(const HttpRequest& request,
+                                                                 AuthenticateMode mode) const {
+  identity::PrincipalFilter filter;
+  filter.tag = std::make_pair(std::string(kClientCertTag), request.client_cert_sha256);
+  filter.limit = 2;
+  std::vector<identity::PrincipalPtr> found = identity_.list_principals(filter);
+  if (found.size() != 1) {
+    return refuse(kReasonUnknownClientCertificate,
+                  found.empty() ? "no principal is bound to this client certificate"
+                                : "more than one principal is bound to this client certificate");
+  }
+  const identity::PrincipalPtr& principal = found.front();
+  switch (principal->status) {
+    case identity::PrincipalStatus::kActive:
+      break;
+    case identity::PrincipalStatus::kQuarantined:
+      if (mode.allow_quarantined) break;
+      return refuse(kReasonPrincipalQuarantined,
+                    "principal \"" + principal->id() + "\" is quarantined");
+    case identity::PrincipalStatus::kSuspended:
+      return refuse(kReasonPrincipalSuspended, "principal \"" + principal->id() + "\" is suspended");
+    case identity::PrincipalStatus::kRevoked:
+      return refuse(kReasonPrincipalRevoked, "principal \"" + principal->id() + "\" is revoked");
+  }
+  AuthenticatedPrincipal who;
+  who.principal = principal;
+  who.method = CredentialMethod::kClientCertificate;
   return who;
 }
 
@@ -414,7 +472,8 @@ AuthorizationDecision RequestAuthorizer::authorize(const AuthenticatedPrincipal&
     decision.detail = "unknown principal";
     return decision;
   }
-  if (!principal->is_active()) {
+  if (principal->status == identity::PrincipalStatus::kSuspended ||
+      principal->status == identity::PrincipalStatus::kRevoked) {
     decision.detail = "principal \"" + principal->id() + "\" is " +
                       std::string(principal_status_name(principal->status));
     return decision;
@@ -445,13 +504,24 @@ AuthorizationDecision RequestAuthorizer::authorize(const AuthenticatedPrincipal&
   }
 
   const int64_t now = context.time ? *context.time : floor_seconds(clock_.now_micros());
-  int64_t hour = (now % 86400) / 3600;
-  if (hour < 0) hour += 24;
+  const int64_t local = now + int64_t{context.utc_offset_minutes} * 60;
+  int64_t local_day = local / 86400;
+  int64_t second_of_day = local % 86400;
+  if (second_of_day < 0) {
+    second_of_day += 86400;
+    --local_day;
+  }
+  const int64_t hour = second_of_day / 3600;
+  // 1970-01-01 was a Thursday (4); 1 = Monday .. 7 = Sunday.
+  int64_t weekday = (local_day + 3) % 7;
+  if (weekday < 0) weekday += 7;
+  weekday += 1;
   policy::RecordFields fields = context.extra;
   std::vector<policy::Value> scopes;
   for (const std::string& scope : who.scopes) scopes.push_back(policy::Value::string(scope));
   fields.emplace_back("time", policy::Value::long_value(now));
   fields.emplace_back("hour", policy::Value::long_value(hour));
+  fields.emplace_back("weekday", policy::Value::long_value(weekday));
   if (context.source_ip) fields.emplace_back("source_ip", policy::Value::ip(*context.source_ip));
   fields.emplace_back("credential",
                       policy::Value::string(std::string(credential_method_name(who.method))));

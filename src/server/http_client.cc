@@ -1,14 +1,21 @@
 #include "custos/server/http_client.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <optional>
 
 namespace custos {
@@ -18,6 +25,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 bool is_token(std::string_view text) {
   if (text.empty()) return false;
@@ -42,43 +50,115 @@ bool has_line_break(std::string_view text) {
   return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
+Status check_readable(std::string_view what, const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return invalid_argument("cannot read the TLS " + std::string(what) + " '" + path +
+                            "': " + std::strerror(errno));
+  }
+  std::fclose(file);
+  return Status::ok();
+}
+
+// A client context that verifies the server against `tls.ca_file` (or the
+// system store) and presents `tls.cert_file` when set.
+Status make_client_tls_context(const HttpClientTlsOptions& tls,
+                               std::optional<asio::ssl::context>& context) {
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return invalid_argument("a TLS client certificate needs both a certificate and a key file");
+  }
+  if (!tls.ca_file.empty()) CUSTOS_RETURN_IF_ERROR(check_readable("CA file", tls.ca_file));
+  if (!tls.cert_file.empty()) {
+    CUSTOS_RETURN_IF_ERROR(check_readable("client certificate file", tls.cert_file));
+    CUSTOS_RETURN_IF_ERROR(check_readable("client key file", tls.key_file));
+  }
+  try {
+    context.emplace(asio::ssl::context::tls_client);
+  } catch (const std::exception& error) {
+    return internal_error(std::string("cannot create a TLS context: ") + error.what());
+  }
+  SSL_CTX* native = context->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  beast::error_code ec;
+  context->set_verify_mode(asio::ssl::verify_peer, ec);
+  if (tls.ca_file.empty()) {
+    context->set_default_verify_paths(ec);
+    if (ec) return invalid_argument("cannot load the system TLS trust store: " + ec.message());
+  } else {
+    context->load_verify_file(tls.ca_file, ec);
+    if (ec) {
+      return invalid_argument("the TLS CA file '" + tls.ca_file +
+                              "' holds no usable PEM certificates: " + ec.message());
+    }
+  }
+  if (!tls.cert_file.empty()) {
+    context->use_certificate_chain_file(tls.cert_file, ec);
+    if (ec) {
+      return invalid_argument("the TLS client certificate file '" + tls.cert_file +
+                              "' holds no usable PEM certificate chain: " + ec.message());
+    }
+    context->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+    if (ec || SSL_CTX_check_private_key(native) != 1) {
+      return invalid_argument("the TLS client key '" + tls.key_file +
+                              "' is unusable or does not match '" + tls.cert_file + "'" +
+                              (ec ? ": " + ec.message() : std::string()));
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 class HttpClient::Impl {
  public:
-  Impl(std::string host, uint16_t port, HttpClientOptions options)
-      : host_(std::move(host)), port_(port), options_(options) {}
+  Impl(std::string host, uint16_t port, HttpClientOptions options,
+       std::optional<HttpClientTlsOptions> tls)
+      : host_(std::move(host)), port_(port), options_(options), tls_options_(std::move(tls)) {}
 
   Status connect() {
     close();
+    if (tls_options_ && !tls_context_) {
+      Status made = make_client_tls_context(*tls_options_, tls_context_);
+      if (!made.is_ok()) {
+        tls_context_.reset();
+        return made;
+      }
+    }
     beast::error_code ec;
     tcp::resolver resolver(ioc_);
     auto endpoints = resolver.resolve(host_, std::to_string(port_), ec);
     if (ec) return unavailable("cannot resolve " + host_ + ": " + ec.message());
-    stream_.emplace(ioc_);
-    stream_->expires_after(options_.timeout);
-    stream_->async_connect(
+    if (tls_context_) {
+      tls_stream_.emplace(ioc_, *tls_context_);
+    } else {
+      plain_stream_.emplace(ioc_);
+    }
+    // One deadline covers connecting and the TLS handshake.
+    tcp().expires_after(options_.timeout);
+    tcp().async_connect(
         endpoints, [&](beast::error_code connect_ec, const tcp::endpoint&) { ec = connect_ec; });
     run();
     if (ec) {
       close();
       return unavailable("cannot connect to " + authority() + ": " + ec.message());
     }
+    if (tls_stream_) CUSTOS_RETURN_IF_ERROR(handshake());
     buffer_.clear();
     return Status::ok();
   }
 
   void close() {
-    if (stream_) {
+    if (connected()) {
       beast::error_code ignored;
-      stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream_->close();
-      stream_.reset();
+      tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      tcp().close();
     }
+    tls_stream_.reset();
+    plain_stream_.reset();
     buffer_.clear();
   }
 
-  bool connected() const { return stream_.has_value(); }
+  bool connected() const { return plain_stream_.has_value() || tls_stream_.has_value(); }
 
   Result<HttpResponse> request(std::string_view method, std::string_view target,
                                std::string_view body, const HttpHeaders& headers) {
@@ -107,11 +187,63 @@ class HttpClient::Impl {
  private:
   std::string authority() const { return host_ + ":" + std::to_string(port_); }
 
+  // The TCP stream under any TLS layer; only while connected.
+  beast::tcp_stream& tcp() {
+    return tls_stream_ ? beast::get_lowest_layer(*tls_stream_) : *plain_stream_;
+  }
+
+  template <class Operation>
+  void with_stream(Operation&& operation) {
+    if (tls_stream_) {
+      operation(*tls_stream_);
+    } else {
+      operation(*plain_stream_);
+    }
+  }
+
+  // Verifies the chain (context) and the name: an IP address must be an IP
+  // subjectAltName, anything else a DNS name (sent as SNI too).
+  Status handshake() {
+    SSL* ssl = tls_stream_->native_handle();
+    const std::string& name = tls_options_->server_name.empty() ? host_ : tls_options_->server_name;
+    beast::error_code ec;
+    asio::ip::make_address(name, ec);
+    bool name_set = false;
+    if (!ec) {
+      name_set = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) == 1;
+    } else {
+      SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      name_set = SSL_set1_host(ssl, name.c_str()) == 1 &&
+                 SSL_set_tlsext_host_name(ssl, const_cast<char*>(name.c_str())) == 1;
+    }
+    if (!name_set) {
+      close();
+      return invalid_argument("cannot verify a TLS server as '" + name + "'");
+    }
+    ec = {};
+    tls_stream_->async_handshake(asio::ssl::stream_base::client,
+                                 [&](beast::error_code handshake_ec) { ec = handshake_ec; });
+    run();
+    if (!ec) return Status::ok();
+    long verify_result = SSL_get_verify_result(ssl);
+    close();
+    if (ec == beast::error::timeout) {
+      return io_error("TLS handshake with " + authority() + " timed out after " +
+                      std::to_string(options_.timeout.count()) + " ms");
+    }
+    std::string reason = ec.message();
+    if (verify_result != X509_V_OK) {
+      reason = std::string("server certificate refused (") +
+               X509_verify_cert_error_string(verify_result) + ")";
+    }
+    return unavailable("TLS handshake with " + authority() + " failed: " + reason);
+  }
+
   // True when an idle kept-alive connection was closed by the server (or it
   // sent something unasked): then any request, POST included, can safely go
   // out on a fresh connection instead.
   bool peer_closed() {
-    int fd = stream_->socket().native_handle();
+    int fd = tcp().socket().native_handle();
     pollfd descriptor{fd, POLLIN, 0};
     if (::poll(&descriptor, 1, 0) <= 0) return false;
     char byte;
@@ -153,9 +285,11 @@ class HttpClient::Impl {
     request.set(http::field::content_length, std::to_string(body.size()));
 
     beast::error_code ec;
-    stream_->expires_after(options_.timeout);
-    http::async_write(*stream_, request,
-                      [&](beast::error_code write_ec, size_t) { ec = write_ec; });
+    tcp().expires_after(options_.timeout);
+    with_stream([&](auto& stream) {
+      http::async_write(stream, request,
+                        [&](beast::error_code write_ec, size_t) { ec = write_ec; });
+    });
     run();
     if (ec) {
       *retryable = true;
@@ -166,16 +300,20 @@ class HttpClient::Impl {
     parser.header_limit(64 * 1024);
     parser.body_limit(options_.max_response_body_bytes);
     if (method == "HEAD") parser.skip(true);
-    http::async_read(*stream_, buffer_, parser,
-                     [&](beast::error_code read_ec, size_t) { ec = read_ec; });
+    with_stream([&](auto& stream) {
+      http::async_read(stream, buffer_, parser,
+                       [&](beast::error_code read_ec, size_t) { ec = read_ec; });
+    });
     run();
     if (ec) {
       // The server closed a kept-alive connection before answering: safe to resend idempotent
       // requests.
-      *retryable = ec == http::error::end_of_stream || ec == asio::error::connection_reset;
+      // (A TLS server that closes without close_notify shows as stream_truncated.)
+      *retryable = ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+                   ec == asio::ssl::error::stream_truncated;
       return network_error("reading from", ec);
     }
-    stream_->expires_never();
+    tcp().expires_never();
 
     http::response<http::string_body> message = parser.release();
     HttpResponse response;
@@ -190,13 +328,17 @@ class HttpClient::Impl {
   std::string host_;
   uint16_t port_;
   HttpClientOptions options_;
+  std::optional<HttpClientTlsOptions> tls_options_;
   asio::io_context ioc_{1};
-  std::optional<beast::tcp_stream> stream_;
+  std::optional<asio::ssl::context> tls_context_;  // built on first connect when TLS is on
+  std::optional<beast::tcp_stream> plain_stream_;  // at most one of the two streams is set
+  std::optional<TlsStream> tls_stream_;
   beast::flat_buffer buffer_;
 };
 
-HttpClient::HttpClient(std::string host, uint16_t port, HttpClientOptions options)
-    : impl_(std::make_unique<Impl>(std::move(host), port, options)) {}
+HttpClient::HttpClient(std::string host, uint16_t port, HttpClientOptions options,
+                       std::optional<HttpClientTlsOptions> tls)
+    : impl_(std::make_unique<Impl>(std::move(host), port, options, std::move(tls))) {}
 
 HttpClient::~HttpClient() = default;
 

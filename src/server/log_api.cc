@@ -1,6 +1,5 @@
 #include "custos/server/log_api.h"
 
-#include <openssl/crypto.h>
 
 
 #include "custos/core/json_writer.h"
@@ -28,10 +27,27 @@ void write_hashes(JsonWriter& json, const std::vector<Hash256>& hashes) {
   json.end_array();
 }
 
-bool token_matches(std::string_view presented, std::string_view expected) {
-  if (presented.size() != expected.size() || expected.empty()) return false;
-  return CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+}  // namespace
+
+ResourceFn log_stream_resource(std::string origin) {
+  return [origin = std::move(origin)](const HttpRequest&, const RouteParams&,
+                                      const AuthenticatedPrincipal& who) -> Result<policy::Entity> {
+    policy::Entity entity;
+    const identity::PrincipalAttributes& attributes = who.principal->attributes;
+    if (who.principal->kind() == identity::PrincipalKind::kDevice) {
+      // A device writes to its own zone's stream of the log.
+      entity.uid = policy::EntityUid{"Custos::Log", attributes.site + "/" + attributes.zone};
+      entity.attributes = policy::Value::record({{"site", policy::Value::string(attributes.site)},
+                                                 {"zone", policy::Value::string(attributes.zone)}});
+    } else {
+      entity.uid = policy::EntityUid{"Custos::Log", origin};
+      entity.attributes = policy::Value::record({});
+    }
+    return entity;
+  };
 }
+
+namespace {
 
 HttpResponse octets(std::string body, bool immutable) {
   HttpResponse response;
@@ -131,6 +147,9 @@ void LogMetrics::watch_tree_size(const ledger::Log& log) {
 
 Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
                       LogApiOptions options) {
+  if (options.gatekeeper == nullptr) {
+    return invalid_argument("add_log_routes: the append route needs a gatekeeper");
+  }
   auto shared = std::make_shared<LogApiOptions>(std::move(options));
 
   CUSTOS_RETURN_IF_ERROR(router.add(
@@ -293,20 +312,10 @@ Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
 
   CUSTOS_RETURN_IF_ERROR(router.add(
       "POST", "/custos/v1/log/entries", "log_append",
-      [&log, &receipts, shared](const HttpRequest& request, const RouteParams&, Responder respond) {
-        auto authorization = request.header("Authorization");
-        constexpr std::string_view kBearer = "Bearer ";
-        if (!authorization || !authorization->starts_with(kBearer) ||
-            !token_matches(authorization->substr(kBearer.size()), shared->admin_token)) {
-          auto response = problem_response(
-              401, "Unauthenticated",
-              authorization ? "the bearer token is not valid"
-                            : "appending needs 'Authorization: Bearer <admin token>'",
-              "unauthenticated");
-          response.headers.set("WWW-Authenticate", "Bearer realm=\"custos\"");
-          respond(std::move(response));
-          return;
-        }
+      options.gatekeeper->guard(
+      RouteAccess{"log.append", log_stream_resource(shared->origin)},
+      [&log, &receipts](const HttpRequest& request, const RouteParams&, AccessGrant grant,
+                        Responder respond) {
         if (request.body.empty()) {
           respond(problem_response(400, "Bad request", "the entry payload (request body) is empty",
                                    "bad-request"));
@@ -314,16 +323,22 @@ Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
         }
         ledger::AppendRequest append;
         append.kind = ledger::EntryKind::kRawPayload;
-        append.principal = "admin";
+        append.principal = grant.who.id();
+        // Keep the proof of who asked: the verified request signature.
+        std::string evidence = signature_evidence(grant.who);
+        append.request_signature = to_bytes(evidence);
         append.payload = to_bytes(request.body);
-        log.append_async(std::move(append), [&log, &receipts, respond](
+        log.append_async(std::move(append), [&log, &receipts, respond,
+                                             principal = grant.who.id(),
+                                             evidence = std::move(evidence)](
                                                 Result<ledger::AppendReceipt> receipt) {
           if (!receipt.is_ok()) {
             respond(problem_from_status(receipt.status()));
             return;
           }
           // Proofs read tiles: keep that off the sequencer thread.
-          receipts.post([&log, respond, receipt = std::move(receipt).value()] {
+          receipts.post([&log, respond, principal, evidence,
+                         receipt = std::move(receipt).value()] {
             auto proof = log.inclusion_proof(receipt.index, receipt.tree_size);
             if (!proof.is_ok()) {
               respond(problem_from_status(proof.status()));
@@ -334,7 +349,9 @@ Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
                 .key("index").number(receipt.index)
                 .key("leaf_hash").string(receipt.leaf_hash.base64())
                 .key("receive_time_us").number(static_cast<int64_t>(receipt.receive_time))
-                .key("principal").string("admin")
+                .key("principal").string(principal);
+            if (!evidence.empty()) json.key("request_signature").string(base64_encode(as_bytes(evidence)));
+            json
                 .key("tree_size").number(receipt.tree_size)
                 .key("checkpoint").string(receipt.checkpoint)
                 .key("inclusion_proof");
@@ -346,7 +363,7 @@ Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
             respond(std::move(response));
           });
         });
-      }));
+      })));
   return Status::ok();
 }
 

@@ -1,5 +1,9 @@
 #include "custos/server/server.h"
 
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -7,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -14,11 +19,16 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -33,6 +43,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::string_view kRequestsMetric = "custos_http_requests_total";
 constexpr std::string_view kRequestsHelp = "HTTP requests served, by route and status code.";
@@ -51,6 +62,101 @@ bool is_valid_field(std::string_view name, std::string_view value) {
 }
 
 bool status_allows_body(int status) { return status >= 200 && status != 204 && status != 304; }
+
+// fopen's errno names the problem ("No such file or directory") more plainly
+// than the OpenSSL error a load of the same path would give.
+Status check_readable(std::string_view what, const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return invalid_argument("cannot read the TLS " + std::string(what) + " '" + path +
+                            "': " + std::strerror(errno));
+  }
+  std::fclose(file);
+  return Status::ok();
+}
+
+// Builds the listener's TLS context from the certificate, key and client CA files.
+Status make_server_tls_context(const ServerTlsOptions& tls,
+                               std::optional<asio::ssl::context>& context) {
+  if (tls.key_file.empty()) {
+    return invalid_argument("TLS needs a private key file as well as the certificate '" +
+                            tls.cert_file + "'");
+  }
+  bool verify_clients = tls.client_auth != ClientCertMode::kNone;
+  if (verify_clients && tls.client_ca_file.empty()) {
+    return invalid_argument("TLS client authentication needs a client CA file");
+  }
+  CUSTOS_RETURN_IF_ERROR(check_readable("certificate file", tls.cert_file));
+  CUSTOS_RETURN_IF_ERROR(check_readable("private key file", tls.key_file));
+  if (verify_clients) CUSTOS_RETURN_IF_ERROR(check_readable("client CA file", tls.client_ca_file));
+  try {
+    context.emplace(asio::ssl::context::tls_server);
+  } catch (const std::exception& error) {
+    return internal_error(std::string("cannot create a TLS context: ") + error.what());
+  }
+  SSL_CTX* native = context->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  // Client-initiated renegotiation costs the server a handshake for free.
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  beast::error_code ec;
+  context->use_certificate_chain_file(tls.cert_file, ec);
+  if (ec) {
+    return invalid_argument("the TLS certificate file '" + tls.cert_file +
+                            "' holds no usable PEM certificate chain: " + ec.message());
+  }
+  context->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+  if (ec) {
+    return invalid_argument("cannot use the TLS private key file '" + tls.key_file +
+                            "' with the certificate '" + tls.cert_file + "': " + ec.message());
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return invalid_argument("the TLS private key '" + tls.key_file +
+                            "' does not match the certificate '" + tls.cert_file + "'");
+  }
+  if (verify_clients) {
+    context->load_verify_file(tls.client_ca_file, ec);
+    STACK_OF(X509_NAME)* names = ec ? nullptr : SSL_load_client_CA_file(tls.client_ca_file.c_str());
+    if (names == nullptr) {
+      return invalid_argument("the TLS client CA file '" + tls.client_ca_file +
+                              "' holds no usable PEM certificates" +
+                              (ec ? ": " + ec.message() : std::string()));
+    }
+    SSL_CTX_set_client_CA_list(native, names);  // takes ownership; tells clients whom to ask
+    int mode = SSL_VERIFY_PEER;
+    if (tls.client_auth == ClientCertMode::kRequired) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(native, mode, nullptr);
+    // Without a session id context OpenSSL refuses to resume sessions that carry a peer cert.
+    static constexpr unsigned char kSessionContext[] = "custos";
+    SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+  }
+  return Status::ok();
+}
+
+// The verified client certificate of a finished handshake, as handlers see it.
+struct PeerCertificate {
+  std::string sha256;
+  std::string subject;
+};
+
+std::optional<PeerCertificate> verified_peer_certificate(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
+  PeerCertificate peer;
+  std::array<uint8_t, EVP_MAX_MD_SIZE> digest{};
+  unsigned int digest_size = 0;
+  if (X509_digest(cert, EVP_sha256(), digest.data(), &digest_size) != 1) return std::nullopt;
+  peer.sha256 = hex_encode(ByteView(digest.data(), digest_size));
+  X509_NAME* subject = X509_get_subject_name(cert);
+  int index = subject == nullptr ? -1 : X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (index >= 0) {
+    ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+    unsigned char* utf8 = nullptr;
+    int length = ASN1_STRING_to_UTF8(&utf8, value);
+    if (length > 0) peer.subject.assign(reinterpret_cast<char*>(utf8), static_cast<size_t>(length));
+    OPENSSL_free(utf8);
+  }
+  return peer;
+}
 
 // Per-route metric handles, looked up once so that recording is lock-free.
 struct RouteMetrics {
@@ -106,6 +212,8 @@ struct ServerCore {
   Gauge* connections_open = nullptr;
   Counter* connections_rejected = nullptr;
   Gauge* requests_in_flight = nullptr;
+  Counter* tls_handshake_failures = nullptr;      // set when TLS is on
+  std::optional<asio::ssl::context> tls_context;  // set by start() when TLS is on
 
   // Late responses are posted only while the I/O threads may still run them.
   std::mutex post_mutex;
@@ -144,28 +252,20 @@ class PendingResponse {
   std::atomic<bool> done_{false};
 };
 
+// One connection. The base keeps the bookkeeping shared by plain and TLS
+// connections and is what the server and responders hold; StreamSession
+// below does the I/O over its stream type.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(std::shared_ptr<ServerCore> core, tcp::socket socket, uint64_t id, bool overloaded)
-      : core_(std::move(core)),
-        id_(id),
-        overloaded_(overloaded),
-        buffer_(core_->options.max_header_bytes + 128 * 1024) {
-    beast::error_code ec;
-    tcp::endpoint peer = socket.remote_endpoint(ec);
-    if (!ec) {
-      std::string ip = peer.address().to_string();
-      remote_ = peer.address().is_v6() ? "[" + ip + "]:" : ip + ":";
-      remote_ += std::to_string(peer.port());
-    }
-    stream_.emplace(std::move(socket));
+  Session(std::shared_ptr<ServerCore> core, uint64_t id, bool overloaded)
+      : core_(std::move(core)), id_(id), overloaded_(overloaded) {
     if (!overloaded_) {
       core_->open_connections.fetch_add(1, std::memory_order_relaxed);
       core_->connections_open->inc();
     }
   }
 
-  ~Session() {
+  virtual ~Session() {
     std::lock_guard lock(core_->sessions_mutex);
     if (!overloaded_) {
       core_->open_connections.fetch_sub(1, std::memory_order_relaxed);
@@ -176,44 +276,119 @@ class Session : public std::enable_shared_from_this<Session> {
     core_->sessions_cv.notify_all();
   }
 
-  void start() {
-    asio::post(stream_->get_executor(), [self = shared_from_this()] {
-      if (self->overloaded_) {
-        self->core_->connections_rejected->inc();
-        self->route_metrics_ = self->core_->overloaded_metrics;
-        self->request_start_ = SteadyClock::now();
-        self->close_after_response_ = true;
-        self->write(problem_response(503, "Service Unavailable",
-                                     "the server has too many open connections", "overloaded"));
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  virtual void start() = 0;
+  // Posts a response from any thread; dropped once the server has stopped.
+  virtual void post_response(HttpResponse response) = 0;
+  // Graceful stop: idle connections close now, busy ones after their response.
+  virtual void notify_stop() = 0;
+  virtual void force_close() = 0;
+
+ protected:
+  std::shared_ptr<ServerCore> core_;
+  uint64_t id_;
+  bool overloaded_;
+};
+
+// Stream is beast::tcp_stream (plain HTTP) or TlsStream.
+template <class Stream>
+class StreamSession final : public Session {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  StreamSession(std::shared_ptr<ServerCore> core, tcp::socket socket, uint64_t id, bool overloaded)
+      : Session(std::move(core), id, overloaded),
+        buffer_(core_->options.max_header_bytes + 128 * 1024) {
+    beast::error_code ec;
+    tcp::endpoint peer = socket.remote_endpoint(ec);
+    if (!ec) {
+      std::string ip = peer.address().to_string();
+      remote_ = peer.address().is_v6() ? "[" + ip + "]:" : ip + ":";
+      remote_ += std::to_string(peer.port());
+    }
+    if constexpr (kTls) {
+      stream_.emplace(std::move(socket), *core_->tls_context);
+    } else {
+      stream_.emplace(std::move(socket));
+    }
+  }
+
+  void start() override {
+    asio::post(stream_->get_executor(), [self = self()] {
+      if constexpr (kTls) {
+        self->handshake();
       } else {
-        self->wait_for_request();
+        self->begin();
       }
     });
   }
 
-  // Posts a response from any thread; dropped once the server has stopped.
-  void post_response(HttpResponse response) {
+  void post_response(HttpResponse response) override {
     std::lock_guard lock(core_->post_mutex);
     if (!core_->accepting_posts) return;
-    asio::post(stream_->get_executor(),
-               [self = shared_from_this(), response = std::move(response)]() mutable {
-                 self->write(std::move(response));
-               });
+    asio::post(stream_->get_executor(), [self = self(), response = std::move(response)]() mutable {
+      self->write(std::move(response));
+    });
   }
 
-  // Graceful stop: idle connections close now, busy ones after their response.
-  void notify_stop() {
-    asio::post(stream_->get_executor(), [self = shared_from_this()] {
+  void notify_stop() override {
+    asio::post(stream_->get_executor(), [self = self()] {
       if (self->phase_ == Phase::kIdle) self->close_socket();
     });
   }
 
-  void force_close() {
-    asio::post(stream_->get_executor(), [self = shared_from_this()] { self->close_socket(); });
+  void force_close() override {
+    asio::post(stream_->get_executor(), [self = self()] { self->close_socket(); });
   }
 
  private:
+  // kIdle covers the TLS handshake too: stop() closes a connection still shaking hands.
   enum class Phase { kIdle, kReading, kHandling, kWriting, kClosing, kClosed };
+
+  std::shared_ptr<StreamSession> self() {
+    return std::static_pointer_cast<StreamSession>(shared_from_this());
+  }
+
+  // The TCP stream under any TLS layer: deadlines and closing act on it.
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(*stream_); }
+
+  // Bounded by read_timeout, like a request, so a silent client cannot hold the connection.
+  void handshake() {
+    lowest().expires_after(core_->options.read_timeout);
+    stream_->async_handshake(asio::ssl::stream_base::server,
+                             beast::bind_front_handler(&StreamSession::on_handshake, self()));
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (phase_ == Phase::kClosed) return;  // closed by stop() meanwhile
+    if (ec) {
+      core_->tls_handshake_failures->inc();
+      log_event(LogLevel::kDebug, "server.tls_handshake_failed",
+                {{"remote", remote_}, {"error", ec.message()}});
+      close_socket();
+      return;
+    }
+    if (auto peer = verified_peer_certificate(stream_->native_handle())) {
+      client_cert_sha256_ = std::move(peer->sha256);
+      client_cert_subject_ = std::move(peer->subject);
+    }
+    begin();
+  }
+
+  void begin() {
+    if (overloaded_) {
+      core_->connections_rejected->inc();
+      route_metrics_ = core_->overloaded_metrics;
+      request_start_ = SteadyClock::now();
+      close_after_response_ = true;
+      write(problem_response(503, "Service Unavailable", "the server has too many open connections",
+                             "overloaded"));
+    } else {
+      wait_for_request();
+    }
+  }
 
   void wait_for_request() {
     if (core_->stopping.load()) {
@@ -225,10 +400,9 @@ class Session : public std::enable_shared_from_this<Session> {
       read_header();
       return;
     }
-    stream_->expires_after(core_->options.idle_timeout);
-    stream_->async_read_some(
-        buffer_.prepare(4096),
-        beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+    lowest().expires_after(core_->options.idle_timeout);
+    stream_->async_read_some(buffer_.prepare(4096),
+                             beast::bind_front_handler(&StreamSession::on_first_bytes, self()));
   }
 
   void on_first_bytes(beast::error_code ec, size_t bytes) {
@@ -247,9 +421,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(core_->options.max_header_bytes);
     parser_->body_limit(core_->options.max_body_bytes);
     // One deadline for the whole request, so a trickling client cannot hold the connection.
-    stream_->expires_after(core_->options.read_timeout);
+    lowest().expires_after(core_->options.read_timeout);
     http::async_read_header(*stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+                            beast::bind_front_handler(&StreamSession::on_header, self()));
   }
 
   void on_header(beast::error_code ec, size_t) {
@@ -263,7 +437,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!parser_->is_done() && message.version() >= 11 &&
         equals_ignore_case(expect, "100-continue")) {
       asio::async_write(*stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](beast::error_code write_ec, size_t) {
+                        [self = self()](beast::error_code write_ec, size_t) {
                           if (write_ec) {
                             self->close_socket();
                           } else {
@@ -281,7 +455,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     http::async_read(*stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::on_body, shared_from_this()));
+                     beast::bind_front_handler(&StreamSession::on_body, self()));
   }
 
   void on_body(beast::error_code ec, size_t) {
@@ -335,6 +509,9 @@ class Session : public std::enable_shared_from_this<Session> {
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
     request.remote_address = remote_;
+    request.tls = kTls;
+    request.client_cert_sha256 = client_cert_sha256_;
+    request.client_cert_subject = client_cert_subject_;
     std::string_view target = request.target;
     if (target.empty() || target[0] != '/') {
       route_metrics_ = core_->malformed_metrics;
@@ -379,7 +556,7 @@ class Session : public std::enable_shared_from_this<Session> {
     route_metrics_ = core_->route_metrics[match.route_index];
     const Router::Route& route = core_->router.route(match.route_index);
     phase_ = Phase::kHandling;
-    stream_->expires_never();
+    lowest().expires_never();
     core_->requests_in_flight->inc();
     auto pending = std::make_shared<PendingResponse>(shared_from_this(), std::move(request),
                                                      std::move(match.params));
@@ -441,9 +618,9 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!head_request_) response_.body() = std::move(response.body);
     }
     response_.keep_alive(!close_after_response_);
-    stream_->expires_after(core_->options.write_timeout);
+    lowest().expires_after(core_->options.write_timeout);
     http::async_write(*stream_, response_,
-                      beast::bind_front_handler(&Session::on_write, shared_from_this()));
+                      beast::bind_front_handler(&StreamSession::on_write, self()));
   }
 
   void on_write(beast::error_code ec, size_t) {
@@ -467,15 +644,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void linger_close() {
     phase_ = Phase::kClosing;
     beast::error_code ignored;
-    stream_->socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_->expires_after(std::min(kMaxLinger, core_->options.read_timeout));
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest().expires_after(std::min(kMaxLinger, core_->options.read_timeout));
     buffer_.clear();
     discard_next();
   }
 
   void discard_next() {
-    stream_->async_read_some(
-        asio::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+    lowest().async_read_some(
+        asio::buffer(discard_), [self = self()](beast::error_code ec, size_t bytes) {
           self->lingered_bytes_ += bytes;
           if (ec || self->phase_ == Phase::kClosed || self->lingered_bytes_ > kMaxLingerBytes) {
             self->close_socket();
@@ -490,15 +667,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
     beast::error_code ignored;
-    stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_->close();
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
   }
 
-  std::shared_ptr<ServerCore> core_;
-  uint64_t id_;
-  bool overloaded_;
   std::string remote_;
-  std::optional<beast::tcp_stream> stream_;
+  std::optional<Stream> stream_;
+  std::string client_cert_sha256_;  // of a verified client certificate (TLS only)
+  std::string client_cert_subject_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -592,7 +768,13 @@ class Listener : public std::enable_shared_from_this<Listener> {
     {
       std::lock_guard lock(core_->sessions_mutex);
       uint64_t id = core_->next_session_id++;
-      session = std::make_shared<Session>(core_, std::move(socket), id, overloaded);
+      if (core_->tls_context) {
+        session =
+            std::make_shared<StreamSession<TlsStream>>(core_, std::move(socket), id, overloaded);
+      } else {
+        session = std::make_shared<StreamSession<beast::tcp_stream>>(core_, std::move(socket), id,
+                                                                     overloaded);
+      }
       core_->sessions.emplace(id, session);
     }
     session->start();
@@ -635,6 +817,24 @@ Result<tcp::endpoint> resolve_listen_address(std::string_view listen) {
 
 }  // namespace
 
+Result<ClientCertMode> parse_client_cert_mode(std::string_view text) {
+  if (text == "none") return ClientCertMode::kNone;
+  if (text == "optional") return ClientCertMode::kOptional;
+  if (text == "required") return ClientCertMode::kRequired;
+  return invalid_argument("client certificate mode '" + std::string(text) +
+                          "' is not none, optional or required");
+}
+
+ServerOptions server_options_from_config(const Config& config) {
+  ServerOptions options = server_options_from_config(config.server);
+  options.tls.cert_file = config.tls.cert_file;
+  options.tls.key_file = config.tls.key_file;
+  options.tls.client_ca_file = config.tls.client_ca_file;
+  auto mode = parse_client_cert_mode(config.tls.client_auth);
+  options.tls.client_auth = mode.is_ok() ? mode.value() : ClientCertMode::kRequired;
+  return options;
+}
+
 ServerOptions server_options_from_config(const ServerConfig& config) {
   ServerOptions options;
   options.listen = config.listen;
@@ -669,6 +869,16 @@ class HttpServer::Impl {
   Status start() {
     std::lock_guard lock(state_mutex_);
     if (state_ != State::kNew) return failed_precondition("the server was started before");
+    const ServerTlsOptions& tls = core_->options.tls;
+    if (tls.enabled()) {
+      Status tls_status = make_server_tls_context(tls, core_->tls_context);
+      if (!tls_status.is_ok()) {
+        core_->tls_context.reset();
+        return tls_status;
+      }
+    } else if (tls.client_auth != ClientCertMode::kNone) {
+      return invalid_argument("TLS client authentication needs a server certificate");
+    }
     CUSTOS_RETURN_IF_ERROR(add_builtin_routes());
     CUSTOS_ASSIGN_OR_RETURN(tcp::endpoint endpoint, resolve_listen_address(core_->options.listen));
 
@@ -690,6 +900,11 @@ class HttpServer::Impl {
                          "Connections refused with 503 over max_connections.");
     core_->requests_in_flight = &metrics.gauge(
         "custos_http_requests_in_flight", "Requests handed to a handler and not yet answered.");
+    if (core_->tls_context) {
+      core_->tls_handshake_failures = &metrics.counter(
+          "custos_http_tls_handshake_failures_total",
+          "TLS handshakes that failed or timed out (plain HTTP, bad or missing client cert).");
+    }
 
     listener_ = std::move(listener);
     work_guard_.emplace(core_->ioc.get_executor());
@@ -712,7 +927,8 @@ class HttpServer::Impl {
     if (endpoint.address().is_v6()) host = "[" + host + "]";
     log_event(LogLevel::kInfo, "server.listening",
               {{"address", host + ":" + std::to_string(port_.load())},
-               {"threads", std::to_string(thread_count)}});
+               {"threads", std::to_string(thread_count)},
+               {"tls", core_->tls_context ? "on" : "off"}});
     return Status::ok();
   }
 

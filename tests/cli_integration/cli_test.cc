@@ -80,11 +80,26 @@ class CliTest : public ::testing::Test {
     return result;
   }
 
+  // custos init (its first admin: 3 identity entries), then a log writer
+  // and its API token made offline (2 more): kSetupEntries in all.
+  static constexpr int kSetupEntries = 5;
   std::string init(const std::string& name, const std::string& origin = "cli.test/log") {
     fs::path data = root_ / name;
-    RunResult result = run({"init", "--data", data.string(), "--origin", origin});
+    RunResult result = run({"init", "--data", data.string(), "--origin", origin,
+                            "--credentials-out", data.string() + ".credentials"});
     EXPECT_EQ(result.exit_code, 0) << result.err;
+    add_writer(data.string());
     return data.string();
+  }
+
+  // A service with the log_writer role and an API token for it in DATA.token.
+  void add_writer(const std::string& data) {
+    RunResult added = run({"principal", "add", "writer", "--kind", "service", "--role",
+                           "log_writer", "--data", data});
+    EXPECT_EQ(added.exit_code, 0) << added.err;
+    RunResult token = run({"token", "create", "--data", data, "--principal", "writer", "--scope",
+                           "log.append", "--out", data + ".token"});
+    EXPECT_EQ(token.exit_code, 0) << token.err;
   }
 
   // Starts `custos serve` on `data` and returns its base URL.
@@ -126,8 +141,8 @@ class CliTest : public ::testing::Test {
   }
 
   RunResult append(const std::string& url, const std::string& data, const std::string& payload) {
-    return run({"log", "append", payload, "--url", url, "--token-file",
-                (fs::path(data) / "admin.token").string(), "--vkey", vkey(data)});
+    return run({"log", "append", payload, "--url", url, "--token-file", data + ".token",
+                "--vkey", vkey(data)});
   }
 
   fs::path root_;
@@ -138,7 +153,9 @@ TEST_F(CliTest, InitCreatesPrivateKeyFilesAndRefusesToOverwrite) {
   std::string data = init("data");
   auto mode = [](const fs::path& path) { return fs::status(path).permissions() & fs::perms::all; };
   EXPECT_EQ(mode(fs::path(data) / "log.key"), fs::perms::owner_read | fs::perms::owner_write);
-  EXPECT_EQ(mode(fs::path(data) / "admin.token"), fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(mode(data + ".credentials"), fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(mode(data + ".token"), fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_FALSE(fs::exists(fs::path(data) / "admin.token"));
   EXPECT_EQ(vkey(data).rfind("cli.test/log+", 0), 0u);
   RunResult again = run({"init", "--data", data});
   EXPECT_EQ(again.exit_code, 2);
@@ -167,7 +184,9 @@ TEST_F(CliTest, AppendProveShowAndVerifyOffline) {
   for (int i = 0; i < 5; ++i) {
     RunResult appended = append(url, data, "custody event " + std::to_string(i));
     ASSERT_EQ(appended.exit_code, 0) << appended.err;
-    EXPECT_NE(appended.out.find("entry " + std::to_string(i) + " committed"), std::string::npos);
+    EXPECT_NE(appended.out.find("entry " + std::to_string(kSetupEntries + i) + " committed"),
+              std::string::npos)
+        << appended.out;
   }
   RunResult proof = run({"log", "proof", "3", "--url", url, "--vkey", vkey(data)});
   EXPECT_EQ(proof.exit_code, 0) << proof.err;
@@ -178,13 +197,13 @@ TEST_F(CliTest, AppendProveShowAndVerifyOffline) {
   RunResult wrong_key = run({"log", "proof", "3", "--url", url, "--vkey", vkey(other)});
   EXPECT_EQ(wrong_key.exit_code, 1);
 
-  RunResult shown = run({"log", "show", "2", "--url", url});
+  RunResult shown = run({"log", "show", std::to_string(kSetupEntries + 2), "--url", url});
   EXPECT_EQ(shown.exit_code, 0) << shown.err;
   EXPECT_NE(shown.out.find("custody event 2"), std::string::npos);
   EXPECT_EQ(run({"log", "show", "99", "--url", url}).exit_code, 2);
 
   // Read-only access works beside the running server.
-  RunResult local = run({"log", "show", "4", "--data", data});
+  RunResult local = run({"log", "show", std::to_string(kSetupEntries + 4), "--data", data});
   EXPECT_EQ(local.exit_code, 0) << local.err;
   EXPECT_NE(local.out.find("custody event 4"), std::string::npos);
   RunResult verified = run({"verify", "--data", data, "--quiet"});
@@ -200,7 +219,8 @@ TEST_F(CliTest, VerifyNamesATamperedEntry) {
   ASSERT_EQ(stop_server(), 0);
   ASSERT_EQ(run({"verify", "--data", data, "--quiet"}).exit_code, 0);
 
-  {  // Flip one payload byte of entry 4 directly in RocksDB (bundle 0, docs/storage.md).
+  const int tampered_index = kSetupEntries + 2;  // custody event 2
+  {  // Flip one payload byte of that entry directly in RocksDB (bundle 0, docs/storage.md).
     store::StoreOptions options;
     options.create_if_missing = false;
     auto store = store::Store::open(data + "/db", options);
@@ -210,16 +230,19 @@ TEST_F(CliTest, VerifyNamesATamperedEntry) {
     ASSERT_TRUE(bundle.is_ok() && bundle->has_value());
     std::string bytes = **bundle;
     size_t at = 0;
-    for (int i = 0; i < 4; ++i) at += 2 + read_u16_be(reinterpret_cast<const uint8_t*>(bytes.data() + at));
+    for (int i = 0; i < tampered_index; ++i) {
+      at += 2 + read_u16_be(reinterpret_cast<const uint8_t*>(bytes.data() + at));
+    }
     size_t length = read_u16_be(reinterpret_cast<const uint8_t*>(bytes.data() + at));
-    bytes[at + 2 + length - 1] ^= 0x01;  // last payload byte of entry 4
+    bytes[at + 2 + length - 1] ^= 0x01;  // last payload byte of the entry
     store::WriteBatch batch;
     batch.put(store::Family::kEntries, key, std::string_view(bytes));
     ASSERT_TRUE((*store)->write(batch, true).is_ok());
   }
   RunResult tampered = run({"verify", "--data", data, "--quiet"});
   EXPECT_EQ(tampered.exit_code, 1) << tampered.out;
-  EXPECT_NE(tampered.out.find("entry 4"), std::string::npos) << tampered.out;
+  EXPECT_NE(tampered.out.find("entry " + std::to_string(tampered_index)), std::string::npos)
+      << tampered.out;
 }
 
 TEST_F(CliTest, AuditDetectsAServerThatRewroteHistory) {
@@ -246,8 +269,9 @@ TEST_F(CliTest, AuditDetectsAServerThatRewroteHistory) {
   fs::remove_all(fs::path(forged) / "db");
   store::StoreOptions options;
   ASSERT_TRUE(store::Store::open(forged + "/db", options).is_ok());
+  add_writer(forged);
   std::string forged_url = start_server(forged);
-  for (int i = 0; i < 9; ++i) {
+  for (int i = 0; i < 12; ++i) {
     std::string payload = i == 2 ? std::string("forged") : "genuine " + std::to_string(i);
     ASSERT_EQ(append(forged_url, forged, payload).exit_code, 0);
   }

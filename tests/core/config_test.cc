@@ -49,6 +49,58 @@ TEST(ConfigTest, RefusesUnknownKeysWrongTypesAndBadValues) {
   EXPECT_NE(syntax.status().message().find("custos.toml:1"), std::string::npos);
 }
 
+TEST(ConfigTest, ReadsTlsAuthAndSites) {
+  auto config = parse_config(R"(
+[tls]
+cert_file = "server.pem"
+key_file = "server.key"
+client_ca_file = "ca.pem"
+client_auth = "optional"
+[auth]
+max_skew_s = 120
+[sites.north]
+utc_offset = "+01:30"
+hours = "22-06"
+geofence = "52.37,4.89,1500"
+[sites.south]
+utc_offset = "-05:00"
+)");
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->tls.client_auth, "optional");
+  EXPECT_EQ(config->auth.max_skew_s, 120u);
+  ASSERT_EQ(config->sites.size(), 2u);
+  EXPECT_EQ(config->sites[0].id, "north");
+  EXPECT_EQ(config->sites[0].utc_offset_minutes, 90);
+  EXPECT_EQ(config->sites[0].hours_start, 22);
+  EXPECT_EQ(config->sites[0].hours_end, 6);
+  EXPECT_TRUE(config->sites[0].has_geofence);
+  EXPECT_DOUBLE_EQ(config->sites[0].radius_m, 1500);
+  EXPECT_EQ(config->sites[1].utc_offset_minutes, -300);
+  EXPECT_FALSE(config->sites[1].has_geofence);
+  EXPECT_EQ(config->sites[1].hours_start, 0);
+  EXPECT_EQ(config->sites[1].hours_end, 24);
+}
+
+TEST(ConfigTest, RefusesBadTlsAndSiteValues) {
+  const char* bad[] = {
+      "[tls]\ncert_file = \"a\"\n",                            // no key
+      "[tls]\nclient_auth = \"sometimes\"\n",                  // bad choice
+      "[tls]\ncert_file = \"a\"\nkey_file = \"b\"\nclient_auth = \"required\"\n",  // no CA
+      "[sites.north]\nhours = \"6-6\"\n",
+      "[sites.north]\nhours = \"25-06\"\n",
+      "[sites.north]\nutc_offset = \"+1\"\n",
+      "[sites.north]\ngeofence = \"91,0,10\"\n",
+      "[sites.north]\ngeofence = \"1,2\"\n",
+      "[sites.north]\nfence = \"1,2,3\"\n",
+      "[sites]\nnorth = 1\n",
+  };
+  for (const char* text : bad) {
+    EXPECT_FALSE(parse_config(text).is_ok()) << text;
+  }
+  auto unknown = parse_config("[sites.north]\nfence = \"1,2,3\"\n");
+  EXPECT_NE(unknown.status().message().find("sites.north.fence"), std::string::npos);
+}
+
 TEST(ClockTest, ManualClockMovesOnlyWhenTold) {
   ManualClock clock(1000);
   EXPECT_EQ(clock.now_micros(), 1000);

@@ -413,20 +413,35 @@ struct WorkPaths {
   std::string data() const { return root + "/data"; }
   std::string ready_file() const { return root + "/ready"; }
   std::string server_log() const { return root + "/server.log"; }
+  std::string token_file() const { return root + "/loader.token"; }
 };
 
-Status run_init(const std::string& custos, const WorkPaths& paths) {
-  ChildProcess init;
-  CUSTOS_RETURN_IF_ERROR(
-      init.spawn({custos, "init", "--data", paths.data(), "--origin", std::string(kOrigin)},
-                 paths.server_log()));
-  auto status = init.wait_exit(kReadyTimeout);
+// Runs one custos command to completion; an error unless it exits 0.
+Status run_step(const std::vector<std::string>& args, const WorkPaths& paths) {
+  ChildProcess step;
+  CUSTOS_RETURN_IF_ERROR(step.spawn(args, paths.server_log()));
+  auto status = step.wait_exit(kReadyTimeout);
   if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    return failed_precondition("custos init failed (" +
+    return failed_precondition("custos " + args[1] + " failed (" +
                                (status ? describe_wait_status(*status) : "timed out") + "):\n" +
-                               init.log_tail());
+                               step.log_tail());
   }
   return Status::ok();
+}
+
+// init, then (offline, before the server runs) a log-writing service and an
+// API token for it, which the clients present as their bearer token.
+Status run_init(const std::string& custos, const WorkPaths& paths) {
+  CUSTOS_RETURN_IF_ERROR(run_step({custos, "init", "--data", paths.data(), "--origin",
+                                   std::string(kOrigin), "--credentials-out",
+                                   paths.root + "/admin.credentials"},
+                                  paths));
+  CUSTOS_RETURN_IF_ERROR(run_step({custos, "principal", "add", "loader", "--kind", "service",
+                                   "--role", "log_writer", "--data", paths.data()},
+                                  paths));
+  return run_step({custos, "token", "create", "--data", paths.data(), "--principal", "loader",
+                   "--scope", "log.append", "--ttl", "604800", "--out", paths.token_file()},
+                  paths);
 }
 
 // Starts `custos serve` and waits for its ready file.
@@ -556,7 +571,7 @@ struct TrialContext {
   uint64_t trial = 0;
   Endpoint endpoint;
   const LogIdentity* log = nullptr;
-  std::string admin_token;
+  std::string bearer_token;
 };
 
 // Checks a 201 receipt for the payload sent and records the ack (even when a
@@ -620,7 +635,7 @@ void run_client(const TrialContext& context, uint64_t client, const std::atomic<
                 const std::atomic<bool>& stop, TrialRecord& record, Failures& failures) {
   auto http = make_client(context.endpoint);
   HttpHeaders headers;
-  headers.set("Authorization", "Bearer " + context.admin_token);
+  headers.set("Authorization", "Bearer " + context.bearer_token);
   headers.set("Content-Type", "application/octet-stream");
   simdjson::dom::parser parser;
   for (uint64_t seq = 0; !stop.load(); ++seq) {
@@ -915,9 +930,9 @@ int run(const Options& options) {
     return kExitSetup;
   }
   auto vkey = read_file(paths.data() + "/log.vkey");
-  auto token = read_file(paths.data() + "/admin.token");
+  auto token = read_file(paths.token_file());
   if (!vkey.is_ok() || !token.is_ok()) {
-    std::cerr << "crash_test: custos init did not write log.vkey and admin.token\n";
+    std::cerr << "crash_test: setup did not write log.vkey and the loader's token\n";
     return kExitSetup;
   }
   auto verifier = NoteVerifier::parse(trim_newlines(*vkey));

@@ -1,6 +1,6 @@
 // Client against an in-process custos server (temp store, ledger::Log,
-// HttpServer with the log routes), and against a fake log that serves
-// tampered answers.
+// IdentityService, AccessControl with the default policies, HttpServer with
+// the log routes), and against a fake log that serves tampered answers.
 #include "custos/sdk/client.h"
 
 #include <gtest/gtest.h>
@@ -16,17 +16,26 @@
 #include "custos/core/json_writer.h"
 #include "custos/core/work_queue.h"
 #include "custos/crypto/http_signature.h"
+#include "custos/identity/control_change.h"
+#include "custos/identity/identity_service.h"
+#include "custos/ledger/entry.h"
 #include "custos/ledger/log.h"
 #include "custos/ledger/merkle.h"
+#include "custos/server/default_policies.h"
+#include "custos/server/gatekeeper.h"
+#include "custos/server/http_client.h"
 #include "custos/server/log_api.h"
 #include "custos/server/server.h"
 #include "custos/store/store.h"
+#include "support/access_helpers.h"
 
 namespace custos::sdk {
 namespace {
 
-constexpr std::string_view kToken = "0123456789abcdef0123456789abcdef";
 constexpr std::string_view kOrigin = "sdk.test/log";
+// The north site's geofence is 500 m around (52.37, 4.89).
+constexpr std::string_view kInsideNorth = "52.372,4.89";  // ~220 m from the centre
+constexpr std::string_view kOutsideNorth = "52.40,4.89";  // ~3.3 km from the centre
 
 // Answers of the fake log, by route name, settable while it runs.
 class CannedAnswers {
@@ -78,10 +87,30 @@ class ClientTest : public ::testing::Test {
     ASSERT_TRUE(log.is_ok()) << log.status().to_string();
     log_ = std::move(log).value();
 
+    auto identity = identity::IdentityService::open(*log_, *store_, clock_);
+    ASSERT_TRUE(identity.is_ok()) << identity.status().to_string();
+    identity_ = std::move(identity).value();
+    AccessControlOptions access_options;
+    SiteConfig north;
+    north.id = "north";
+    north.utc_offset_minutes = 0;
+    north.hours_start = 0;
+    north.hours_end = 24;
+    north.has_geofence = true;
+    north.latitude = 52.37;
+    north.longitude = 4.89;
+    north.radius_m = 500;
+    access_options.sites = {north};
+    access_ = std::make_unique<AccessControl>(*identity_, clock_, metrics_, access_options);
+    auto policies = policy::parse_policies(default_policy_text());
+    ASSERT_TRUE(policies.is_ok()) << policies.status().to_string();
+    access_->set_policies(std::move(policies).value());
+
     Router router;
-    ASSERT_TRUE(add_log_routes(router, *log_, receipts_,
-                               {std::string(kToken), log_key_->vkey_string(), log_signer_->name()})
-                    .is_ok());
+    ASSERT_TRUE(
+        add_log_routes(router, *log_, receipts_,
+                       {&access_->gatekeeper(), log_key_->vkey_string(), log_signer_->name()})
+            .is_ok());
     add_signed_route(router, "/sdk-test/signed");
     add_signed_route(router, "/prefix/sdk-test/signed");
     server_ = start_server(std::move(router));
@@ -110,6 +139,8 @@ class ClientTest : public ::testing::Test {
     if (log_) log_->close();
     server_.reset();
     fake_server_.reset();
+    access_.reset();
+    identity_.reset();
     log_.reset();
     store_.reset();
     std::filesystem::remove_all(directory_);
@@ -180,11 +211,22 @@ class ClientTest : public ::testing::Test {
     return std::move(created).value();
   }
 
-  // A client of the real server with the admin token and the log key.
-  Client admin_client() {
+  // The API token of the service "writer" (role log_writer), created on
+  // first use: two identity entries (the principal and its token) in the log.
+  const std::string& token() {
+    if (token_.empty()) {
+      auto token = test_support::make_writer_token(*identity_);
+      EXPECT_TRUE(token.is_ok()) << token.status().to_string();
+      if (token.is_ok()) token_ = *token;
+    }
+    return token_;
+  }
+
+  // A client of the real server with the writer's token and the log key.
+  Client writer_client() {
     ClientOptions options;
     options.base_url = url(*server_);
-    options.bearer_token = std::string(kToken);
+    options.bearer_token = token();
     options.log_key = *log_key_;
     return client(std::move(options));
   }
@@ -193,9 +235,51 @@ class ClientTest : public ::testing::Test {
   Client fake_client() {
     ClientOptions options;
     options.base_url = url(*fake_server_);
-    options.bearer_token = std::string(kToken);
+    options.bearer_token = token();
     options.log_key = *log_key_;
     return client(std::move(options));
+  }
+
+  // A device enrolled with the identity service at north / dock-a; its signer.
+  RequestSigner north_device(const std::string& id) {
+    auto key = test_support::make_device(*identity_, id, "north", "dock-a");
+    EXPECT_TRUE(key.is_ok()) << key.status().to_string();
+    auto signer = RequestSigner::create(std::move(key).value());
+    EXPECT_TRUE(signer.is_ok()) << signer.status().to_string();
+    return std::move(signer).value();
+  }
+
+  // A client of the real server signing with `signer` and sending `signed_headers`.
+  Client device_client(const RequestSigner& signer,
+                       std::vector<std::pair<std::string, std::string>> signed_headers) {
+    ClientOptions options;
+    options.base_url = url(*server_);
+    options.signer = signer;
+    options.signed_headers = std::move(signed_headers);
+    options.log_key = *log_key_;
+    return client(std::move(options));
+  }
+
+  static std::vector<std::pair<std::string, std::string>> healthy_at(std::string_view geo) {
+    return {{"Custos-Device-Posture", "healthy"}, {"Custos-Geo", std::string(geo)}};
+  }
+
+  // A member of a problem+json body, "" when absent.
+  static std::string problem_member(const HttpResponse& response, const char* member) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element body;
+    if (parser.parse(response.body).get(body)) return "";
+    std::string_view value;
+    if (body[member].get(value)) return "";
+    return std::string(value);
+  }
+
+  static bool is_decision_id(std::string_view id) {
+    if (id.size() != 36 || !id.starts_with("dec-")) return false;
+    for (char c : id.substr(4)) {
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
   }
 
   void append_directly(int count) {
@@ -213,6 +297,10 @@ class ClientTest : public ::testing::Test {
   std::optional<NoteSigner> log_signer_;
   std::optional<NoteVerifier> log_key_;
   std::unique_ptr<ledger::Log> log_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<identity::IdentityService> identity_;
+  std::unique_ptr<AccessControl> access_;
+  std::string token_;
   WorkQueue receipts_{2};
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<HttpServer> fake_server_;
@@ -225,51 +313,54 @@ class ClientTest : public ::testing::Test {
 // ---- The real server ----
 
 TEST_F(ClientTest, AppendReturnsAVerifiedReceipt) {
+  Client sdk = writer_client();
+  const uint64_t base = log_->tree_size();  // after the writer's identity entries
+  EXPECT_EQ(base, 2u);
   append_directly(5);
-  Client sdk = admin_client();
   auto receipt = sdk.append("pallet 42 left dock 4");
   ASSERT_TRUE(receipt.is_ok()) << receipt.status().to_string();
-  EXPECT_EQ(receipt->index, 5u);
-  EXPECT_EQ(receipt->principal, "admin");
+  EXPECT_EQ(receipt->index, base + 5);
+  EXPECT_EQ(receipt->principal, "writer");
   EXPECT_TRUE(receipt->request_signature.empty());
-  EXPECT_GE(receipt->tree_size, 6u);
+  EXPECT_GE(receipt->tree_size, base + 6);
   EXPECT_EQ(receipt->checkpoint.checkpoint.tree_size, receipt->tree_size);
   EXPECT_EQ(receipt->checkpoint.checkpoint.origin, kOrigin);
   EXPECT_FALSE(receipt->inclusion_proof.empty());
-  EXPECT_EQ(*log_->entry(5), ledger::encode_entry({ledger::EntryKind::kRawPayload,
-                                                   5,
-                                                   receipt->receive_time,
-                                                   "admin",
-                                                   {},
-                                                   to_bytes("pallet 42 left dock 4")}));
+  EXPECT_EQ(*log_->entry(base + 5), ledger::encode_entry({ledger::EntryKind::kRawPayload,
+                                                          base + 5,
+                                                          receipt->receive_time,
+                                                          "writer",
+                                                          {},
+                                                          to_bytes("pallet 42 left dock 4")}));
 
   // Several appends on one keep-alive connection.
   for (int i = 0; i < 5; ++i) {
     auto next = sdk.append("case " + std::to_string(i));
     ASSERT_TRUE(next.is_ok()) << next.status().to_string();
-    EXPECT_EQ(next->index, 6u + i);
+    EXPECT_EQ(next->index, base + 6 + i);
   }
 }
 
 TEST_F(ClientTest, ProveInclusionAndCheckpointVerify) {
+  Client sdk = writer_client();  // two identity entries
   append_directly(20);
-  Client sdk = admin_client();
   auto receipt = sdk.append("pallet 7");
   ASSERT_TRUE(receipt.is_ok()) << receipt.status().to_string();
+  EXPECT_EQ(receipt->index, 22u);
   append_directly(10);
 
   auto latest = sdk.checkpoint();
   ASSERT_TRUE(latest.is_ok()) << latest.status().to_string();
-  EXPECT_EQ(latest->checkpoint.tree_size, 31u);
-  EXPECT_EQ(latest->checkpoint.root_hash, *log_->root_at(31));
+  EXPECT_EQ(latest->checkpoint.tree_size, 33u);
+  EXPECT_EQ(latest->checkpoint.root_hash, *log_->root_at(33));
 
   auto proof = sdk.prove_inclusion(receipt->index);
   ASSERT_TRUE(proof.is_ok()) << proof.status().to_string();
-  EXPECT_EQ(proof->tree_size, 31u);
+  EXPECT_EQ(proof->tree_size, 33u);
   EXPECT_EQ(proof->leaf_hash, receipt->leaf_hash);
   ASSERT_TRUE(proof->entry.has_value());
   EXPECT_EQ(proof->entry->payload, to_bytes("pallet 7"));
-  EXPECT_EQ(proof->entry->principal, "admin");
+  EXPECT_EQ(proof->entry->principal, "writer");
 
   // Against the checkpoint the receipt carried.
   auto pinned = sdk.prove_inclusion(receipt->index, receipt->tree_size);
@@ -281,23 +372,111 @@ TEST_F(ClientTest, ProveInclusionAndCheckpointVerify) {
   EXPECT_NE(beyond.status().code(), StatusCode::kDataLoss);
 }
 
-TEST_F(ClientTest, SignedClientAppendsAndItsReceiptVerifies) {
-  ClientOptions options;
-  options.base_url = url(*server_);
-  options.signer = enroll_device("dev-0042");
-  options.bearer_token = std::string(kToken);  // the log route still wants the admin token
-  options.log_key = *log_key_;
-  Client sdk = client(std::move(options));
-  auto receipt = sdk.append("signed payload");
+TEST_F(ClientTest, SignedDeviceInsideItsGeofenceAppendsAndItsReceiptVerifies) {
+  const RequestSigner scanner = north_device("scanner-7");
+  const uint64_t before = log_->tree_size();
+  Client sdk = device_client(scanner, healthy_at(kInsideNorth));
+
+  auto response = sdk.request("POST", kAppendPath, "signed payload", "application/octet-stream");
+  ASSERT_TRUE(response.is_ok()) << response.status().to_string();
+  ASSERT_EQ(response->status, 201) << response->body;
+  EXPECT_EQ(response->headers.get("Location").value_or(""),
+            "/custos/v1/log/entries/" + std::to_string(before));
+
+  auto receipt = sdk.append("second signed payload");
   ASSERT_TRUE(receipt.is_ok()) << receipt.status().to_string();
-  // Today the server logs no request signature for token appends.
-  EXPECT_TRUE(receipt->request_signature.empty());
+  EXPECT_EQ(receipt->principal, "scanner-7");
+  EXPECT_EQ(receipt->index, before + 1);
+  auto entry = ledger::decode_entry(*log_->entry(receipt->index));
+  ASSERT_TRUE(entry.is_ok());
+  EXPECT_EQ(entry->principal, "scanner-7");
+  EXPECT_EQ(entry->payload, to_bytes("second signed payload"));
+}
+
+TEST_F(ClientTest, DeviceWithoutSignedPostureOrOutsideItsGeofenceIsForbidden) {
+  const RequestSigner scanner = north_device("scanner-8");
+  const uint64_t before = log_->tree_size();
+
+  Client no_posture = device_client(scanner, {{"Custos-Geo", std::string(kInsideNorth)}});
+  auto refused = no_posture.request("POST", kAppendPath, "payload", "application/octet-stream");
+  ASSERT_TRUE(refused.is_ok()) << refused.status().to_string();
+  EXPECT_EQ(refused->status, 403) << refused->body;
+  EXPECT_EQ(refused->content_type, "application/problem+json");
+  EXPECT_TRUE(is_decision_id(problem_member(*refused, "decision_id"))) << refused->body;
+  auto as_status = no_posture.append("payload");
+  EXPECT_EQ(as_status.status().code(), StatusCode::kPermissionDenied)
+      << as_status.status().to_string();
+
+  Client outside = device_client(scanner, healthy_at(kOutsideNorth));
+  auto far = outside.request("POST", kAppendPath, "payload", "application/octet-stream");
+  ASSERT_TRUE(far.is_ok()) << far.status().to_string();
+  EXPECT_EQ(far->status, 403) << far->body;
+  EXPECT_TRUE(is_decision_id(problem_member(*far, "decision_id"))) << far->body;
+  EXPECT_NE(problem_member(*far, "decision_id"), problem_member(*refused, "decision_id"));
+
+  EXPECT_EQ(log_->tree_size(), before);
+  // The same device, healthy and inside, is allowed: the refusals were about posture and place.
+  Client good = device_client(scanner, healthy_at(kInsideNorth));
+  EXPECT_TRUE(good.append("payload").is_ok());
+}
+
+TEST_F(ClientTest, SuspendedDeviceIsRefusedOnItsVeryNextRequest) {
+  const RequestSigner scanner = north_device("scanner-9");
+  Client sdk = device_client(scanner, healthy_at(kInsideNorth));
+  ASSERT_TRUE(sdk.append("before").is_ok());
+
+  ASSERT_TRUE(identity_
+                  ->apply(
+                      identity::PrincipalStatusChange{
+                          "scanner-9", identity::PrincipalStatus::kSuspended, "lost in transit"},
+                      "test", "dec-test")
+                  .is_ok());
+  const uint64_t before = log_->tree_size();
+  auto refused = sdk.request("POST", kAppendPath, "after", "application/octet-stream");
+  ASSERT_TRUE(refused.is_ok()) << refused.status().to_string();
+  EXPECT_EQ(refused->status, 401) << refused->body;
+  EXPECT_EQ(problem_member(*refused, "reason"), "principal_suspended") << refused->body;
+  EXPECT_EQ(sdk.append("after").status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(log_->tree_size(), before);
+}
+
+TEST_F(ClientTest, ReplayedSignedRequestIsRefused) {
+  const RequestSigner scanner = north_device("scanner-10");
+  const std::string authority = "127.0.0.1:" + std::to_string(server_->port());
+  const auto covered = healthy_at(kInsideNorth);
+  auto signed_headers = scanner.sign("POST", "http", authority, kAppendPath, "once only",
+                                     clock_.now_micros() / 1000000, covered);
+  ASSERT_TRUE(signed_headers.is_ok()) << signed_headers.status().to_string();
+  HttpHeaders headers;
+  headers.set("Host", authority);
+  headers.set("Content-Type", "application/octet-stream");
+  headers.set("Content-Digest", *signed_headers->content_digest);
+  headers.set("Signature-Input", signed_headers->signature_input);
+  headers.set("Signature", signed_headers->signature);
+  for (const auto& [name, value] : covered) headers.set(name, value);
+
+  HttpClient raw("127.0.0.1", server_->port());
+  auto first = raw.request("POST", kAppendPath, "once only", headers);
+  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+  EXPECT_EQ(first->status, 201) << first->body;
+  const uint64_t after_first = log_->tree_size();
+
+  auto second = raw.request("POST", kAppendPath, "once only", headers);
+  ASSERT_TRUE(second.is_ok()) << second.status().to_string();
+  EXPECT_EQ(second->status, 401) << second->body;
+  EXPECT_EQ(problem_member(*second, "reason"), "replayed_nonce") << second->body;
+  // On a fresh connection too.
+  HttpClient other("127.0.0.1", server_->port());
+  auto third = other.request("POST", kAppendPath, "once only", headers);
+  ASSERT_TRUE(third.is_ok());
+  EXPECT_EQ(problem_member(*third, "reason"), "replayed_nonce") << third->body;
+  EXPECT_EQ(log_->tree_size(), after_first);
 }
 
 TEST_F(ClientTest, WrongLogKeyIsDataLoss) {
   ClientOptions options;
   options.base_url = url(*server_);
-  options.bearer_token = std::string(kToken);
+  options.bearer_token = token();
   // Same name, other key: the checkpoint is not the one we trust.
   auto impostor = *NoteSigner::create(std::string(kOrigin), Ed25519KeyPair::generate());
   options.log_key = impostor.verifier();
@@ -317,24 +496,38 @@ TEST_F(ClientTest, ErrorAnswersMapToStatusCodes) {
   auto refused = anonymous.append("payload");
   ASSERT_FALSE(refused.is_ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated);
-  EXPECT_NE(refused.status().message().find("Authorization: Bearer"), std::string::npos)
+  // The problem's detail says what was missing.
+  EXPECT_NE(refused.status().message().find("Authorization header"), std::string::npos)
       << refused.status().message();
 
   options.bearer_token = "ffffffffffffffffffffffffffffffff";
   Client wrong = client(options);
   auto bad_token = wrong.append("payload");
   EXPECT_EQ(bad_token.status().code(), StatusCode::kUnauthenticated);
-  EXPECT_NE(bad_token.status().message().find("the bearer token is not valid"), std::string::npos)
+  EXPECT_NE(bad_token.status().message().find("HTTP 401"), std::string::npos)
       << bad_token.status().message();
-
-  Client admin = admin_client();
-  EXPECT_EQ(admin.append(std::string(61441, 'x')).status().code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(admin.append("").status().code(), StatusCode::kInvalidArgument);
+  auto bad_token_answer = wrong.request("POST", kAppendPath, "payload", "application/octet-stream");
+  ASSERT_TRUE(bad_token_answer.is_ok());
+  EXPECT_EQ(bad_token_answer->status, 401);
+  EXPECT_EQ(problem_member(*bad_token_answer, "reason"), "invalid_token") << bad_token_answer->body;
   EXPECT_EQ(log_->tree_size(), 0u);
+
+  Client writer = writer_client();
+  const uint64_t before = log_->tree_size();
+  EXPECT_EQ(writer.append(std::string(61441, 'x')).status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(writer.append("").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->tree_size(), before);
+
+  // A token whose scopes leave out log.append: 403.
+  auto reader = test_support::make_writer_token(*identity_, "reader", {"log.read"});
+  ASSERT_TRUE(reader.is_ok()) << reader.status().to_string();
+  options.bearer_token = *reader;
+  Client out_of_scope = client(options);
+  EXPECT_EQ(out_of_scope.append("payload").status().code(), StatusCode::kPermissionDenied);
 
   ClientOptions keyless;
   keyless.base_url = url(*server_);
-  keyless.bearer_token = std::string(kToken);
+  keyless.bearer_token = token();
   Client no_key = client(keyless);
   EXPECT_EQ(no_key.append("payload").status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(no_key.checkpoint().status().code(), StatusCode::kFailedPrecondition);
@@ -401,13 +594,17 @@ class TamperTest : public ClientTest {
  protected:
   void SetUp() override {
     ClientTest::SetUp();
+    if (HasFatalFailure()) return;
+    // A genuine receipt for kPayload from the real server, to tamper with:
+    // after the writer's two identity entries and five others.
+    Client writer = writer_client();
     append_directly(5);
-    // A genuine receipt for kPayload from the real server, to tamper with.
-    Client admin = admin_client();
-    auto response = admin.request("POST", kAppendPath, kPayload, "application/octet-stream");
+    auto response = writer.request("POST", kAppendPath, kPayload, "application/octet-stream");
     ASSERT_TRUE(response.is_ok());
     ASSERT_EQ(response->status, 201) << response->body;
     genuine_ = parse(response->body);
+    ASSERT_EQ(genuine_.index, kGenuineIndex);
+    ASSERT_EQ(genuine_.principal, "writer");
     ASSERT_GE(genuine_.inclusion_proof.size(), 1u);
   }
 
@@ -480,13 +677,15 @@ class TamperTest : public ClientTest {
   }
 
   static constexpr std::string_view kPayload = "pallet 42 left dock 4";
+  static constexpr uint64_t kGenuineIndex = 7;
   Fields genuine_;
 };
 
 TEST_F(TamperTest, GenuineReceiptReplayedByTheFakeVerifies) {
   auto receipt = append_through_fake(genuine_);
   ASSERT_TRUE(receipt.is_ok()) << receipt.status().to_string();
-  EXPECT_EQ(receipt->index, 5u);
+  EXPECT_EQ(receipt->index, kGenuineIndex);
+  EXPECT_EQ(receipt->principal, "writer");
 }
 
 TEST_F(TamperTest, FlippedProofHashIsRefused) {
@@ -525,7 +724,7 @@ TEST_F(TamperTest, ReceiptFieldsThatDoNotMatchThePayloadAreRefused) {
   receipt.receive_time_us -= 1;
   expect_data_loss(receipt, "receive time");
   receipt = genuine_;
-  receipt.index = 4;
+  receipt.index = kGenuineIndex - 1;
   expect_data_loss(receipt, "index");
   receipt = genuine_;
   receipt.tree_size += 1;
@@ -553,28 +752,30 @@ TEST_F(TamperTest, ProblemAnswersFromTheFakeMapToCodes) {
 }
 
 TEST_F(TamperTest, TamperedProofsEntriesAndCheckpointsAreRefused) {
-  Client admin = admin_client();
-  auto genuine_proof = admin.request("GET", "/custos/v1/log/proof/inclusion?index=5");
+  Client writer = writer_client();
+  const std::string index = std::to_string(kGenuineIndex);
+  auto genuine_proof = writer.request("GET", "/custos/v1/log/proof/inclusion?index=" + index);
   ASSERT_TRUE(genuine_proof.is_ok());
   ASSERT_EQ(genuine_proof->status, 200);
-  auto genuine_entry = admin.request("GET", "/custos/v1/log/entries/5");
+  auto genuine_entry = writer.request("GET", "/custos/v1/log/entries/" + index);
   ASSERT_TRUE(genuine_entry.is_ok());
-  auto other_entry = admin.request("GET", "/custos/v1/log/entries/4");
+  auto other_entry =
+      writer.request("GET", "/custos/v1/log/entries/" + std::to_string(kGenuineIndex - 1));
   ASSERT_TRUE(other_entry.is_ok());
-  auto genuine_checkpoint = admin.request("GET", "/checkpoint");
+  auto genuine_checkpoint = writer.request("GET", "/checkpoint");
   ASSERT_TRUE(genuine_checkpoint.is_ok());
 
   Client sdk = fake_client();
   canned_.set("log_proof_inclusion", json_response(200, genuine_proof->body));
   canned_.set("log_entry", json_response(200, genuine_entry->body));
   canned_.set("checkpoint", text_response(200, genuine_checkpoint->body));
-  auto proven = sdk.prove_inclusion(5);
+  auto proven = sdk.prove_inclusion(kGenuineIndex);
   ASSERT_TRUE(proven.is_ok()) << proven.status().to_string();
   ASSERT_TRUE(sdk.checkpoint().is_ok());
 
   // An entry that is not the proven leaf.
   canned_.set("log_entry", json_response(200, other_entry->body));
-  EXPECT_EQ(sdk.prove_inclusion(5).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(sdk.prove_inclusion(kGenuineIndex).status().code(), StatusCode::kDataLoss);
   canned_.set("log_entry", json_response(200, genuine_entry->body));
 
   // A proof with a flipped hash, and a proof about another index.
@@ -584,9 +785,9 @@ TEST_F(TamperTest, TamperedProofsEntriesAndCheckpointsAreRefused) {
   Fields flipped = proof;
   flipped.inclusion_proof[0] = hash.base64();
   canned_.set("log_proof_inclusion", json_response(200, flipped.to_json()));
-  EXPECT_EQ(sdk.prove_inclusion(5).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(sdk.prove_inclusion(kGenuineIndex).status().code(), StatusCode::kDataLoss);
   canned_.set("log_proof_inclusion", json_response(200, genuine_proof->body));
-  EXPECT_EQ(sdk.prove_inclusion(4).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(sdk.prove_inclusion(kGenuineIndex - 1).status().code(), StatusCode::kDataLoss);
 
   // A checkpoint whose size was edited after signing, or signed by a rogue key.
   std::string note = genuine_checkpoint->body;
@@ -622,7 +823,13 @@ TEST(BaseUrlTest, ParsesHostPortAndPrefix) {
   EXPECT_EQ(v6->host, "::1");
   EXPECT_EQ(v6->authority, "[::1]:9000");
 
-  for (std::string_view bad : {"https://h:1", "h:1", "http://", "http://:80", "http://h:0",
+  auto secure = parse_base_url("https://custos.example");
+  ASSERT_TRUE(secure.is_ok());
+  EXPECT_EQ(secure->scheme, "https");
+  EXPECT_EQ(secure->port, 443);
+  EXPECT_EQ(parse_base_url("https://h:8443")->port, 8443);
+
+  for (std::string_view bad : {"ftp://h:1", "h:1", "http://", "https://", "http://:80", "http://h:0",
                                "http://h:65536", "http://h:x", "http://u@h", "http://h/a?b",
                                "http://h/a#b", "http://h /a", "http://[::1", "http://a:b:c"}) {
     EXPECT_EQ(parse_base_url(bad).status().code(), StatusCode::kInvalidArgument) << bad;

@@ -251,6 +251,87 @@ TEST_F(SignerTest, MalformedInputsAreRefused) {
             StatusCode::kInvalidArgument);
 }
 
+TEST_F(SignerTest, CoveredHeadersFollowTheStandardComponentsInOrder) {
+  const std::vector<std::pair<std::string, std::string>> covered = {
+      {"Custos-Device-Posture", "healthy"}, {"CUSTOS-GEO", "52.37, 4.89"}};
+  auto headers = signer_->sign("POST", "http", kAuthority, kTarget, kBody, kNow, covered);
+  ASSERT_TRUE(headers.is_ok()) << headers.status().to_string();
+  EXPECT_TRUE(headers->signature_input.starts_with(
+      "custos=(\"@method\" \"@target-uri\" \"content-digest\" \"custos-device-posture\" "
+      "\"custos-geo\");created=1795660000;"))
+      << headers->signature_input;
+  // The values are part of what was signed, under the lower-cased names.
+  EXPECT_NE(headers->signature_base.find("\n\"custos-device-posture\": healthy\n"),
+            std::string::npos)
+      << headers->signature_base;
+  EXPECT_NE(headers->signature_base.find("\n\"custos-geo\": 52.37, 4.89\n"), std::string::npos)
+      << headers->signature_base;
+
+  // Without a body the covered fields come right after @target-uri.
+  auto bodyless = signer_->sign("GET", "http", kAuthority, "/checkpoint", "", kNow,
+                                {{"Custos-Approval", "apr-1"}});
+  ASSERT_TRUE(bodyless.is_ok()) << bodyless.status().to_string();
+  EXPECT_TRUE(bodyless->signature_input.starts_with(
+      "custos=(\"@method\" \"@target-uri\" \"custos-approval\");"))
+      << bodyless->signature_input;
+
+  // The server's verification accepts the request as sent, and refuses it
+  // when a covered value changes in transit or the field is dropped.
+  WireRequest request;
+  request.set_header("Custos-Device-Posture", "healthy");
+  request.set_header("Custos-Geo", "52.37, 4.89");
+  request.set_header("Content-Digest", *headers->content_digest);
+  request.set_header("Signature-Input", headers->signature_input);
+  request.set_header("Signature", headers->signature);
+  VerifyResult verified = verify(request);
+  ASSERT_TRUE(verified.is_ok()) << verified.status().to_string();
+  ASSERT_EQ(verified->params.components.size(), 5u);
+  EXPECT_EQ(verified->params.components[3].name, "custos-device-posture");
+  EXPECT_EQ(verified->params.components[4].name, "custos-geo");
+
+  WireRequest tampered = request;
+  tampered.set_header("Custos-Device-Posture", "compromised");
+  VerifyResult refused = verify(tampered);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.failure().reason, SignatureError::kBadSignature);
+
+  WireRequest dropped = request;
+  dropped.headers.erase(dropped.headers.begin());  // Custos-Device-Posture
+  EXPECT_FALSE(verify(dropped).is_ok());
+}
+
+TEST_F(SignerTest, CoveredHeaderNamesAndValuesAreChecked) {
+  auto sign_with = [&](std::vector<std::pair<std::string, std::string>> covered,
+                       std::string_view body = kBody) {
+    return signer_->sign("POST", "http", kAuthority, kTarget, body, kNow, covered).status();
+  };
+  for (const char* name :
+       {"", "content-digest", "Content-Digest", "signature", "Signature", "signature-input",
+        "Custos Geo", "custos-geo:", "x(y)", "a\"b", "caf\xc3\xa9", "x\ty", "a/b", "a@b"}) {
+    Status status = sign_with({{name, "value"}});
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << "name '" << name << "'";
+  }
+  // A repeated name, also when only the case differs.
+  EXPECT_EQ(sign_with({{"Custos-Geo", "1,2"}, {"custos-geo", "1,2"}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(sign_with({{"X-A", "1"}, {"X-A", "1"}}).code(), StatusCode::kInvalidArgument);
+  // content-digest is refused even when there is no body (it is the profile's own field).
+  EXPECT_EQ(sign_with({{"content-digest", "sha-256=:x:"}}, "").code(),
+            StatusCode::kInvalidArgument);
+
+  for (const char* value : {"a\r\nX-Injected: 1", "a\nb", "a\rb", "nul\x01", "del\x7f"}) {
+    EXPECT_EQ(sign_with({{"Custos-Geo", value}}).code(), StatusCode::kInvalidArgument)
+        << "value with a control character";
+  }
+  std::string with_nul = "a";
+  with_nul.push_back('\0');
+  EXPECT_EQ(sign_with({{"Custos-Geo", with_nul}}).code(), StatusCode::kInvalidArgument);
+
+  // What is allowed: any token name, and tabs, spaces and empty values.
+  EXPECT_TRUE(sign_with({{"X-Custom_1.!#$%&'*+^`|~", "a\tb c"}}).is_ok());
+  EXPECT_TRUE(sign_with({{"Custos-Approval", ""}}).is_ok());
+}
+
 TEST(EnrollmentKeyIdTest, MatchesTheFirstSixteenBytesOfTheKeyHash) {
   DeviceKey key = generate_device_key();
   EXPECT_EQ(key.key_id.size(), 32u);

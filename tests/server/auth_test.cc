@@ -271,6 +271,83 @@ TEST_F(AuthTest, PrincipalStatusIsEnforcedOnTheNextRequest) {
   EXPECT_EQ(reason_of(signed_request("GET", "/x")), kReasonPrincipalRevoked);
 }
 
+TEST_F(AuthTest, QuarantinedSignatureAcceptedOnlyWhenTheRouteAllowsIt) {
+  set_status("dev-1", identity::PrincipalStatus::kQuarantined);
+  EXPECT_EQ(reason_of(signed_request("GET", "/x")), kReasonPrincipalQuarantined);
+  AuthResult allowed =
+      authenticator_->authenticate(signed_request("GET", "/x"), AuthenticateMode{true});
+  ASSERT_TRUE(allowed.is_ok()) << allowed.status().to_string();
+  EXPECT_EQ(allowed->id(), "dev-1");
+  // Suspension and revocation are never let through.
+  set_status("dev-1", identity::PrincipalStatus::kSuspended);
+  AuthResult suspended =
+      authenticator_->authenticate(signed_request("GET", "/x"), AuthenticateMode{true});
+  ASSERT_FALSE(suspended.is_ok());
+  EXPECT_EQ(suspended.failure().reason, kReasonPrincipalSuspended);
+}
+
+TEST_F(AuthTest, SignedRequestKeepsVerifiableEvidence) {
+  HttpRequest request = signed_request("POST", "/custos/v1/log/entries", "pallet 7 sealed");
+  AuthResult who = authenticator_->authenticate(request);
+  ASSERT_TRUE(who.is_ok()) << who.status().to_string();
+  EXPECT_EQ(who->covered_headers, std::vector<std::string>{"content-digest"});
+  ASSERT_EQ(who->signature.size(), 64u);
+  std::string evidence = signature_evidence(who.value());
+  ASSERT_TRUE(evidence.starts_with("custos-sig v1\n")) << evidence;
+  // The evidence alone verifies with the device's public key.
+  size_t second_line = evidence.find('\n', 14);
+  ASSERT_NE(second_line, std::string::npos);
+  auto signature = base64_decode(evidence.substr(14, second_line - 14));
+  ASSERT_TRUE(signature.is_ok());
+  std::string base = evidence.substr(second_line + 1);
+  EXPECT_NE(base.find("\"content-digest\": sha-256=:"), std::string::npos) << base;
+  auto parsed = Ed25519Signature::from_bytes(*signature);
+  ASSERT_TRUE(parsed.is_ok());
+  EXPECT_TRUE(ed25519_verify(key_.public_key(), as_bytes(base), *parsed));
+  std::string forged = base;
+  forged.back() ^= 1;
+  EXPECT_FALSE(ed25519_verify(key_.public_key(), as_bytes(forged), *parsed));
+  // Bearer credentials leave no evidence.
+  AuthenticatedPrincipal bearer = who.value();
+  bearer.method = CredentialMethod::kApiToken;
+  EXPECT_EQ(signature_evidence(bearer), "");
+}
+
+TEST_F(AuthTest, ClientCertificateMapsToTheBoundPrincipal) {
+  const std::string fingerprint(64, 'a');
+  HttpRequest request;
+  request.method = "GET";
+  request.target = request.path = "/x";
+  request.headers.set("Host", kHost);
+  request.tls = true;
+  request.client_cert_sha256 = fingerprint;
+  EXPECT_EQ(reason_of(request), kReasonUnknownClientCertificate);
+
+  identity::PrincipalUpdate bind;
+  bind.id = "dev-1";
+  bind.tags = std::map<std::string, std::string>{{std::string(kClientCertTag), fingerprint}};
+  ASSERT_TRUE(service_->apply(bind, kActor, kDecision).is_ok());
+  AuthResult who = authenticator_->authenticate(request);
+  ASSERT_TRUE(who.is_ok()) << who.status().to_string();
+  EXPECT_EQ(who->id(), "dev-1");
+  EXPECT_EQ(who->method, CredentialMethod::kClientCertificate);
+  EXPECT_EQ(credential_method_name(who->method), "client_certificate");
+
+  // Another certificate, or the principal suspended: refused.
+  request.client_cert_sha256 = std::string(64, 'b');
+  EXPECT_EQ(reason_of(request), kReasonUnknownClientCertificate);
+  request.client_cert_sha256 = fingerprint;
+  set_status("dev-1", identity::PrincipalStatus::kSuspended);
+  EXPECT_EQ(reason_of(request), kReasonPrincipalSuspended);
+
+  // Two principals bound to one certificate is ambiguous: refused.
+  set_status("dev-1", identity::PrincipalStatus::kActive);
+  auto twin = device("dev-2");
+  twin.tags[std::string(kClientCertTag)] = fingerprint;
+  create(twin);
+  EXPECT_EQ(reason_of(request), kReasonUnknownClientCertificate);
+}
+
 TEST_F(AuthTest, ExpiredKeyIsRefused) {
   auto receipt = service_->apply(
       identity::KeyExpire{"dev-1", "key-1", clock_.now_micros() + kSecond}, kActor, kDecision);
@@ -451,6 +528,23 @@ TEST_F(AuthorizerTest, HourComesFromTime) {
   AuthorizationContext night;
   night.time = 1'780'000'000 - 1'780'000'000 % 86400 + 23 * 3600;
   EXPECT_FALSE(authorizer_->authorize(device_, "report.read", log_resource(), night).allowed);
+}
+
+TEST_F(AuthorizerTest, HourAndWeekdayAreSiteLocal) {
+  auto policies = policy::parse_policies(R"(
+@id("monday-morning")
+permit(principal, action == Custos::Action::"report.read", resource)
+when { context.weekday == 1 && context.hour == 0 };)");
+  ASSERT_TRUE(policies.is_ok()) << policies.status().to_string();
+  authorizer_->set_policies(std::move(policies).value());
+  // 2026-11-22 is a Sunday; 23:30 UTC there is Monday 00:30 at +01:00.
+  AuthorizationContext context;
+  context.time = 1'795'305'600 + 23 * 3600 + 30 * 60;
+  EXPECT_FALSE(authorizer_->authorize(device_, "report.read", log_resource(), context).allowed);
+  context.utc_offset_minutes = 60;
+  EXPECT_TRUE(authorizer_->authorize(device_, "report.read", log_resource(), context).allowed);
+  context.utc_offset_minutes = -300;  // Sunday 18:30
+  EXPECT_FALSE(authorizer_->authorize(device_, "report.read", log_resource(), context).allowed);
 }
 
 TEST_F(AuthorizerTest, ResourceEntityAttributesAndRoles) {

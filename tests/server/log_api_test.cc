@@ -17,12 +17,13 @@
 #include "custos/ledger/proof.h"
 #include "custos/server/http_client.h"
 #include "custos/server/server.h"
+#include "custos/server/default_policies.h"
 #include "custos/store/store.h"
+#include "support/access_helpers.h"
 
 namespace custos {
 namespace {
 
-constexpr std::string_view kToken = "0123456789abcdef0123456789abcdef";
 
 class LogApiTest : public ::testing::Test {
  protected:
@@ -53,9 +54,17 @@ class LogApiTest : public ::testing::Test {
     log_ = std::move(log).value();
     log_metrics_->watch_tree_size(*log_);
 
+    auto identity = identity::IdentityService::open(*log_, *store_, clock_);
+    ASSERT_TRUE(identity.is_ok()) << identity.status().to_string();
+    identity_ = std::move(identity).value();
+    access_ = std::make_unique<AccessControl>(*identity_, clock_, metrics_);
+    auto policies = policy::parse_policies(default_policy_text());
+    ASSERT_TRUE(policies.is_ok()) << policies.status().to_string();
+    access_->set_policies(std::move(policies).value());
+
     Router router;
     ASSERT_TRUE(add_log_routes(router, *log_, receipts_,
-                               {std::string(kToken), verifier_->vkey_string(), signer_->name()})
+                               {&access_->gatekeeper(), verifier_->vkey_string(), signer_->name()})
                     .is_ok());
     ServerOptions server_options;
     server_options.listen = "127.0.0.1:0";
@@ -69,14 +78,28 @@ class LogApiTest : public ::testing::Test {
     if (server_) server_->stop();
     if (log_) log_->close();
     server_.reset();
+    access_.reset();
+    identity_.reset();
     log_.reset();
     store_.reset();
     std::filesystem::remove_all(directory_);
   }
 
-  Result<HttpResponse> post_entry(std::string_view payload, std::string_view token = kToken) {
+  // A writer's API token, created (two identity entries in the log) on first use.
+  const std::string& token() {
+    if (token_.empty()) {
+      auto token = test_support::make_writer_token(*identity_);
+      EXPECT_TRUE(token.is_ok()) << token.status().to_string();
+      if (token.is_ok()) token_ = *token;
+    }
+    return token_;
+  }
+
+  Result<HttpResponse> post_entry(std::string_view payload,
+                                  std::optional<std::string_view> bearer = std::nullopt) {
     HttpHeaders headers;
-    if (!token.empty()) headers.set("Authorization", "Bearer " + std::string(token));
+    std::string_view presented = bearer ? *bearer : std::string_view(token());
+    if (!presented.empty()) headers.set("Authorization", "Bearer " + std::string(presented));
     return client_->request("POST", "/custos/v1/log/entries", payload, headers);
   }
 
@@ -126,12 +149,15 @@ class LogApiTest : public ::testing::Test {
   std::unique_ptr<NoteSigner> signer_;
   std::unique_ptr<NoteVerifier> verifier_;
   std::unique_ptr<ledger::Log> log_;
+  std::unique_ptr<identity::IdentityService> identity_;
+  std::unique_ptr<AccessControl> access_;
+  std::string token_;
   WorkQueue receipts_{2};
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<HttpClient> client_;
 };
 
-TEST_F(LogApiTest, AppendNeedsTheAdminToken) {
+TEST_F(LogApiTest, AppendNeedsAnAuthorisedPrincipal) {
   auto missing = post_entry("payload", "");
   ASSERT_TRUE(missing.is_ok());
   expect_problem(*missing, 401);
@@ -140,25 +166,40 @@ TEST_F(LogApiTest, AppendNeedsTheAdminToken) {
   ASSERT_TRUE(wrong.is_ok());
   expect_problem(*wrong, 401);
   EXPECT_EQ(log_->tree_size(), 0u);
+
+  // A token whose scopes do not include log.append: 403 naming the decision.
+  auto reader = test_support::make_writer_token(*identity_, "reader", {"log.read"});
+  ASSERT_TRUE(reader.is_ok()) << reader.status().to_string();
+  const uint64_t before = log_->tree_size();
+  auto out_of_scope = post_entry("payload", *reader);
+  ASSERT_TRUE(out_of_scope.is_ok());
+  expect_problem(*out_of_scope, 403);
+  EXPECT_NE(out_of_scope->body.find("\"decision_id\":\"dec-"), std::string::npos);
+  EXPECT_EQ(log_->tree_size(), before);
+  EXPECT_NE(metrics_.render().find("custos_authz_decisions_total{action=\"log.append\",result=\"deny\"} 1"),
+            std::string::npos);
 }
 
 TEST_F(LogApiTest, AppendReturnsAVerifiableReceipt) {
+  token();
+  const uint64_t base = log_->tree_size();
   append_directly(5);
   auto response = post_entry("pallet 42 left dock 4");
   ASSERT_TRUE(response.is_ok());
   ASSERT_EQ(response->status, 201) << response->body;
-  EXPECT_EQ(response->headers.get("Location").value_or(""), "/custos/v1/log/entries/5");
+  EXPECT_EQ(response->headers.get("Location").value_or(""),
+            "/custos/v1/log/entries/" + std::to_string(base + 5));
   simdjson::dom::parser parser;
   simdjson::dom::element receipt = parser.parse(response->body);
   uint64_t index = receipt["index"];
   uint64_t tree_size = receipt["tree_size"];
-  EXPECT_EQ(index, 5u);
+  EXPECT_EQ(index, base + 5);
   ledger::Checkpoint checkpoint = open_checkpoint(std::string_view(receipt["checkpoint"]));
   EXPECT_EQ(checkpoint.tree_size, tree_size);
   auto leaf = *Hash256::from_base64(std::string_view(receipt["leaf_hash"]));
   // The leaf is exactly our payload as the log encoded it.
   ledger::LogEntry entry{ledger::EntryKind::kRawPayload, index, int64_t(receipt["receive_time_us"]),
-                         "admin", {}, to_bytes("pallet 42 left dock 4")};
+                         "writer", {}, to_bytes("pallet 42 left dock 4")};
   EXPECT_EQ(ledger::hash_leaf(ledger::encode_entry(entry)), leaf);
   EXPECT_TRUE(ledger::verify_inclusion(index, tree_size, leaf, hashes(receipt["inclusion_proof"]),
                                        checkpoint.root_hash)
@@ -302,11 +343,12 @@ TEST_F(LogApiTest, ConcurrentAppendsGetDistinctVerifiableReceipts) {
   std::vector<std::vector<uint64_t>> indexes(kThreads);
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
+  const std::string bearer = token();
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       HttpClient client("127.0.0.1", server_->port());
       HttpHeaders headers;
-      headers.set("Authorization", "Bearer " + std::string(kToken));
+      headers.set("Authorization", "Bearer " + bearer);
       for (int i = 0; i < kPerThread; ++i) {
         std::string payload = "thread ";
         payload += std::to_string(t);
@@ -329,12 +371,13 @@ TEST_F(LogApiTest, ConcurrentAppendsGetDistinctVerifiableReceipts) {
   for (auto& list : indexes) all.insert(all.end(), list.begin(), list.end());
   std::sort(all.begin(), all.end());
   ASSERT_EQ(all.size(), size_t(kThreads * kPerThread));
-  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], i);
+  // Two identity entries (the writer and its token) come first.
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], i + 2);
 
   auto metrics = client_->get("/metrics");
   ASSERT_TRUE(metrics.is_ok());
-  EXPECT_NE(metrics->body.find("custos_log_appends_total 320"), std::string::npos);
-  EXPECT_NE(metrics->body.find("custos_log_tree_size 320"), std::string::npos);
+  EXPECT_NE(metrics->body.find("custos_log_appends_total 322"), std::string::npos);
+  EXPECT_NE(metrics->body.find("custos_log_tree_size 322"), std::string::npos);
   EXPECT_NE(metrics->body.find("route=\"log_append\""), std::string::npos);
   // Finished sessions close: responder copies kept by the log or the receipt
   // queue must not hold them open (stop() would then wait for its grace period).

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "custos/core/status.h"
 
@@ -38,9 +39,40 @@ struct LoggingConfig {
   std::string format = "text";  // logging.format: text or json
 };
 
+// TLS on the listener (OpenSSL). Off unless cert_file is set.
+struct TlsConfig {
+  std::string cert_file;       // tls.cert_file: PEM certificate chain; empty = plain HTTP
+  std::string key_file;        // tls.key_file: PEM private key (mode 0600)
+  std::string client_ca_file;  // tls.client_ca_file: PEM CAs that issue client certificates
+  std::string client_auth = "none";  // tls.client_auth: none, optional or required
+};
+
+// Request authentication.
+struct AuthConfig {
+  uint32_t max_skew_s = 300;                // auth.max_skew_s: allowed |created - now|
+  uint64_t nonce_cache_entries = 1000000;   // auth.nonce_cache_entries: replay cache bound
+  std::string policy_dir;                   // auth.policy_dir: bootstrap policies (default: built in)
+};
+
+// One site's working hours, clock and geofence ([sites.<id>] tables). Devices
+// are authorised against their own site's profile (docs/security.md).
+struct SiteConfig {
+  std::string id;
+  int32_t utc_offset_minutes = 0;  // sites.<id>.utc_offset: "+01:00", "-05:30", "Z"
+  int32_t hours_start = 0;         // sites.<id>.hours: "06-22" (start hour inclusive,
+  int32_t hours_end = 24;          //   end exclusive; "22-06" wraps midnight)
+  bool has_geofence = false;       // sites.<id>.geofence: "lat,lon,radius_m"
+  double latitude = 0;
+  double longitude = 0;
+  double radius_m = 0;
+};
+
 struct Config {
   StorageConfig storage;
   ServerConfig server;
+  TlsConfig tls;
+  AuthConfig auth;
+  std::vector<SiteConfig> sites;  // in id order
   SequencerConfig sequencer;
   LoggingConfig logging;
 };

@@ -162,6 +162,7 @@ struct VerifiedSignature {
   std::string label;
   SignatureParams params;
   std::string signature_base;
+  Bytes signature;  // the raw signature that verified
 };
 
 // A verified signature, or why none verified.

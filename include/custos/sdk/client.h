@@ -1,7 +1,8 @@
 // custos sdk: a client for one custos server.
 //
 // Client sends requests to the server named by a base URL
-// ("http://host[:port][/prefix]"; https is refused until TLS lands), keeping
+// ("http[s]://host[:port][/prefix]"; https verifies the server's certificate
+// against ClientOptions::tls or the system trust store), keeping
 // one HTTP/1.1 connection alive (custos::HttpClient underneath). With a
 // RequestSigner every request is signed under the custos profile
 // (signer.h) and sent with Host equal to the URL's authority, the value the
@@ -35,6 +36,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "custos/core/clock.h"
 #include "custos/core/status.h"
@@ -42,10 +45,7 @@
 #include "custos/sdk/receipt.h"
 #include "custos/sdk/signer.h"
 #include "custos/server/http.h"
-
-namespace custos {
-class HttpClient;
-}
+#include "custos/server/http_client.h"
 
 namespace custos::sdk {
 
@@ -59,24 +59,31 @@ struct BaseUrl {
   std::string prefix;     // path prefix without trailing '/', e.g. "" or "/custos"
 };
 
-// Parses "http://host[:port][/prefix]". InvalidArgument for anything else
-// (https, user info, query or fragment, a bad port, no host).
+// Parses "http[s]://host[:port][/prefix]" (default port 80 or 443).
+// InvalidArgument for anything else (user info, query or fragment, a bad
+// port, no host).
 Result<BaseUrl> parse_base_url(std::string_view url);
 
 // The Status an HTTP error answer stands for: 400, 405 and other 4xx ->
 // InvalidArgument, 401 -> Unauthenticated, 403 -> PermissionDenied, 404 ->
 // NotFound, 409 -> AlreadyExists, 413/429/431 -> ResourceExhausted, 502/503/504 ->
 // Unavailable, other 5xx -> Internal. The message is "<request>: HTTP <status>:
-// <problem detail or title>". OK for 1xx..3xx.
+// <problem detail or title>", then " [reason <code>]" and " [decision <id>]"
+// when the problem names them. OK for 1xx..3xx.
 Status status_from_response(const HttpResponse& response, std::string_view request_description);
 
 struct ClientOptions {
   std::string base_url;                     // "http://host:port"
   std::optional<RequestSigner> signer;      // signs every request when set
   std::optional<std::string> bearer_token;  // sent as Authorization: Bearer when set
+  // Sent with every request and, with a signer, covered by the signature:
+  // e.g. {"Custos-Device-Posture", "healthy"}, {"Custos-Geo", "52.37,4.89"}.
+  std::vector<std::pair<std::string, std::string>> signed_headers;
   std::optional<NoteVerifier> log_key;      // needed by append, prove_inclusion, checkpoint
   const Clock* clock = nullptr;             // for `created`; the system clock when null; borrowed
   std::chrono::milliseconds timeout{10000};
+  // https only: the CA to trust and an optional client certificate (mTLS).
+  std::optional<HttpClientTlsOptions> tls;
 };
 
 class Client {
@@ -97,6 +104,12 @@ class Client {
   // only transport and signing failures are errors.
   Result<HttpResponse> request(std::string_view method, std::string_view path_and_query,
                                std::string_view body = "", std::string_view content_type = "");
+  // As request(), with further header fields for this request only (sent,
+  // and signed when there is a signer), e.g. {"Custos-Approval", "apr-..."}.
+  Result<HttpResponse> request_with(
+      std::string_view method, std::string_view path_and_query, std::string_view body,
+      std::string_view content_type,
+      const std::vector<std::pair<std::string, std::string>>& extra_headers);
 
   // Appends `payload` as a raw entry and returns its verified receipt.
   // GETs `path_and_query` (signed when a signer is set) and returns the body
@@ -118,7 +131,8 @@ class Client {
   Client(ClientOptions options, BaseUrl url);
   Result<HttpResponse> send(std::string_view method, std::string_view path_and_query,
                             std::string_view body, std::string_view content_type,
-                            std::optional<Ed25519Signature>* signature_sent);
+                            std::optional<Ed25519Signature>* signature_sent,
+                            const std::vector<std::pair<std::string, std::string>>& extra = {});
   // GET expecting 200; the body, or the answer's Status.
   Result<const NoteVerifier*> require_log_key() const;
 

@@ -19,9 +19,10 @@
 //               hash to the proven leaf.
 //
 // The request signature inside the rebuilt entry: when the receipt echoes it
-// ("request_signature", base64) those bytes are used; otherwise the client
-// tries the raw Ed25519 signature it sent (if it signed) and then no
-// signature (what the server logs for bearer-token appends today). Every
+// ("request_signature", base64: the signature evidence of docs/storage.md)
+// those bytes are used, and when this client signed the request they must
+// carry its own signature; otherwise the client tries the raw Ed25519
+// signature it sent (if it signed) and then no signature (bearer appends). Every
 // other field is bound by the leaf hash either way, so a receipt can never
 // vouch for a payload other than the one sent.
 //

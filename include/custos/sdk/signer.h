@@ -40,6 +40,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "custos/core/status.h"
 #include "custos/crypto/ed25519.h"
@@ -100,9 +101,15 @@ class RequestSigner {
   // ("/custos/v1/log/entries", "/x?a=1"), percent-encoded as sent;
   // `now_unix_seconds` becomes `created`. InvalidArgument for a malformed
   // method, scheme, authority or target.
+  // `covered` are further header fields the request sends (name, value) that
+  // the signature must also cover, e.g. Custos-Device-Posture and Custos-Geo:
+  // the server believes those only when signed. InvalidArgument for a name
+  // that is not a token or repeats a covered one, or a value with control characters.
   Result<SignedHeaders> sign(std::string_view method, std::string_view scheme,
                              std::string_view authority, std::string_view path_and_query,
-                             std::string_view body, int64_t now_unix_seconds) const;
+                             std::string_view body, int64_t now_unix_seconds,
+                             const std::vector<std::pair<std::string, std::string>>& covered = {})
+      const;
 
  private:
   RequestSigner(std::string key_id, Ed25519KeyPair key_pair)

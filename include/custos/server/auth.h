@@ -13,7 +13,10 @@
 // a (keyid, nonce) pair seen before is refused as a replay. Without a
 // signature, "Authorization: Bearer <token>" is checked with
 // IdentityService::authenticate_token (sessions and API tokens). A signature
-// is never downgraded to the bearer token when both are present.
+// is never downgraded to the bearer token when both are present. With
+// neither, a TLS client certificate that the listener verified
+// (HttpRequest::client_cert_sha256) authenticates the one principal whose
+// tag kClientCertTag holds that fingerprint (status rules as for keys).
 //
 // A refusal is an AuthFailure: a stable, machine-readable reason code (the
 // kReason* constants below; clients and dashboards may match on them) and a
@@ -33,7 +36,8 @@
 // parent being the site), those that are set. Actions are
 // Custos::Action::"<name>". The context record holds the caller's extra
 // pairs, then (overriding any extra of the same name) time (Long, UNIX
-// seconds), hour (Long, 0..23 UTC), source_ip (ipaddr, when known),
+// seconds), hour (Long, 0..23) and weekday (Long, 1 = Monday .. 7), both in
+// the site's local time (AuthorizationContext::utc_offset_minutes), source_ip (ipaddr, when known),
 // credential ("signature", "session" or "api_token") and scopes (Set of
 // Strings; the API token's scopes, else empty). IdentityService has no change
 // counter, so the entity store is rebuilt per call, kept to the principal,
@@ -100,6 +104,11 @@ inline constexpr std::string_view kReasonCreatedOutOfWindow = "created_out_of_wi
 inline constexpr std::string_view kReasonReplayedNonce = "replayed_nonce";
 inline constexpr std::string_view kReasonNonceCacheFull = "nonce_cache_full";
 inline constexpr std::string_view kReasonInvalidToken = "invalid_token";
+inline constexpr std::string_view kReasonUnknownClientCertificate = "unknown_client_certificate";
+
+// The principal tag that binds a TLS client certificate to a principal: its
+// value is the lower-case hex SHA-256 of the certificate's DER encoding.
+inline constexpr std::string_view kClientCertTag = "tls_cert_sha256";
 
 // Why a request was not authenticated.
 struct AuthFailure {
@@ -107,8 +116,9 @@ struct AuthFailure {
   std::string message;  // for humans and logs; no secrets
 };
 
-enum class CredentialMethod { kSignature, kSession, kApiToken };
-std::string_view credential_method_name(CredentialMethod method);  // "signature", "session"...
+enum class CredentialMethod { kSignature, kSession, kApiToken, kClientCertificate };
+// "signature", "session", "api_token", "client_certificate".
+std::string_view credential_method_name(CredentialMethod method);
 
 // Who an accepted request comes from, and how it proved it.
 struct AuthenticatedPrincipal {
@@ -119,9 +129,23 @@ struct AuthenticatedPrincipal {
   int64_t created = 0;           // kSignature: UNIX seconds
   std::string token_id;          // kApiToken
   std::set<std::string> scopes;  // kApiToken
+  // kSignature: the header fields the signature covers (lower-case names,
+  // e.g. "content-digest"), so a caller can trust their values.
+  std::vector<std::string> covered_headers;
+  std::string signature_base;  // kSignature: the RFC 9421 signature base that was verified
+  Bytes signature;             // kSignature: the raw Ed25519 signature (64 bytes)
+
+  bool covers(std::string_view header) const;
 
   const std::string& id() const { return principal->id(); }
 };
+
+// The evidence a log entry keeps of the signed request that produced it
+// (docs/storage.md, "request signature"): "custos-sig v1\n", the base64
+// signature, "\n", then the signature base. Anyone holding the signer's
+// public key can check it, and that its content-digest line matches the
+// entry's payload. Empty unless `who` authenticated with a signature.
+std::string signature_evidence(const AuthenticatedPrincipal& who);
 
 // An AuthenticatedPrincipal or an AuthFailure.
 class [[nodiscard]] AuthResult {
@@ -149,6 +173,13 @@ class [[nodiscard]] AuthResult {
 // WWW-Authenticate header naming the accepted schemes.
 HttpResponse unauthenticated_response(const AuthFailure& failure);
 
+// Per-request switches of RequestAuthenticator::authenticate.
+struct AuthenticateMode {
+  // Accept a quarantined principal's signature (the one route where it may
+  // read its own status); everywhere else quarantine is refused at 401.
+  bool allow_quarantined = false;
+};
+
 struct AuthenticatorOptions {
   int64_t max_skew_seconds = 300;  // should equal the NonceCache's
   std::string scheme = "http";     // for @target-uri; "https" once TLS terminates in custos
@@ -161,11 +192,13 @@ class RequestAuthenticator {
   RequestAuthenticator(const RequestAuthenticator&) = delete;
   RequestAuthenticator& operator=(const RequestAuthenticator&) = delete;
 
-  AuthResult authenticate(const HttpRequest& request) const;
+  AuthResult authenticate(const HttpRequest& request, AuthenticateMode mode = {}) const;
 
  private:
-  AuthResult authenticate_signature(const HttpRequest& request) const;
+  AuthResult authenticate_signature(const HttpRequest& request, AuthenticateMode mode) const;
   AuthResult authenticate_bearer(std::string_view authorization) const;
+  AuthResult authenticate_client_certificate(const HttpRequest& request,
+                                             AuthenticateMode mode) const;
 
   const identity::IdentityService& identity_;
   identity::NonceCache& nonces_;
@@ -193,6 +226,7 @@ Result<policy::IpAddr> source_ip_of(const HttpRequest& request);
 // What the request context holds beyond the principal and the credential.
 struct AuthorizationContext {
   std::optional<int64_t> time;              // UNIX seconds; default the clock's now
+  int32_t utc_offset_minutes = 0;           // the site's offset: hour and weekday are site-local
   std::optional<policy::IpAddr> source_ip;  // omitted from the context when unset
   policy::RecordFields extra;               // e.g. {"site", String "site-1"}
 };
@@ -224,8 +258,9 @@ class RequestAuthorizer {
 
   // `resource` is an entity uid (attributes unknown: a policy reading them
   // errors and is skipped) or a full entity with attributes and parents.
-  // A principal unknown to the IdentityService, or no longer active, is denied
-  // without consulting the policies.
+  // A principal unknown to the IdentityService, suspended or revoked, is
+  // denied without consulting the policies; a quarantined one is left to the
+  // policies (the default set lets it read its own status only).
   AuthorizationDecision authorize(const AuthenticatedPrincipal& who, std::string_view action,
                                   const policy::EntityUid& resource,
                                   const AuthorizationContext& context = {}) const;

@@ -57,6 +57,13 @@ struct HttpRequest {
   HttpHeaders headers;
   std::string body;
   std::string remote_address;  // "ip:port" of the peer ("[ip]:port" for IPv6)
+  // Transport security, filled by HttpServer. tls is true when the request
+  // arrived over TLS. The client_cert_* fields are set only when the peer
+  // presented a client certificate that verified against the server's client
+  // CA (HttpServer's ServerTlsOptions); otherwise both are empty.
+  bool tls = false;
+  std::string client_cert_sha256;   // lower-case hex SHA-256 of the leaf certificate's DER
+  std::string client_cert_subject;  // the leaf's subject commonName (UTF-8); may be empty
 
   std::optional<std::string_view> header(std::string_view name) const { return headers.get(name); }
   // The first query parameter called `name` (exact, case-sensitive), if any.

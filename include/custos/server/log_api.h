@@ -8,8 +8,9 @@
 //   GET  /custos/v1/log/entries/{index}       one entry, decoded, as JSON
 //   GET  /custos/v1/log/proof/inclusion?index=I[&tree_size=N]
 //   GET  /custos/v1/log/proof/consistency?from=M[&to=N]
-// Writes need the admin bearer token until identities land (issue 4):
+// Writes pass the Gatekeeper (action log.append; resource log_stream_resource):
 //   POST /custos/v1/log/entries               body = payload; answers with a receipt
+// The entry's principal is the authenticated principal's id.
 // A receipt is answered only after the entry's group commit is synced and its
 // checkpoint signed. docs/api.md describes every field.
 #pragma once
@@ -21,6 +22,7 @@
 
 #include "custos/core/status.h"
 #include "custos/ledger/log.h"
+#include "custos/server/gatekeeper.h"
 #include "custos/server/http.h"
 #include "custos/server/metrics.h"
 #include "custos/server/router.h"
@@ -30,10 +32,15 @@ namespace custos {
 class WorkQueue;
 
 struct LogApiOptions {
-  std::string admin_token;   // required for POST /custos/v1/log/entries
+  const Gatekeeper* gatekeeper = nullptr;  // required; borrowed; guards the append route
   std::string verifier_key;  // the log's C2SP verifier key, served at /custos/v1/log/key
   std::string origin;
 };
+
+// The resource of a log append: for a device, its zone's stream
+// Custos::Log::"<site>/<zone>" with attributes site and zone; for anyone else
+// the whole log Custos::Log::"<origin>".
+ResourceFn log_stream_resource(std::string origin);
 
 // Metrics of the log: appends, batch sizes, commit latency, tree size.
 // Create it before the Log and pass on_batch() in LogOptions.

@@ -29,6 +29,18 @@
 // connection is closed. A handler status outside 200..599 becomes a 500.
 // Expect: 100-continue is answered before the body is read.
 //
+// TLS: when options.tls.cert_file is set the listener speaks only TLS (1.2 or
+// newer; Boost.Asio over OpenSSL), never plain HTTP on the same port. The
+// handshake must complete within read_timeout of the connection being
+// accepted; a client that fails it (sends plain HTTP, sends nothing, offers
+// no acceptable protocol or certificate) has its connection closed and is
+// counted in custos_http_tls_handshake_failures_total. With client_auth
+// kOptional the server asks for a client certificate and, when one is sent,
+// verifies it against client_ca_file (an invalid one fails the handshake);
+// kRequired also refuses a handshake without one. Handlers see the verified
+// certificate in HttpRequest::client_cert_sha256 / client_cert_subject and
+// HttpRequest::tls on every TLS request (see http.h).
+//
 // Lifecycle: construct, set_readiness() if wanted, start(), then stop() from
 // any thread that is not an I/O thread (not from a handler), and wait().
 // stop() is graceful: it stops accepting, closes idle connections, lets
@@ -43,6 +55,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "custos/core/config.h"
 #include "custos/core/status.h"
@@ -50,6 +63,25 @@
 #include "custos/server/router.h"
 
 namespace custos {
+
+// Whether and how the TLS listener asks for client certificates.
+enum class ClientCertMode {
+  kNone,      // no client certificate is requested
+  kOptional,  // requested; verified when sent; a connection without one is served
+  kRequired,  // a verified client certificate is needed to complete the handshake
+};
+
+// "none", "optional" or "required" (the tls.client_auth values); InvalidArgument otherwise.
+Result<ClientCertMode> parse_client_cert_mode(std::string_view text);
+
+struct ServerTlsOptions {
+  std::string cert_file;       // PEM certificate chain, leaf first; empty = plain HTTP
+  std::string key_file;        // PEM private key matching the leaf of cert_file
+  std::string client_ca_file;  // PEM CA certificates that issue client certificates
+  ClientCertMode client_auth = ClientCertMode::kNone;  // anything but kNone needs client_ca_file
+
+  bool enabled() const { return !cert_file.empty(); }
+};
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // "host:port" or "[v6]:port"; port 0 picks a free port
@@ -61,10 +93,15 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{10000};  // writing one response
   std::chrono::milliseconds shutdown_grace{5000};  // stop(): in-flight deadline
   uint32_t max_connections = 4096;
+  ServerTlsOptions tls;  // plain HTTP unless tls.cert_file is set
 };
 
-// Options taken from the [server] section of the configuration file.
+// Options taken from the [server] section of the configuration file (no TLS).
 ServerOptions server_options_from_config(const ServerConfig& config);
+
+// Options taken from the [server] and [tls] sections. An unknown
+// tls.client_auth (parse_config refuses those) maps to kRequired, failing closed.
+ServerOptions server_options_from_config(const Config& config);
 
 // Returns OK when the service can take traffic, or the reason it cannot.
 using ReadinessCheck = std::function<Status()>;
@@ -84,7 +121,9 @@ class HttpServer {
 
   // Binds, listens and starts the I/O threads. Fails when the address is
   // malformed or taken, when a built-in route clashes with a router route,
-  // or when called twice.
+  // when called twice, or (InvalidArgument) when TLS is configured and the
+  // certificate, key or client CA file cannot be read or parsed, the key does
+  // not match the certificate, or client_auth is set without client_ca_file.
   Status start();
 
   // The bound port (the chosen one when listen asked for port 0); 0 before start().
