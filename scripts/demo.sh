@@ -105,8 +105,35 @@ if "$custos" log append "${device[@]}" --vkey "$vkey" 'door 4 opened after suspe
 fi
 
 echo
-echo "== a verified inclusion proof for entry 6 (the device's first) against the latest checkpoint"
-"$custos" log proof 6 --url "$url" --vkey "$vkey"
+echo "== two-person rule: the admin changes the policy set only with a security officer's approval"
+printf 'correct horse battery staple\n' > "$secrets/sam.password"
+chmod 600 "$secrets/sam.password"
+"$custos" principal add sam --kind user --role security --password-file "$secrets/sam.password" \
+  --credentials-out "$secrets/sam.credentials" --url "$url" --token-file "$secrets/admin.session"
+"$custos" login --url "$url" --credentials "$secrets/sam.credentials" --save "$secrets/sam.session"
+mkdir -p "$secrets/policies"
+cp docs/policies/*.cedar "$secrets/policies/"
+cat > "$secrets/policies/60-night-shift.cedar" <<'CEDAR'
+// Night-shift supervisors may query custody events.
+@id("query-night-supervisor")
+permit (principal is Custos::User, action == Custos::Action::"query", resource)
+when { principal has roles && principal.roles.contains("night_supervisor") };
+CEDAR
+"$custos" policy check "$secrets/policies"
+if "$custos" policy push "$secrets/policies" --url "$url" --token-file "$secrets/admin.session"; then
+  echo "demo: expected the two-person rule to refuse" >&2; exit 1
+fi
+approval=$("$custos" approve --requester admin --action policy.change \
+  --resource-type Custos::Policy --resource-id active --url "$url" --token-file "$secrets/sam.session")
+echo "sam approved: $approval"
+"$custos" policy push "$secrets/policies" --approval "$approval" --url "$url" \
+  --token-file "$secrets/admin.session"
+"$custos" policy list --url "$url"
+"$custos" policy diff 1 current --url "$url" || true
+
+echo
+echo "== a verified inclusion proof for entry 7 (the device's first) against the latest checkpoint"
+"$custos" log proof 7 --url "$url" --vkey "$vkey"
 
 echo
 echo "== the signed checkpoint (C2SP tlog-checkpoint)"

@@ -31,6 +31,7 @@ struct InitOptions {
   std::string origin;  // empty: "custos.local/" + a random suffix
   std::string admin_id = "admin";
   std::string credentials_out;  // when set, the admin's secrets go to this file (0600), not stdout
+  std::string policy_dir;       // policy version 1 from these *.cedar files (default: built in)
   bool json = false;
 };
 int run_init(const InitOptions& options);
@@ -128,6 +129,7 @@ struct PrincipalAddOptions {
   std::string shift;
   std::vector<std::string> tags;  // key=value
   std::string password_file;      // users
+  std::string credentials_out;    // users: write password + TOTP secret here (0600)
   bool json = false;
 };
 int run_principal_add(const PrincipalAddOptions& options);
@@ -187,6 +189,28 @@ struct TokenOptions {
 };
 int run_token_create(const TokenOptions& options);
 int run_token_revoke(const TokenOptions& options);
+
+// ---- policies (policy_remote_verbs.cc; offline check/test in policy_verbs.h) ----
+
+struct PolicyPushOptions {
+  RemoteOptions remote;
+  std::string path;  // a .cedar file or a directory of them
+  std::vector<std::string> approvals;
+  bool json = false;
+};
+int run_policy_push(const PolicyPushOptions& options);
+
+struct PolicyRemoteOptions {
+  RemoteOptions remote;
+  std::string version;  // show: "current" or N; diff: first side (version or path)
+  std::string other;    // diff: second side
+  bool json = false;
+};
+int run_policy_list(const PolicyRemoteOptions& options);
+int run_policy_show(const PolicyRemoteOptions& options);
+// Diff of two policy sets: files/directories, or server versions ("current",
+// "3") with --url; exit 0 when equal, 1 when they differ.
+int run_policy_diff(const PolicyRemoteOptions& options);
 
 struct ApproveOptions {
   RemoteOptions remote;

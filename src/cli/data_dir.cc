@@ -15,6 +15,7 @@
 #include "custos/crypto/password.h"
 #include "custos/crypto/random.h"
 #include "custos/ledger/log.h"
+#include "custos/policy/policy_store.h"
 #include "custos/server/default_policies.h"
 
 namespace custos::cli {
@@ -118,30 +119,9 @@ Result<LocalNode> open_local_node(const DataDirPaths& paths) {
   return node;
 }
 
-Result<policy::PolicySet> load_bootstrap_policies(const std::string& dir) {
-  std::string text;
-  std::string source = "the built-in default policies";
-  if (dir.empty()) {
-    text = std::string(default_policy_text());
-  } else {
-    std::error_code error;
-    std::vector<std::string> files;
-    for (const auto& item : fs::directory_iterator(dir, error)) {
-      if (item.path().extension() == ".cedar") files.push_back(item.path().string());
-    }
-    if (error) return not_found("cannot read policy directory " + dir + ": " + error.message());
-    if (files.empty()) return not_found("no *.cedar files in policy directory " + dir);
-    std::sort(files.begin(), files.end());
-    for (const std::string& file : files) {
-      CUSTOS_ASSIGN_OR_RETURN(std::string part, read_text_file(file));
-      if (!text.empty()) text += "\n";
-      text += part;
-    }
-    source = "policy directory " + dir;
-  }
-  auto policies = policy::parse_policies(text);
-  if (!policies.is_ok()) return policies.status().with_context(source);
-  return policies;
+Result<std::string> bootstrap_policy_text(const std::string& dir) {
+  if (dir.empty()) return std::string(default_policy_text());
+  return policy::read_policy_dir(dir);
 }
 
 Status write_credentials_file(const std::string& path, const Credentials& credentials) {
@@ -180,7 +160,8 @@ Result<Credentials> read_credentials_file(const std::string& path) {
 }
 
 Result<InitResult> initialise_data_dir(const DataDirPaths& paths, const std::string& origin_in,
-                                       const std::string& admin_id) {
+                                       const std::string& admin_id,
+                                       const std::string& policy_dir) {
   std::string origin = origin_in;
   if (origin.empty()) origin = "custos.local/log-" + hex_encode(random_bytes(4));
   if (!is_valid_note_key_name(origin)) {
@@ -201,6 +182,11 @@ Result<InitResult> initialise_data_dir(const DataDirPaths& paths, const std::str
   CUSTOS_RETURN_IF_ERROR(write_new_file(paths.log_vkey(), vkey + "\n", 0644));
   if (!identity::is_valid_identifier(admin_id)) {
     return invalid_argument("admin id '" + admin_id + "' is not a valid identifier");
+  }
+  // Check the policies before anything is written.
+  CUSTOS_ASSIGN_OR_RETURN(std::string policy_text, bootstrap_policy_text(policy_dir));
+  if (auto valid = policy::validate_policies(policy_text, policy::custos_schema()); !valid.is_ok()) {
+    return valid.status().with_context(policy_dir.empty() ? "built-in policies" : policy_dir);
   }
 
   store::StoreOptions options;
@@ -226,6 +212,12 @@ Result<InitResult> initialise_data_dir(const DataDirPaths& paths, const std::str
     if (!user->totp) return internal_error("the first admin got no TOTP secret");
     result.admin_totp_secret = user->totp->secret_base32;
     result.admin_otpauth_uri = user->totp->otpauth_uri;
+    CUSTOS_ASSIGN_OR_RETURN(auto policies,
+                            policy::PolicyStore::open(*log, *store, policy::custos_schema()));
+    auto pushed = policies->push(policy_text, "bootstrap", "init");
+    if (!pushed.is_ok()) return pushed.status().with_context("policy version 1");
+    result.policy_version = pushed->version;
+    result.policy_count = pushed->policy_count;
   }
   result.checkpoint = log->latest_checkpoint();
   log->close();

@@ -37,13 +37,17 @@ struct InitResult {
   std::string admin_password;     // shown once
   std::string admin_totp_secret;  // base32, shown once
   std::string admin_otpauth_uri;
+  uint64_t policy_version = 0;
+  size_t policy_count = 0;
 };
 
-// Creates the data directory, the log and the first admin user (roles admin,
-// security, policy_admin; random password; TOTP); refuses a directory that
-// already holds a log.
+// Creates the data directory, the log, the first admin user (roles admin,
+// security, policy_admin; random password; TOTP) and policy version 1 (the
+// built-in default set, or the *.cedar files of `policy_dir`); refuses a
+// directory that already holds a log.
 Result<InitResult> initialise_data_dir(const DataDirPaths& paths, const std::string& origin,
-                                       const std::string& admin_id);
+                                       const std::string& admin_id,
+                                       const std::string& policy_dir = "");
 
 // A data directory opened in-process (the server must not be running): for
 // offline administration (principal add, token create with --data).
@@ -58,9 +62,9 @@ struct LocalNode {
 };
 Result<LocalNode> open_local_node(const DataDirPaths& paths);
 
-// The policy set a node starts with: the *.cedar files of `dir` in file-name
-// order, or the built-in default set when `dir` is empty.
-Result<policy::PolicySet> load_bootstrap_policies(const std::string& dir);
+// The policy text a node starts with (version 1): the *.cedar files of `dir`
+// in file-name order, or the built-in default set when `dir` is empty.
+Result<std::string> bootstrap_policy_text(const std::string& dir);
 
 // Credentials file (custos init --credentials-out; custos login --credentials):
 //   custos-credentials v1

@@ -209,7 +209,13 @@ int run_principal_add(const PrincipalAddOptions& options) {
   if (!root.is_ok()) return fail(kVerb, root.status(), kExitNetwork);
   std::cout << "added ";
   print_principal((*root)["principal"].value_unsafe());
-  if (!string_of(*root, "totp_secret").empty()) {
+  if (!options.credentials_out.empty()) {
+    Status saved = write_credentials_file(
+        options.credentials_out,
+        Credentials{options.id, password, string_of(*root, "totp_secret")});
+    if (!saved.is_ok()) return fail(kVerb, saved, kExitStorage);
+    std::cout << "  credentials saved to " << options.credentials_out << " (mode 0600)\n";
+  } else if (!string_of(*root, "totp_secret").empty()) {
     std::cout << "  TOTP secret (shown once): " << string_of(*root, "totp_secret") << "\n";
   }
   std::cout << "  decision " << string_of(*root, "decision_id") << "\n";

@@ -8,7 +8,7 @@ namespace custos::cli {
 
 int run_init(const InitOptions& options) {
   DataDirPaths paths{options.data_dir};
-  auto result = initialise_data_dir(paths, options.origin, options.admin_id);
+  auto result = initialise_data_dir(paths, options.origin, options.admin_id, options.policy_dir);
   if (!result.is_ok()) {
     std::cerr << "custos init: " << result.status().message() << "\n";
     switch (result.status().code()) {
@@ -36,7 +36,8 @@ int run_init(const InitOptions& options) {
         .key("origin").string(result->origin)
         .key("verifier_key").string(result->verifier_key)
         .key("checkpoint").string(result->checkpoint)
-        .key("admin").string(result->admin_id);
+        .key("admin").string(result->admin_id)
+        .key("policy_version").number(result->policy_version);
     if (to_file) {
       json.key("credentials_file").string(options.credentials_out);
     } else {
@@ -52,7 +53,11 @@ int run_init(const InitOptions& options) {
             << "  origin        " << result->origin << "\n"
             << "  verifier key  " << result->verifier_key << "\n"
             << "  signing key   " << paths.log_key() << " (mode 0600; keep it secret)\n"
-            << "  admin user    " << result->admin_id << " (roles admin, security, policy_admin)\n";
+            << "  admin user    " << result->admin_id << " (roles admin, security, policy_admin)\n"
+            << "  policies      version " << result->policy_version << ", "
+            << result->policy_count << " policies ("
+            << (options.policy_dir.empty() ? std::string("built-in default set") : options.policy_dir)
+            << ")\n";
   if (to_file) {
     std::cout << "  credentials   " << options.credentials_out
               << " (mode 0600: password and TOTP secret)\n";

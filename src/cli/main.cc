@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "policy_verbs.h"
 
 namespace {
 
@@ -47,6 +48,8 @@ int main(int argc, char** argv) {
   init_cmd->add_option("--credentials-out", init.credentials_out,
                        "Write the admin's password and TOTP secret to this file (mode 0600) "
                        "instead of printing them");
+  init_cmd->add_option("--policies", init.policy_dir,
+                       "Directory of *.cedar files for policy version 1 (default: the built-in set)");
   init_cmd->add_option("--data", init.data_dir, "Data directory to create")->default_val("./custos-data");
   init_cmd->add_option("--origin", init.origin,
                        "Log origin (checkpoint first line), e.g. example.com/custos/log1");
@@ -161,6 +164,9 @@ int main(int argc, char** argv) {
   principal_add_cmd->add_option("--tag", principal_add.tags, "KEY=VALUE tag (repeatable)");
   principal_add_cmd->add_option("--password-file", principal_add.password_file,
                                 "Users: file holding the initial password");
+  principal_add_cmd->add_option("--credentials-out", principal_add.credentials_out,
+                                "Users: write the password and TOTP secret to this file (mode "
+                                "0600), for custos login --credentials");
   principal_add_cmd->add_flag("--json", principal_add.json, "Print the answer as JSON");
   principal_add_cmd->footer(kExitCodes);
 
@@ -266,6 +272,48 @@ int main(int argc, char** argv) {
   approve_cmd->add_flag("--json", approve.json, "Print the answer as JSON");
   approve_cmd->footer(kExitCodes);
 
+  // ---- policies ----
+  auto* policy_cmd = app.add_subcommand("policy", "The policy set: check, test, push, list, show, diff");
+  policy_cmd->require_subcommand(1);
+  std::string policy_path;
+  auto* policy_check_cmd = policy_cmd->add_subcommand(
+      "check", "Validate a .cedar file or directory (syntax, entity types, actions, attributes)");
+  policy_check_cmd->add_option("PATH", policy_path, "A .cedar file or a directory of them")->required();
+  policy_check_cmd->footer(kExitCodes);
+  std::string policy_cases;
+  bool policy_test_json = false;
+  auto* policy_test_cmd = policy_cmd->add_subcommand(
+      "test", "Evaluate a JSON file of cases (requests with expected decisions) against policies");
+  policy_test_cmd->add_option("PATH", policy_path, "A .cedar file or a directory of them")->required();
+  policy_test_cmd->add_option("CASES", policy_cases, "JSON cases file")->required();
+  policy_test_cmd->add_flag("--json", policy_test_json, "Print the result as JSON");
+  policy_test_cmd->footer(kExitCodes);
+  PolicyPushOptions policy_push;
+  auto* policy_push_cmd = policy_cmd->add_subcommand(
+      "push", "Make a policy set the server's next version (policy.change; two-person rule)");
+  add_remote_options(policy_push_cmd, policy_push.remote);
+  policy_push_cmd->add_option("PATH", policy_push.path, "A .cedar file or a directory of them")
+      ->required();
+  policy_push_cmd->add_option("--approval", policy_push.approvals,
+                              "A second approver's approval id (custos approve)");
+  policy_push_cmd->add_flag("--json", policy_push.json, "Print the answer as JSON");
+  policy_push_cmd->footer(kExitCodes);
+  PolicyRemoteOptions policy_remote;
+  auto* policy_list_cmd = policy_cmd->add_subcommand("list", "List the server's policy versions");
+  add_remote_options(policy_list_cmd, policy_remote.remote);
+  policy_list_cmd->add_flag("--json", policy_remote.json, "Print the answer as JSON");
+  policy_list_cmd->footer(kExitCodes);
+  auto* policy_show_cmd = policy_cmd->add_subcommand("show", "Print a policy version's text");
+  add_remote_options(policy_show_cmd, policy_remote.remote);
+  policy_show_cmd->add_option("VERSION", policy_remote.version, "A version number or current");
+  policy_show_cmd->footer(kExitCodes);
+  auto* policy_diff_cmd = policy_cmd->add_subcommand(
+      "diff", "Unified diff of two policy sets: paths, or server versions (N, current) with --url");
+  add_remote_options(policy_diff_cmd, policy_remote.remote);
+  policy_diff_cmd->add_option("A", policy_remote.version, "First: a path or a version")->required();
+  policy_diff_cmd->add_option("B", policy_remote.other, "Second: a path or a version")->required();
+  policy_diff_cmd->footer(kExitCodes);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -297,6 +345,12 @@ int main(int argc, char** argv) {
   if (token_create_cmd->parsed()) return run_token_create(token);
   if (token_revoke_cmd->parsed()) return run_token_revoke(token);
   if (approve_cmd->parsed()) return run_approve(approve);
+  if (policy_check_cmd->parsed()) return run_policy_check(policy_path);
+  if (policy_test_cmd->parsed()) return run_policy_test(policy_path, policy_cases, policy_test_json);
+  if (policy_push_cmd->parsed()) return run_policy_push(policy_push);
+  if (policy_list_cmd->parsed()) return run_policy_list(policy_remote);
+  if (policy_show_cmd->parsed()) return run_policy_show(policy_remote);
+  if (policy_diff_cmd->parsed()) return run_policy_diff(policy_remote);
   std::cerr << "custos: no verb given; try custos --help\n";
   return kExitUsage;
 }

@@ -7,9 +7,11 @@
 #include "custos/core/work_queue.h"
 #include "custos/ledger/log.h"
 #include "custos/identity/identity_service.h"
+#include "custos/policy/policy_store.h"
 #include "custos/server/gatekeeper.h"
 #include "custos/server/identity_api.h"
 #include "custos/server/log_api.h"
+#include "custos/server/policy_api.h"
 #include "custos/server/server.h"
 #include "data_dir.h"
 
@@ -84,12 +86,29 @@ int run_serve(const ServeOptions& options) {
   access_options.scheme = config.tls.cert_file.empty() ? "http" : "https";
   access_options.sites = config.sites;
   AccessControl access(**identity, clock, metrics, access_options);
-  auto policies = load_bootstrap_policies(config.auth.policy_dir);
+  auto policies = policy::PolicyStore::open(**log, **store, policy::custos_schema());
   if (!policies.is_ok()) {
-    std::cerr << "custos serve: " << policies.status().message() << "\n";
-    return kExitUsage;
+    std::cerr << "custos serve: policy versions: " << policies.status().message() << "\n";
+    return kExitStorage;
   }
-  access.set_policies(std::move(policies).value());
+  if (!(*policies)->current()) {
+    // A log without any policy version (made before policies were logged):
+    // push the bootstrap set as version 1.
+    auto text = bootstrap_policy_text(config.auth.policy_dir);
+    if (!text.is_ok()) {
+      std::cerr << "custos serve: " << text.status().message() << "\n";
+      return kExitUsage;
+    }
+    auto pushed = (*policies)->push(*text, "bootstrap", "bootstrap");
+    if (!pushed.is_ok()) {
+      std::cerr << "custos serve: bootstrap policies: " << pushed.status().message() << "\n";
+      return kExitUsage;
+    }
+  }
+  if (Status followed = follow_policy_store(**policies, access); !followed.is_ok()) {
+    std::cerr << "custos serve: " << followed.message() << "\n";
+    return kExitStorage;
+  }
 
   WorkQueue receipts(2);
   WorkQueue control(1);
@@ -98,6 +117,7 @@ int run_serve(const ServeOptions& options) {
                             signer->name()};
   Status routes = add_log_routes(router, **log, receipts, api_options);
   if (routes.is_ok()) routes = add_identity_routes(router, **identity, access, **log, control);
+  if (routes.is_ok()) routes = add_policy_routes(router, **policies, access.gatekeeper(), control);
   if (!routes.is_ok()) {
     std::cerr << "custos serve: " << routes.message() << "\n";
     return kExitStorage;
@@ -128,6 +148,7 @@ int run_serve(const ServeOptions& options) {
 
   run_until_signal(server);
   server.stop();
+  (*policies)->set_on_change({});
   (*log)->close();
   log_event(LogLevel::kInfo, "node.stopped", {{"tree_size", std::to_string((*log)->tree_size())}});
   return kExitOk;

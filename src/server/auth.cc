@@ -444,6 +444,12 @@ void RequestAuthorizer::set_policies(policy::PolicySet policies) {
   // scope, after the lock: destruction never happens under the mutex.
 }
 
+void RequestAuthorizer::set_policies(std::shared_ptr<const policy::PolicySet> policies) {
+  if (!policies) policies = std::make_shared<const policy::PolicySet>();
+  std::lock_guard lock(policies_mutex_);
+  policies_.swap(policies);
+}
+
 std::shared_ptr<const policy::PolicySet> RequestAuthorizer::policies() const {
   std::lock_guard lock(policies_mutex_);
   return policies_;

@@ -247,7 +247,8 @@ std::variant<AccessGrant, HttpResponse> Gatekeeper::check(const HttpRequest& req
     // What the request looked like to the policies, for the operator's log
     // only (the caller learns the decision id, not the site's hours or fence).
     std::string facts;
-    if (grant.who.principal && site(grant.who.principal->attributes.site) == nullptr) {
+    if (grant.who.principal && !grant.who.principal->attributes.site.empty() &&
+        site(grant.who.principal->attributes.site) == nullptr) {
       facts = "site \"" + grant.who.principal->attributes.site + "\" not configured;";
     }
     for (const auto& [name, value] : context.extra) {

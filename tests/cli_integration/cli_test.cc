@@ -80,9 +80,9 @@ class CliTest : public ::testing::Test {
     return result;
   }
 
-  // custos init (its first admin: 3 identity entries), then a log writer
+  // custos init (its first admin: 3 identity entries; policy version 1), then a log writer
   // and its API token made offline (2 more): kSetupEntries in all.
-  static constexpr int kSetupEntries = 5;
+  static constexpr int kSetupEntries = 6;
   std::string init(const std::string& name, const std::string& origin = "cli.test/log") {
     fs::path data = root_ / name;
     RunResult result = run({"init", "--data", data.string(), "--origin", origin,

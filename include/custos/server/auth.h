@@ -255,6 +255,8 @@ class RequestAuthorizer {
   // Replaces the policy set atomically: a decision uses either the old set or
   // the new one, never a mix. Decisions in flight keep the old set alive.
   void set_policies(policy::PolicySet policies);
+  // The same for a set owned elsewhere (e.g. a PolicyStore version).
+  void set_policies(std::shared_ptr<const policy::PolicySet> policies);
 
   // `resource` is an entity uid (attributes unknown: a policy reading them
   // errors and is skipped) or a full entity with attributes and parents.

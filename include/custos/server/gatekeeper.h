@@ -185,6 +185,9 @@ class AccessControl {
   AccessControl& operator=(const AccessControl&) = delete;
 
   void set_policies(policy::PolicySet policies) { authorizer_.set_policies(std::move(policies)); }
+  void set_policies(std::shared_ptr<const policy::PolicySet> policies) {
+    authorizer_.set_policies(std::move(policies));
+  }
   const Gatekeeper& gatekeeper() const { return gatekeeper_; }
   ApprovalBook& approvals() { return approvals_; }
   const RequestAuthenticator& authenticator() const { return authenticator_; }
