@@ -28,6 +28,7 @@
 #include "custos/server/server.h"
 #include "custos/store/store.h"
 #include "support/access_helpers.h"
+#include "support/test_pki.h"
 
 namespace custos::sdk {
 namespace {
@@ -803,6 +804,88 @@ TEST_F(TamperTest, TamperedProofsEntriesAndCheckpointsAreRefused) {
 }
 
 // ---- Pure helpers ----
+
+// The SDK over https: the server's certificate is checked against the given
+// CA, a client certificate is presented when configured, and signatures
+// cover the https target URI the server rebuilds.
+TEST(ClientTlsTest, HttpsWithTrustedCaClientCertificateAndSignature) {
+  namespace fs = std::filesystem;
+  fs::path directory = fs::temp_directory_path() / ("custos-sdk-tls-" + std::to_string(::getpid()));
+  fs::create_directories(directory);
+  test_support::Credential ca, server_cert, client_cert, other_ca;
+  test_support::issue(ca, "sdk test CA", test_support::Role::kCa, nullptr, 1);
+  test_support::issue(other_ca, "other CA", test_support::Role::kCa, nullptr, 2);
+  test_support::issue(server_cert, "127.0.0.1", test_support::Role::kServer, &ca, 3);
+  test_support::issue(client_cert, "wms-1", test_support::Role::kClient, &ca, 4);
+  test_support::write_pem(ca, directory, "ca");
+  test_support::write_pem(other_ca, directory, "other_ca");
+  test_support::write_pem(server_cert, directory, "server");
+  test_support::write_pem(client_cert, directory, "client");
+
+  auto device = RequestSigner::create("tls-device", Ed25519KeyPair::generate());
+  ASSERT_TRUE(device.is_ok());
+  const Ed25519PublicKey device_key = device->public_key();
+  Router router;
+  ASSERT_TRUE(router
+                  .add("POST", "/echo", "echo",
+                       [&device_key](const HttpRequest& request, const RouteParams&,
+                                     Responder respond) {
+                         SignedRequestView view{request.method,
+                                                "https",
+                                                request.header("Host").value_or(""),
+                                                request.path,
+                                                "",
+                                                header_values_from(request.headers.fields()),
+                                                request.body};
+                         VerifyPolicy policy;
+                         policy.required_components = {"@method", "@target-uri"};
+                         policy.now = SystemClock().now_micros() / 1000000;
+                         KeyLookupFn lookup = [&device_key](std::string_view) {
+                           return std::optional<Ed25519PublicKey>(device_key);
+                         };
+                         bool signed_ok = verify_request(view, "custos", lookup, policy).is_ok();
+                         respond(text_response(200, std::string(request.tls ? "tls" : "plain") +
+                                                        "|" + request.client_cert_sha256 + "|" +
+                                                        (signed_ok ? "signed" : "unsigned")));
+                       })
+                  .is_ok());
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.tls.cert_file = server_cert.cert_file;
+  options.tls.key_file = server_cert.key_file;
+  options.tls.client_ca_file = ca.cert_file;
+  options.tls.client_auth = ClientCertMode::kOptional;
+  HttpServer server(options, std::move(router));
+  ASSERT_TRUE(server.start().is_ok());
+  const std::string url = "https://127.0.0.1:" + std::to_string(server.port());
+
+  ClientOptions trusted;
+  trusted.base_url = url;
+  trusted.signer = *device;
+  trusted.tls = HttpClientTlsOptions{ca.cert_file, "", client_cert.cert_file, client_cert.key_file};
+  auto client = Client::create(trusted);
+  ASSERT_TRUE(client.is_ok()) << client.status().to_string();
+  auto answer = client->request("POST", "/echo", "pallet 1");
+  ASSERT_TRUE(answer.is_ok()) << answer.status().to_string();
+  EXPECT_EQ(answer->body, "tls|" + test_support::der_sha256_hex(client_cert.cert.get()) + "|signed");
+
+  // A server certificate from a CA the client does not trust: refused.
+  ClientOptions wrong_ca;
+  wrong_ca.base_url = url;
+  wrong_ca.tls = HttpClientTlsOptions{other_ca.cert_file, "", "", ""};
+  auto refused = Client::create(wrong_ca)->request("POST", "/echo", "x");
+  EXPECT_FALSE(refused.is_ok());
+
+  // Plain HTTP to the TLS port fails instead of hanging.
+  ClientOptions plain;
+  plain.base_url = "http://127.0.0.1:" + std::to_string(server.port());
+  plain.timeout = std::chrono::milliseconds(3000);
+  auto mixed = Client::create(plain)->request("POST", "/echo", "x");
+  EXPECT_FALSE(mixed.is_ok() && mixed->status == 200);
+  server.stop();
+  std::error_code ignored;
+  fs::remove_all(directory, ignored);
+}
 
 TEST(BaseUrlTest, ParsesHostPortAndPrefix) {
   auto plain = parse_base_url("http://127.0.0.1:8080");
