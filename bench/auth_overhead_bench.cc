@@ -33,26 +33,21 @@
 //   auth_overhead_bench [--devices N] [--sites S] [--zones-per-site Z]
 //                       [--requests N] [--policies DIR] [--setup bulk|apply]
 //                       [--seed S] [--body-bytes B] [--dir DIR] [--json]
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "auth_bench_support.h"
 #include "bench_support.h"
 #include "custos/core/bytes.h"
 #include "custos/core/clock.h"
@@ -61,14 +56,12 @@
 #include "custos/identity/control_change.h"
 #include "custos/identity/identity_service.h"
 #include "custos/identity/nonce_cache.h"
-#include "custos/ledger/log.h"
 #include "custos/policy/authorizer.h"
 #include "custos/policy/entities.h"
 #include "custos/policy/parser.h"
 #include "custos/sdk/signer.h"
 #include "custos/server/auth.h"
 #include "custos/server/http.h"
-#include "custos/store/store.h"
 
 namespace {
 
@@ -76,19 +69,17 @@ using custos::HttpRequest;
 using custos::JsonWriter;
 using custos::Result;
 using custos::Status;
-using custos::UnixMicros;
-using SteadyClock = std::chrono::steady_clock;
+using custos::bench::kBenchTime;
+using custos::bench::kMicrosPerSecond;
+using custos::bench::nanos_since;
+using custos::bench::Percentiles;
+using custos::bench::percentiles_us;
+using custos::bench::SteadyClock;
+using custos::bench::thread_cpu_nanos;
 namespace identity = custos::identity;
 namespace policy = custos::policy;
 
-constexpr std::string_view kAuthority = "custos.example:8080";
-constexpr std::string_view kTarget = "/custos/v1/log/entries";
-constexpr UnixMicros kMicrosPerSecond = 1'000'000;
-// 2026-05-28T10:00:00Z: the hour every decision sees.
-constexpr UnixMicros kBenchTime = 1'779'962'400LL * kMicrosPerSecond;
 constexpr int kVendorCount = 25;
-const std::string kSetupActor = "bench-setup";
-const std::string kSetupDecision = "dec-bench-setup";
 
 std::string default_policies_dir() {
   return (std::filesystem::path(__FILE__).parent_path().parent_path() / "docs" / "policies")
@@ -124,18 +115,6 @@ class Prng {
   uint64_t state_;
 };
 
-// CPU time of the calling thread: unlike wall time, it leaves out the time
-// the thread waited for a core on a loaded machine.
-double thread_cpu_nanos() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) * 1e9 + static_cast<double>(now.tv_nsec);
-}
-
-double nanos_since(SteadyClock::time_point started) {
-  return std::chrono::duration<double, std::nano>(SteadyClock::now() - started).count();
-}
-
 std::string two_digits(int number) {
   char text[8];
   std::snprintf(text, sizeof text, "%02d", number);
@@ -154,103 +133,6 @@ SiteHours site_hours(int site) {
   if (site % 3 == 1) return {7, 19};
   return {6, 22};
 }
-
-// A temporary store, log and identity service with enrolled principals.
-class BenchIdentity {
- public:
-  static Result<std::unique_ptr<BenchIdentity>> create(const std::string& dir,
-                                                       const custos::Clock& clock) {
-    auto bench = std::unique_ptr<BenchIdentity>(new BenchIdentity());
-    bench->dir_ = dir;
-    std::filesystem::remove_all(dir);
-    custos::store::StoreOptions store_options;
-    CUSTOS_ASSIGN_OR_RETURN(bench->store_, custos::store::Store::open(dir, store_options));
-    custos::ledger::LogOptions log_options;
-    log_options.origin = "bench.example/custos/auth-overhead";
-    log_options.clock = &clock;
-    log_options.sign_checkpoint = [](std::string_view body) -> Result<std::string> {
-      return std::string(body) + "\n\u2014 bench-signer AAAA\n";
-    };
-    CUSTOS_ASSIGN_OR_RETURN(bench->log_,
-                            custos::ledger::Log::open(*bench->store_, std::move(log_options)));
-    bench->clock_ = &clock;
-    return bench;
-  }
-
-  ~BenchIdentity() {
-    service_.reset();
-    log_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  // Logs `changes` (in order) and opens the service over them.
-  Status enroll(const std::vector<identity::ControlChange>& changes, bool via_apply) {
-    if (via_apply) {
-      CUSTOS_ASSIGN_OR_RETURN(service_, identity::IdentityService::open(*log_, *store_, *clock_));
-      for (size_t i = 0; i < changes.size(); ++i) {
-        CUSTOS_RETURN_IF_ERROR(service_->apply(changes[i], kSetupActor, kSetupDecision).status());
-        if ((i + 1) % 2000 == 0)
-          std::cerr << "  applied " << i + 1 << "/" << changes.size() << "\n";
-      }
-      return Status::ok();
-    }
-    // Creates first, keys second: a key.add must follow its principal.create.
-    for (int phase = 0; phase < 2; ++phase) {
-      std::vector<const identity::ControlChange*> batch;
-      for (const auto& change : changes) {
-        bool is_create = std::holds_alternative<identity::PrincipalCreate>(change);
-        if (is_create == (phase == 0)) batch.push_back(&change);
-      }
-      CUSTOS_RETURN_IF_ERROR(append_all(batch));
-      std::cerr << "  logged " << batch.size() << (phase == 0 ? " principal.create" : " key.add")
-                << " entries\n";
-    }
-    CUSTOS_ASSIGN_OR_RETURN(service_, identity::IdentityService::open(*log_, *store_, *clock_));
-    identity::ReplayStats stats = service_->replay_stats();
-    if (stats.applied_entries + stats.journal_entries != changes.size() ||
-        stats.skipped_entries != 0) {
-      return custos::internal_error("replay applied " + std::to_string(stats.applied_entries) +
-                                    " and skipped " + std::to_string(stats.skipped_entries) +
-                                    " of " + std::to_string(changes.size()) + " entries");
-    }
-    return Status::ok();
-  }
-
-  const identity::IdentityService& service() const { return *service_; }
-
- private:
-  BenchIdentity() = default;
-
-  Status append_all(const std::vector<const identity::ControlChange*>& changes) {
-    std::mutex mutex;
-    std::condition_variable done_changed;
-    size_t done = 0;
-    Status first_error = Status::ok();
-    for (const identity::ControlChange* change : changes) {
-      custos::ledger::AppendRequest request;
-      request.kind = custos::ledger::EntryKind::kControlChange;
-      request.principal = kSetupActor;
-      request.payload =
-          custos::to_bytes(identity::encode_control_change(*change, kSetupActor, kSetupDecision));
-      log_->append_async(std::move(request), [&](Result<custos::ledger::AppendReceipt> receipt) {
-        std::lock_guard lock(mutex);
-        if (!receipt.is_ok() && first_error.is_ok()) first_error = receipt.status();
-        ++done;
-        done_changed.notify_all();
-      });
-    }
-    std::unique_lock lock(mutex);
-    done_changed.wait(lock, [&] { return done == changes.size(); });
-    return first_error;
-  }
-
-  std::string dir_;
-  const custos::Clock* clock_ = nullptr;
-  std::unique_ptr<custos::store::Store> store_;
-  std::unique_ptr<custos::ledger::Log> log_;
-  std::unique_ptr<identity::IdentityService> service_;
-};
 
 // The default set (every *.cedar in `dir`, file-name order, one newline
 // between files) followed by the generated site policies.
@@ -296,14 +178,6 @@ Result<std::string> policy_text(const std::string& dir, int sites, size_t& gener
   return text;
 }
 
-std::string json_body(const std::string& device_id, size_t sequence, size_t size) {
-  std::string body = R"({"event":"scan","device":")" + device_id + R"(","seq":)" +
-                     std::to_string(sequence) + R"(,"pad":")";
-  std::string tail = "\"}";
-  if (body.size() + tail.size() < size) body.append(size - body.size() - tail.size(), 'x');
-  return body + tail;
-}
-
 struct Device {
   std::string id;
   int site = 0;
@@ -313,49 +187,13 @@ struct Device {
 
 Result<HttpRequest> signed_append(const Device& device, size_t sequence, size_t body_bytes,
                                   int64_t now_seconds) {
-  HttpRequest request;
-  request.method = "POST";
-  request.target = std::string(kTarget);
-  request.path = std::string(kTarget);
-  request.body = json_body(device.id, sequence, body_bytes);
-  request.remote_address =
-      "10.20." + std::to_string(device.site) + "." + std::to_string(10 + device.zone) + ":51000";
   CUSTOS_ASSIGN_OR_RETURN(
-      custos::sdk::SignedHeaders headers,
-      device.signer.sign("POST", "http", kAuthority, kTarget, request.body, now_seconds));
-  request.headers.set("Host", kAuthority);
-  request.headers.set("User-Agent", "custos-sdk/0.1");
-  request.headers.set("Accept", "application/json");
-  request.headers.set("Content-Type", "application/json");
-  request.headers.set("Content-Length", std::to_string(request.body.size()));
-  request.headers.set("Content-Digest", headers.content_digest.value_or(""));
-  request.headers.set("Signature-Input", headers.signature_input);
-  request.headers.set("Signature", headers.signature);
-  return request;
-}
-
-struct Percentiles {
-  double mean = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
-};
-
-// Nearest-rank percentiles of nanosecond samples, in microseconds.
-Percentiles percentiles_us(std::vector<double> nanos) {
-  Percentiles result;
-  if (nanos.empty()) return result;
-  std::sort(nanos.begin(), nanos.end());
-  auto rank = [&nanos](double p) {
-    auto at = static_cast<size_t>(p * static_cast<double>(nanos.size() - 1) + 0.5);
-    return nanos[std::min(at, nanos.size() - 1)] / 1000.0;
-  };
-  double total = 0;
-  for (double sample : nanos) total += sample;
-  result.mean = total / static_cast<double>(nanos.size()) / 1000.0;
-  result.p50 = rank(0.50);
-  result.p90 = rank(0.90);
-  result.p99 = rank(0.99);
-  result.p999 = rank(0.999);
-  result.max = nanos.back() / 1000.0;
-  return result;
+      custos::bench::SignedAppendRequest signed_request,
+      custos::bench::signed_append_request(device.signer, device.id, sequence, body_bytes,
+                                           "10.20." + std::to_string(device.site) + "." +
+                                               std::to_string(10 + device.zone) + ":51000",
+                                           now_seconds));
+  return std::move(signed_request.request);
 }
 
 void write_percentiles(JsonWriter& json, const Percentiles& summary) {
@@ -378,11 +216,7 @@ int run(const Options& options) {
   const std::string load_start = custos::bench::load_average();
   custos::ManualClock clock(kBenchTime);
   const int64_t now_seconds = kBenchTime / kMicrosPerSecond;
-  std::string dir = options.dir.empty()
-                        ? (std::filesystem::temp_directory_path() /
-                           ("custos-auth-overhead-bench-" + std::to_string(::getpid())))
-                              .string()
-                        : options.dir;
+  const std::string dir = custos::bench::bench_dir(options.dir, "custos-auth-overhead-bench");
 
   // ---- Policies ----
   size_t generated = 0;
@@ -419,7 +253,6 @@ int run(const Options& options) {
     std::snprintf(id, sizeof id, "dev-%05zu", i);
     int site = static_cast<int>(i % options.sites);
     int zone = static_cast<int>((i / options.sites) % options.zones_per_site);
-    custos::sdk::DeviceKey key = custos::sdk::generate_device_key();
     identity::PrincipalAttributes attributes;
     attributes.id = id;
     attributes.kind = identity::PrincipalKind::kDevice;
@@ -430,21 +263,16 @@ int run(const Options& options) {
     attributes.vendor = vendor_name(static_cast<int>((i * 31) % kVendorCount));
     attributes.tags["vendor_standing"] = i % 50 == 7 ? "low" : i % 20 == 3 ? "watch" : "good";
     attributes.tags["asset_tag"] = "AT-" + std::to_string(100000 + i);
-    changes.push_back(identity::PrincipalCreate{attributes});
-    identity::KeyAdd key_add;
-    key_add.principal_id = id;
-    key_add.key_id = key.key_id;
-    key_add.public_key = key.key_pair.public_key();
-    key_add.not_before = kBenchTime - 24 * 3600 * kMicrosPerSecond;
-    changes.push_back(key_add);
-    auto signer = custos::sdk::RequestSigner::create(std::move(key));
+    auto signer = custos::bench::enroll_device(changes, attributes,
+                                               kBenchTime - 24 * 3600 * kMicrosPerSecond);
     if (!signer.is_ok()) {
       std::cerr << "signer: " << signer.status().to_string() << "\n";
       return 1;
     }
     devices.push_back(Device{id, site, zone, std::move(signer).value()});
   }
-  auto bench_identity = BenchIdentity::create(dir, clock);
+  auto bench_identity =
+      custos::bench::BenchIdentity::create(dir, clock, "bench.example/custos/auth-overhead");
   if (!bench_identity.is_ok()) {
     std::cerr << "setup: " << bench_identity.status().to_string() << "\n";
     return 1;

@@ -36,23 +36,16 @@
 // IdentityService::open() replay them (the path a restart takes); --setup
 // apply calls IdentityService::apply() per change (one synced append each).
 #include <sodium.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
-#include <filesystem>
 #include <iostream>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <string_view>
 #include <vector>
 
+#include "auth_bench_support.h"
 #include "bench_support.h"
 #include "custos/core/bytes.h"
 #include "custos/core/clock.h"
@@ -61,14 +54,11 @@
 #include "custos/crypto/ed25519.h"
 #include "custos/crypto/http_signature.h"
 #include "custos/crypto/structured_fields.h"
-#include "custos/identity/control_change.h"
 #include "custos/identity/identity_service.h"
 #include "custos/identity/nonce_cache.h"
-#include "custos/ledger/log.h"
 #include "custos/sdk/signer.h"
 #include "custos/server/auth.h"
 #include "custos/server/http.h"
-#include "custos/store/store.h"
 
 namespace {
 
@@ -76,17 +66,14 @@ using custos::HttpRequest;
 using custos::JsonWriter;
 using custos::Result;
 using custos::Status;
-using custos::UnixMicros;
-using SteadyClock = std::chrono::steady_clock;
+using custos::bench::kAuthority;
+using custos::bench::kBenchTime;
+using custos::bench::kMicrosPerSecond;
+using custos::bench::median;
+using custos::bench::nanos_since;
+using custos::bench::SteadyClock;
+using custos::bench::thread_cpu_nanos;
 namespace identity = custos::identity;
-
-constexpr std::string_view kAuthority = "custos.example:8080";
-constexpr std::string_view kTarget = "/custos/v1/log/entries";
-constexpr UnixMicros kMicrosPerSecond = 1'000'000;
-// 2026-05-28T10:00:00Z: fixed, so `created` and key windows never drift.
-constexpr UnixMicros kBenchTime = 1'779'962'400LL * kMicrosPerSecond;
-const std::string kSetupActor = "bench-setup";
-const std::string kSetupDecision = "dec-bench-setup";
 
 struct Options {
   size_t devices = 1000;
@@ -103,123 +90,6 @@ struct Device {
   custos::sdk::RequestSigner signer;
 };
 
-// CPU time of the calling thread: unlike wall time, it does not count the
-// time the thread waits for a core on a loaded machine.
-double thread_cpu_nanos() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) * 1e9 + static_cast<double>(now.tv_nsec);
-}
-
-double nanos_since(SteadyClock::time_point started) {
-  return std::chrono::duration<double, std::nano>(SteadyClock::now() - started).count();
-}
-
-// A temporary store, log and identity service with enrolled devices.
-class BenchIdentity {
- public:
-  static Result<std::unique_ptr<BenchIdentity>> create(const std::string& dir,
-                                                       const custos::Clock& clock) {
-    auto bench = std::unique_ptr<BenchIdentity>(new BenchIdentity());
-    bench->dir_ = dir;
-    std::filesystem::remove_all(dir);
-    custos::store::StoreOptions store_options;
-    CUSTOS_ASSIGN_OR_RETURN(bench->store_, custos::store::Store::open(dir, store_options));
-    custos::ledger::LogOptions log_options;
-    log_options.origin = "bench.example/custos/sig-verify";
-    log_options.clock = &clock;
-    log_options.sign_checkpoint = [](std::string_view body) -> Result<std::string> {
-      return std::string(body) + "\n\u2014 bench-signer AAAA\n";
-    };
-    CUSTOS_ASSIGN_OR_RETURN(bench->log_,
-                            custos::ledger::Log::open(*bench->store_, std::move(log_options)));
-    bench->clock_ = &clock;
-    return bench;
-  }
-
-  ~BenchIdentity() {
-    service_.reset();
-    log_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  // Logs `changes` (in order) and opens the service over them.
-  Status enroll(const std::vector<identity::ControlChange>& changes, bool via_apply) {
-    if (via_apply) {
-      CUSTOS_ASSIGN_OR_RETURN(service_, identity::IdentityService::open(*log_, *store_, *clock_));
-      for (size_t i = 0; i < changes.size(); ++i) {
-        CUSTOS_RETURN_IF_ERROR(service_->apply(changes[i], kSetupActor, kSetupDecision).status());
-        if ((i + 1) % 2000 == 0)
-          std::cerr << "  applied " << i + 1 << "/" << changes.size() << "\n";
-      }
-      return Status::ok();
-    }
-    // Creates first, keys second: a key.add must follow its principal.create.
-    for (int phase = 0; phase < 2; ++phase) {
-      std::vector<const identity::ControlChange*> batch;
-      for (const auto& change : changes) {
-        bool is_create = std::holds_alternative<identity::PrincipalCreate>(change);
-        if (is_create == (phase == 0)) batch.push_back(&change);
-      }
-      CUSTOS_RETURN_IF_ERROR(append_all(batch));
-      std::cerr << "  logged " << batch.size() << (phase == 0 ? " principal.create" : " key.add")
-                << " entries\n";
-    }
-    CUSTOS_ASSIGN_OR_RETURN(service_, identity::IdentityService::open(*log_, *store_, *clock_));
-    identity::ReplayStats stats = service_->replay_stats();
-    if (stats.applied_entries + stats.journal_entries != changes.size() ||
-        stats.skipped_entries != 0) {
-      return custos::internal_error("replay applied " + std::to_string(stats.applied_entries) +
-                                    " and skipped " + std::to_string(stats.skipped_entries) +
-                                    " of " + std::to_string(changes.size()) + " entries");
-    }
-    return Status::ok();
-  }
-
-  const identity::IdentityService& service() const { return *service_; }
-
- private:
-  BenchIdentity() = default;
-
-  Status append_all(const std::vector<const identity::ControlChange*>& changes) {
-    std::mutex mutex;
-    std::condition_variable done_changed;
-    size_t done = 0;
-    Status first_error = Status::ok();
-    for (const identity::ControlChange* change : changes) {
-      custos::ledger::AppendRequest request;
-      request.kind = custos::ledger::EntryKind::kControlChange;
-      request.principal = kSetupActor;
-      request.payload =
-          custos::to_bytes(identity::encode_control_change(*change, kSetupActor, kSetupDecision));
-      log_->append_async(std::move(request), [&](Result<custos::ledger::AppendReceipt> receipt) {
-        std::lock_guard lock(mutex);
-        if (!receipt.is_ok() && first_error.is_ok()) first_error = receipt.status();
-        ++done;
-        done_changed.notify_all();
-      });
-    }
-    std::unique_lock lock(mutex);
-    done_changed.wait(lock, [&] { return done == changes.size(); });
-    return first_error;
-  }
-
-  std::string dir_;
-  const custos::Clock* clock_ = nullptr;
-  std::unique_ptr<custos::store::Store> store_;
-  std::unique_ptr<custos::ledger::Log> log_;
-  std::unique_ptr<identity::IdentityService> service_;
-};
-
-std::string json_body(const std::string& device_id, size_t sequence, size_t size) {
-  std::string body = R"({"event":"scan","device":")" + device_id + R"(","seq":)" +
-                     std::to_string(sequence) + R"(,"pad":")";
-  std::string tail = "\"}";
-  if (body.size() + tail.size() < size) body.append(size - body.size() - tail.size(), 'x');
-  return body + tail;
-}
-
 // What the server's HTTP parser hands to the authenticator for one signed append.
 struct SignedAppend {
   HttpRequest request;
@@ -230,42 +100,13 @@ struct SignedAppend {
 
 Result<SignedAppend> signed_append(const Device& device, size_t sequence, size_t body_bytes,
                                    int64_t now_seconds) {
-  SignedAppend append;
-  HttpRequest& request = append.request;
-  request.method = "POST";
-  request.target = std::string(kTarget);
-  request.path = std::string(kTarget);
-  request.body = json_body(device.id, sequence, body_bytes);
-  request.remote_address = "10.20.30.40:51000";
   CUSTOS_ASSIGN_OR_RETURN(
-      custos::sdk::SignedHeaders headers,
-      device.signer.sign("POST", "http", kAuthority, kTarget, request.body, now_seconds));
-  request.headers.set("Host", kAuthority);
-  request.headers.set("User-Agent", "custos-sdk/0.1");
-  request.headers.set("Accept", "application/json");
-  request.headers.set("Content-Type", "application/json");
-  request.headers.set("Content-Length", std::to_string(request.body.size()));
-  request.headers.set("Content-Digest", headers.content_digest.value_or(""));
-  request.headers.set("Signature-Input", headers.signature_input);
-  request.headers.set("Signature", headers.signature);
-  append.public_key = device.signer.public_key();
-  append.signature_base = std::move(headers.signature_base);
-  append.signature = headers.signature_bytes;
-  return append;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  if (values.empty()) return 0;
-  size_t middle = values.size() / 2;
-  return values.size() % 2 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
-}
-
-// Nearest-rank percentile of sorted nanosecond samples, in microseconds.
-double percentile_us(const std::vector<double>& sorted_nanos, double p) {
-  if (sorted_nanos.empty()) return 0;
-  auto at = static_cast<size_t>(p * static_cast<double>(sorted_nanos.size() - 1) + 0.5);
-  return sorted_nanos[std::min(at, sorted_nanos.size() - 1)] / 1000.0;
+      custos::bench::SignedAppendRequest signed_request,
+      custos::bench::signed_append_request(device.signer, device.id, sequence, body_bytes,
+                                           "10.20.30.40:51000", now_seconds));
+  return SignedAppend{std::move(signed_request.request), device.signer.public_key(),
+                      std::move(signed_request.headers.signature_base),
+                      signed_request.headers.signature_bytes};
 }
 
 struct Component {
@@ -294,11 +135,7 @@ int run(const Options& options) {
   const std::string load_start = custos::bench::load_average();
   custos::ManualClock clock(kBenchTime);
   const int64_t now_seconds = kBenchTime / kMicrosPerSecond;
-  std::string dir = options.dir.empty()
-                        ? (std::filesystem::temp_directory_path() /
-                           ("custos-sig-verify-bench-" + std::to_string(::getpid())))
-                              .string()
-                        : options.dir;
+  const std::string dir = custos::bench::bench_dir(options.dir, "custos-sig-verify-bench");
 
   // ---- Setup: devices, their keys, the identity service ----
   auto setup_started = SteadyClock::now();
@@ -308,7 +145,6 @@ int run(const Options& options) {
   for (size_t i = 0; i < options.devices; ++i) {
     char id[32];
     std::snprintf(id, sizeof id, "dev-%05zu", i);
-    custos::sdk::DeviceKey key = custos::sdk::generate_device_key();
     identity::PrincipalAttributes attributes;
     attributes.id = id;
     attributes.kind = identity::PrincipalKind::kDevice;
@@ -317,21 +153,16 @@ int run(const Options& options) {
     attributes.site = "s" + std::to_string(i % 20);
     attributes.zone = attributes.site + "-dock-a";
     attributes.vendor = "acme";
-    changes.push_back(identity::PrincipalCreate{attributes});
-    identity::KeyAdd key_add;
-    key_add.principal_id = id;
-    key_add.key_id = key.key_id;
-    key_add.public_key = key.key_pair.public_key();
-    key_add.not_before = kBenchTime - 3600 * kMicrosPerSecond;
-    changes.push_back(key_add);
-    auto signer = custos::sdk::RequestSigner::create(std::move(key));
+    auto signer =
+        custos::bench::enroll_device(changes, attributes, kBenchTime - 3600 * kMicrosPerSecond);
     if (!signer.is_ok()) {
       std::cerr << "signer: " << signer.status().to_string() << "\n";
       return 1;
     }
     devices.push_back(Device{id, std::move(signer).value()});
   }
-  auto bench_identity = BenchIdentity::create(dir, clock);
+  auto bench_identity =
+      custos::bench::BenchIdentity::create(dir, clock, "bench.example/custos/sig-verify");
   if (!bench_identity.is_ok()) {
     std::cerr << "setup: " << bench_identity.status().to_string() << "\n";
     return 1;
@@ -432,10 +263,7 @@ int run(const Options& options) {
   std::vector<double> round_ratios;
   for (size_t round = 0; round < raw_rates.size(); ++round)
     round_ratios.push_back(auth_rates[round] / raw_rates[round]);
-  double auth_mean_ns = 0;
-  for (double nanos : auth_nanos) auth_mean_ns += nanos;
-  auth_mean_ns /= static_cast<double>(auth_nanos.size());
-  std::sort(auth_nanos.begin(), auth_nanos.end());
+  const custos::bench::Percentiles auth_us = custos::bench::percentiles_us(std::move(auth_nanos));
 
   // ---- Breakdown: the parts of the signed path, each on its own ----
   const size_t parts = std::min<size_t>(options.iterations, appends.size() - warmup);
@@ -504,7 +332,7 @@ int run(const Options& options) {
        })});
   double accounted_ns = 0;
   for (const Component& component : components) accounted_ns += component.median_ns;
-  const double auth_p50_ns = percentile_us(auth_nanos, 0.50) * 1000.0;
+  const double auth_p50_ns = auth_us.p50 * 1000.0;
   const double other_ns = auth_p50_ns - accounted_ns;
   const std::string load_end = custos::bench::load_average();
 
@@ -535,14 +363,14 @@ int run(const Options& options) {
     json.key("authenticated_per_cpu_s").number(authenticated_per_cpu_s);
     json.key("ratio_cpu").number(cpu_ratio);
     json.key("authenticate_us").begin_object();
-    json.key("mean").number(auth_mean_ns / 1000.0);
-    json.key("p50").number(percentile_us(auth_nanos, 0.50));
-    json.key("p90").number(percentile_us(auth_nanos, 0.90));
-    json.key("p99").number(percentile_us(auth_nanos, 0.99));
-    json.key("max").number(auth_nanos.back() / 1000.0);
+    json.key("mean").number(auth_us.mean);
+    json.key("p50").number(auth_us.p50);
+    json.key("p90").number(auth_us.p90);
+    json.key("p99").number(auth_us.p99);
+    json.key("max").number(auth_us.max);
     json.end_object();
-    json.key("p50_us").number(percentile_us(auth_nanos, 0.50));
-    json.key("p99_us").number(percentile_us(auth_nanos, 0.99));
+    json.key("p50_us").number(auth_us.p50);
+    json.key("p99_us").number(auth_us.p99);
     json.key("breakdown_ns").begin_object();
     for (const Component& component : components)
       json.key(component.name).number(component.median_ns);
@@ -570,9 +398,7 @@ int run(const Options& options) {
   std::printf("per second of thread CPU time: raw %.0f /s, authenticated %.0f /s, ratio %.3f\n",
               raw_per_cpu_s, authenticated_per_cpu_s, cpu_ratio);
   std::printf("authenticate() latency us: mean %.1f p50 %.1f p90 %.1f p99 %.1f max %.1f\n",
-              auth_mean_ns / 1000.0, percentile_us(auth_nanos, 0.50),
-              percentile_us(auth_nanos, 0.90), percentile_us(auth_nanos, 0.99),
-              auth_nanos.back() / 1000.0);
+              auth_us.mean, auth_us.p50, auth_us.p90, auth_us.p99, auth_us.max);
   std::printf("breakdown (median ns per call, each part timed alone):\n");
   for (const Component& component : components)
     std::printf("  %-70s %9.0f\n", component.name.c_str(), component.median_ns);

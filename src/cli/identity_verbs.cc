@@ -33,6 +33,25 @@ Status write_secret(const std::string& path, std::string_view text) {
   return write_new_file(path, std::string(text) + "\n", 0600);
 }
 
+// Prints `secret` or, given a `path`, saves it there (mode 0600) and prints `saved_message`.
+int print_or_save_secret(std::string_view verb, const std::string& secret, const std::string& path,
+                         const std::string& saved_message) {
+  if (path.empty()) {
+    std::cout << secret << "\n";
+    return kExitOk;
+  }
+  Status saved = write_secret(path, secret);
+  if (!saved.is_ok()) return fail(verb, saved, kExitStorage);
+  std::cout << saved_message << "\n";
+  return kExitOk;
+}
+
+// --json: the server's answer as it came.
+int print_answer(const std::string& answer) {
+  std::cout << answer << "\n";
+  return kExitOk;
+}
+
 Result<simdjson::dom::element> parse(simdjson::dom::parser& parser, const std::string& text) {
   simdjson::dom::element root;
   if (parser.parse(text).get(root) != simdjson::SUCCESS) {
@@ -124,16 +143,9 @@ int run_login(const LoginOptions& options) {
   simdjson::dom::parser parser;
   auto root = parse(parser, *answer);
   if (!root.is_ok()) return fail(kVerb, root.status(), kExitNetwork);
-  std::string token = string_of(*root, "token");
-  if (options.save.empty()) {
-    std::cout << token << "\n";
-    return kExitOk;
-  }
-  Status saved = write_secret(options.save, token);
-  if (!saved.is_ok()) return fail(kVerb, saved, kExitStorage);
-  std::cout << "logged in as " << principal << "; session token saved to " << options.save
-            << " (use --token-file " << options.save << ")\n";
-  return kExitOk;
+  return print_or_save_secret(kVerb, string_of(*root, "token"), options.save,
+                              "logged in as " + principal + "; session token saved to " +
+                                  options.save + " (use --token-file " + options.save + ")");
 }
 
 int run_principal_add(const PrincipalAddOptions& options) {
@@ -200,10 +212,7 @@ int run_principal_add(const PrincipalAddOptions& options) {
   body.end_object();
   auto answer = call_json(*client, "POST", "/custos/v1/principals", body.str());
   if (!answer.is_ok()) return fail(kVerb, answer.status(), exit_code_for(answer.status()));
-  if (options.json) {
-    std::cout << *answer << "\n";
-    return kExitOk;
-  }
+  if (options.json) return print_answer(*answer);
   simdjson::dom::parser parser;
   auto root = parse(parser, *answer);
   if (!root.is_ok()) return fail(kVerb, root.status(), kExitNetwork);
@@ -232,14 +241,14 @@ int run_principal_list(const PrincipalQueryOptions& options) {
     if (value->empty()) continue;
     query += query.empty() ? "?" : "&";
     query += name;
-    query += "=" + percent_encode(*value);
+    query += '=';
+    query += percent_encode(*value);
   }
-  auto answer = call_json(*client, "GET", "/custos/v1/principals" + query);
+  std::string path = "/custos/v1/principals";
+  path += query;
+  auto answer = call_json(*client, "GET", path);
   if (!answer.is_ok()) return fail(kVerb, answer.status(), exit_code_for(answer.status()));
-  if (options.json) {
-    std::cout << *answer << "\n";
-    return kExitOk;
-  }
+  if (options.json) return print_answer(*answer);
   simdjson::dom::parser parser;
   auto root = parse(parser, *answer);
   if (!root.is_ok()) return fail(kVerb, root.status(), kExitNetwork);
@@ -258,10 +267,7 @@ int run_principal_show(const PrincipalQueryOptions& options) {
   if (!client.is_ok()) return fail(kVerb, client.status(), kExitUsage);
   auto answer = call_json(*client, "GET", "/custos/v1/principals/" + path_segment(options.id));
   if (!answer.is_ok()) return fail(kVerb, answer.status(), exit_code_for(answer.status()));
-  if (options.json) {
-    std::cout << *answer << "\n";
-    return kExitOk;
-  }
+  if (options.json) return print_answer(*answer);
   simdjson::dom::parser parser;
   auto root = parse(parser, *answer);
   if (!root.is_ok()) return fail(kVerb, root.status(), kExitNetwork);
@@ -289,10 +295,7 @@ int run_principal_status(const PrincipalStatusOptions& options) {
                      (options.status == "release" ? "/release" : "/status");
   auto answer = call_json(*client, "POST", path, body.str(), headers);
   if (!answer.is_ok()) return fail(verb, answer.status(), exit_code_for(answer.status()));
-  if (options.json) {
-    std::cout << *answer << "\n";
-    return kExitOk;
-  }
+  if (options.json) return print_answer(*answer);
   simdjson::dom::parser parser;
   auto root = parse(parser, *answer);
   if (!root.is_ok()) return fail(verb, root.status(), kExitNetwork);
@@ -436,14 +439,8 @@ int run_token_create(const TokenOptions& options) {
     token = string_of(*root, "token");
     listing = "token " + string_of(*root, "token_id") + " for " + options.principal;
   }
-  if (options.out.empty()) {
-    std::cout << token << "\n";
-    return kExitOk;
-  }
-  Status saved = write_secret(options.out, token);
-  if (!saved.is_ok()) return fail(kVerb, saved, kExitStorage);
-  std::cout << listing << " saved to " << options.out << " (mode 0600)\n";
-  return kExitOk;
+  return print_or_save_secret(kVerb, token, options.out,
+                              listing + " saved to " + options.out + " (mode 0600)");
 }
 
 int run_token_revoke(const TokenOptions& options) {

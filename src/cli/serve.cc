@@ -112,11 +112,12 @@ int run_serve(const ServeOptions& options) {
 
   WorkQueue receipts(2);
   WorkQueue control(1);
+  WorkQueue logins(1);
   Router router;
   LogApiOptions api_options{&access.gatekeeper(), signer->verifier().vkey_string(),
                             signer->name()};
   Status routes = add_log_routes(router, **log, receipts, api_options);
-  if (routes.is_ok()) routes = add_identity_routes(router, **identity, access, **log, control);
+  if (routes.is_ok()) routes = add_identity_routes(router, **identity, access, **log, control, logins);
   if (routes.is_ok()) routes = add_policy_routes(router, **policies, access.gatekeeper(), control);
   if (!routes.is_ok()) {
     std::cerr << "custos serve: " << routes.message() << "\n";

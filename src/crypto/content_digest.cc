@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <sodium.h>
 
 #include <cstdlib>
 #include <variant>
@@ -73,9 +74,19 @@ DigestVerdict verify_content_digest(std::string_view field_value, ByteView conte
     const auto* claimed = item ? std::get_if<sf::ByteSequence>(&item->value) : nullptr;
     if (claimed == nullptr) return DigestVerdict::kMalformed;
     any_supported = true;
-    Bytes actual = content_digest_bytes(*algorithm, content);
-    if (claimed->value.size() != actual.size() ||
-        CRYPTO_memcmp(claimed->value.data(), actual.data(), actual.size()) != 0) {
+    // libsodium into a stack buffer: no allocation and no OpenSSL 3 algorithm
+    // fetch per verified request.
+    unsigned char actual[crypto_hash_sha512_BYTES];
+    size_t length = 0;
+    if (*algorithm == DigestAlgorithm::kSha512) {
+      crypto_hash_sha512(actual, content.data(), content.size());
+      length = crypto_hash_sha512_BYTES;
+    } else {
+      crypto_hash_sha256(actual, content.data(), content.size());
+      length = crypto_hash_sha256_BYTES;
+    }
+    if (claimed->value.size() != length ||
+        CRYPTO_memcmp(claimed->value.data(), actual, length) != 0) {
       all_match = false;
     }
   }

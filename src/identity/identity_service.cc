@@ -7,6 +7,7 @@
 #include "custos/crypto/random.h"
 #include "custos/crypto/sha256.h"
 #include "custos/ledger/entry.h"
+#include "custos/ledger/entry_scan.h"
 #include "identity_state.h"
 
 namespace custos::identity {
@@ -24,7 +25,6 @@ constexpr std::string_view kReplayedUpToKey = "replayed_up_to";
 constexpr std::string_view kSecretPrefix = "secret/";
 constexpr std::string_view kTotpStepPrefix = "totp_step/";
 constexpr uint8_t kReplayStateVersion = 1;
-constexpr size_t kEntriesPerBundle = 256;
 constexpr size_t kTotpSecretBytes = 20;
 constexpr size_t kMaxDecisionIdBytes = 256;
 constexpr uint64_t kJournalBatchEntries = 1024;
@@ -162,48 +162,29 @@ Status IdentityService::replay() {
   CUSTOS_RETURN_IF_ERROR(iterator->status());
   iterator.reset();
 
-  // 2. The log tail, bundle by bundle (C2SP tlog-tiles: u16 length + entry).
+  // 2. The log tail: the identity entries past the journal, journaled as they are applied.
   store::WriteBatch batch;
   uint64_t pending = 0;
-  for (uint64_t bundle = replayed_up_to / kEntriesPerBundle; bundle * kEntriesPerBundle < tree_size;
-       ++bundle) {
-    uint64_t first = bundle * kEntriesPerBundle;
-    auto width = static_cast<uint32_t>(std::min<uint64_t>(kEntriesPerBundle, tree_size - first));
-    CUSTOS_ASSIGN_OR_RETURN(Bytes bytes, log_.read_entry_bundle(bundle, width));
-    size_t offset = 0;
-    for (uint32_t i = 0; i < width; ++i) {
-      if (offset + 2 > bytes.size()) return data_loss("truncated entry bundle");
-      size_t length = read_u16_be(bytes.data() + offset);
-      offset += 2;
-      if (offset + length > bytes.size()) return data_loss("truncated entry bundle");
-      ByteView entry_bytes(bytes.data() + offset, length);
-      offset += length;
-      uint64_t index = first + i;
-      if (index < replayed_up_to) continue;
-      ++replay_stats_.scanned_entries;
-      // Cheap filter first: the kind byte and the payload prefix.
-      if (length < 2 || entry_bytes[1] != static_cast<uint8_t>(ledger::EntryKind::kControlChange)) {
-        continue;
-      }
-      auto entry = ledger::decode_entry(entry_bytes);
-      if (!entry.is_ok() || entry->index != index) {
-        return data_loss("log entry " + std::to_string(index) + " does not decode");
-      }
-      if (!is_identity_payload(entry->payload)) continue;
-      if (replay_entry(state, *entry)) {
-        ++replay_stats_.applied_entries;
-      } else {
-        ++replay_stats_.skipped_entries;
-      }
-      batch.put(store::Family::kPrincipals, journal_key(index), entry_bytes);
-      if (++pending == kJournalBatchEntries) {
-        batch.put(store::Family::kPrincipals, kReplayedUpToKey, replayed_up_to_value(index + 1));
-        CUSTOS_RETURN_IF_ERROR(store_.write(batch, /*sync=*/false));
-        batch.clear();
-        pending = 0;
-      }
+  auto apply_entry = [&](const ledger::LogEntry& entry, ByteView entry_bytes) -> Status {
+    if (!is_identity_payload(entry.payload)) return Status::ok();
+    if (replay_entry(state, entry)) {
+      ++replay_stats_.applied_entries;
+    } else {
+      ++replay_stats_.skipped_entries;
     }
-  }
+    batch.put(store::Family::kPrincipals, journal_key(entry.index), entry_bytes);
+    if (++pending == kJournalBatchEntries) {
+      batch.put(store::Family::kPrincipals, kReplayedUpToKey,
+                replayed_up_to_value(entry.index + 1));
+      CUSTOS_RETURN_IF_ERROR(store_.write(batch, /*sync=*/false));
+      batch.clear();
+      pending = 0;
+    }
+    return Status::ok();
+  };
+  CUSTOS_ASSIGN_OR_RETURN(replay_stats_.scanned_entries,
+                          ledger::scan_entries(log_, replayed_up_to, tree_size,
+                                               ledger::EntryKind::kControlChange, apply_entry));
   if (!stored || replayed_up_to != tree_size) {
     batch.put(store::Family::kPrincipals, kReplayedUpToKey, replayed_up_to_value(tree_size));
     CUSTOS_RETURN_IF_ERROR(store_.write(batch, /*sync=*/false));

@@ -83,7 +83,9 @@ Status check(const State& state, const PrincipalCreate& change) {
   CUSTOS_RETURN_IF_ERROR(check_identifier("id", a.id));
   if (state.find(a.id) != nullptr) return already_exists("principal \"" + a.id + "\" exists");
   if ((a.kind == PrincipalKind::kDevice) != (a.subtype != DeviceSubtype::kNone)) {
-    return invalid_argument("devices, and only devices, have a subtype");
+    return invalid_argument(
+        "a device needs a subtype (scanner, gate, door_controller, tracker, wms_connector, "
+        "tms_connector) and other kinds have none");
   }
   CUSTOS_RETURN_IF_ERROR(check_text("display_name", a.display_name, kMaxNameBytes));
   CUSTOS_RETURN_IF_ERROR(check_text("site", a.site, kMaxAttributeBytes));

@@ -139,10 +139,24 @@ struct SourceRefs {
 
 struct CompiledPolicySet {
   std::vector<CompiledPolicy> policies;
-  // Scope index: positions (ascending) of policies whose principal (or, when
-  // the principal is unconstrained, resource) must equal a uid; the rest.
-  std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash> by_principal;
-  std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash> by_resource;
+  // Scope index: every policy is filed in exactly one place, the first of
+  // these that its scope allows, under the uid the scope names; lists hold
+  // positions in ascending order. A policy can only match a request when
+  //   by_principal:    the uid is the request principal (`principal == E`);
+  //   by_resource:     the uid is the request resource (`resource == E`);
+  //   by_principal_in: the uid is the principal or one of its ancestors
+  //                    (`principal in E`, `principal is T in E`);
+  //   by_resource_in:  the same for the resource;
+  //   by_action:       the uid is the action or one of its ancestors
+  //                    (`action == A`, `action in A`, and each A of
+  //                    `action in [A, ...]`, filed under every element);
+  // the rest are unindexed.
+  using ScopeIndex = std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash>;
+  ScopeIndex by_principal;
+  ScopeIndex by_resource;
+  ScopeIndex by_principal_in;
+  ScopeIndex by_resource_in;
+  ScopeIndex by_action;
   std::vector<uint32_t> unindexed;
 };
 

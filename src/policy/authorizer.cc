@@ -1,7 +1,9 @@
 #include "custos/policy/authorizer.h"
 
 #include <algorithm>
+#include <array>
 #include <span>
+#include <vector>
 
 #include "ast.h"
 
@@ -329,12 +331,80 @@ class Evaluator {
   Value principal_, action_, resource_;
 };
 
-std::span<const uint32_t> lookup(
-    const std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash>& index,
-    const EntityUid& uid) {
-  auto it = index.find(uid);
-  if (it == index.end()) return {};
-  return it->second;
+using ScopeIndex = internal::CompiledPolicySet::ScopeIndex;
+
+// Positions of candidate policies, visited in ascending order.
+class CandidateSet {
+ public:
+  explicit CandidateSet(size_t policy_count) : word_count_((policy_count + 63) / 64) {
+    if (word_count_ > inline_words_.size()) {
+      heap_words_.assign(word_count_, 0);
+      words_ = heap_words_.data();
+    } else {
+      words_ = inline_words_.data();
+    }
+  }
+
+  void add(std::span<const uint32_t> positions) {
+    for (uint32_t position : positions) words_[position / 64] |= uint64_t{1} << (position % 64);
+  }
+
+  void add(const ScopeIndex& index, const EntityUid& uid) {
+    auto it = index.find(uid);
+    if (it != index.end()) add(it->second);
+  }
+
+  template <typename Visit>
+  void for_each(Visit&& visit) const {
+    for (size_t word = 0; word < word_count_; ++word) {
+      for (uint64_t bits = words_[word]; bits != 0; bits &= bits - 1) {
+        visit(static_cast<uint32_t>(word * 64 + static_cast<unsigned>(__builtin_ctzll(bits))));
+      }
+    }
+  }
+
+ private:
+  size_t word_count_;
+  std::array<uint64_t, 16> inline_words_{};  // up to 1024 policies without allocating
+  std::vector<uint64_t> heap_words_;
+  uint64_t* words_;
+};
+
+// Adds the policies of `index` filed under `uid` or any of its ancestors in
+// `entities`: exactly the uids E for which Cedar's `uid in E` holds.
+void add_self_and_ancestors(const ScopeIndex& index, const EntityStore& entities,
+                            const EntityUid& uid, CandidateSet& candidates) {
+  if (index.empty()) return;
+  std::array<const EntityUid*, 16> inline_seen;
+  std::vector<const EntityUid*> more_seen;
+  size_t inline_count = 0;
+  auto seen = [&](const EntityUid& candidate) {
+    for (size_t i = 0; i < inline_count; ++i) {
+      if (*inline_seen[i] == candidate) return true;
+    }
+    for (const EntityUid* other : more_seen) {
+      if (*other == candidate) return true;
+    }
+    return false;
+  };
+  auto remember = [&](const EntityUid& next) {
+    if (inline_count < inline_seen.size()) {
+      inline_seen[inline_count++] = &next;
+    } else {
+      more_seen.push_back(&next);
+    }
+  };
+  remember(uid);
+  // Breadth-first over the parents, the walk EntityStore's closure makes.
+  for (size_t i = 0; i < inline_count + more_seen.size(); ++i) {
+    const EntityUid& current = i < inline_count ? *inline_seen[i] : *more_seen[i - inline_count];
+    candidates.add(index, current);
+    const Entity* entity = entities.find(current);
+    if (entity == nullptr) continue;
+    for (const EntityUid& parent : entity->parents) {
+      if (!seen(parent)) remember(parent);
+    }
+  }
 }
 
 }  // namespace
@@ -347,28 +417,25 @@ void is_authorized(const Request& request, const PolicySet& policies, const Enti
   const internal::CompiledPolicySet& set = policies.compiled();
   Evaluator evaluator(request, entities);
 
-  // Candidates: the union of three ascending index lists, merged in order.
-  std::span<const uint32_t> lists[3] = {set.unindexed, lookup(set.by_principal, request.principal),
-                                        lookup(set.by_resource, request.resource)};
-  size_t cursor[3] = {0, 0, 0};
+  // Candidates: every policy whose filed scope can match, in ascending order
+  // (the order reasons and errors are reported in).
+  CandidateSet candidates(set.policies.size());
+  candidates.add(set.unindexed);
+  candidates.add(set.by_principal, request.principal);
+  candidates.add(set.by_resource, request.resource);
+  add_self_and_ancestors(set.by_principal_in, entities, request.principal, candidates);
+  add_self_and_ancestors(set.by_resource_in, entities, request.resource, candidates);
+  add_self_and_ancestors(set.by_action, entities, request.action, candidates);
   bool forbidden = false;
   size_t permits = 0;
-  while (true) {
-    uint32_t next = UINT32_MAX;
-    for (int i = 0; i < 3; ++i) {
-      if (cursor[i] < lists[i].size()) next = std::min(next, lists[i][cursor[i]]);
-    }
-    if (next == UINT32_MAX) break;
-    for (int i = 0; i < 3; ++i) {
-      if (cursor[i] < lists[i].size() && lists[i][cursor[i]] == next) ++cursor[i];
-    }
+  candidates.for_each([&](uint32_t next) {
     const internal::CompiledPolicy& policy = set.policies[next];
     Result<bool> result = evaluator.satisfied(policy);
     if (!result.is_ok()) {
       decision.errors.push_back({policy.id, result.status().message()});
-      continue;
+      return;
     }
-    if (!*result) continue;
+    if (!*result) return;
     if (policy.effect == Effect::kForbid) {
       if (!forbidden) decision.reasons.clear();
       forbidden = true;
@@ -377,7 +444,7 @@ void is_authorized(const Request& request, const PolicySet& policies, const Enti
       decision.reasons.push_back(policy.id);
       ++permits;
     }
-  }
+  });
   decision.allowed = !forbidden && permits > 0;
 }
 

@@ -1083,10 +1083,26 @@ class Parser {
 void build_index(internal::CompiledPolicySet& set) {
   for (uint32_t i = 0; i < set.policies.size(); ++i) {
     const auto& policy = set.policies[i];
-    if (policy.principal.kind == ScopeConstraint::Kind::kEq) {
+    using Kind = ScopeConstraint::Kind;
+    auto is_in_scope = [](const ScopeConstraint& scope) {
+      return scope.kind == Kind::kIn || scope.kind == Kind::kIsIn;
+    };
+    if (policy.principal.kind == Kind::kEq) {
       set.by_principal[policy.principal.uid].push_back(i);
-    } else if (policy.resource.kind == ScopeConstraint::Kind::kEq) {
+    } else if (policy.resource.kind == Kind::kEq) {
       set.by_resource[policy.resource.uid].push_back(i);
+    } else if (is_in_scope(policy.principal)) {
+      set.by_principal_in[policy.principal.uid].push_back(i);
+    } else if (is_in_scope(policy.resource)) {
+      set.by_resource_in[policy.resource.uid].push_back(i);
+    } else if (policy.action.kind == Kind::kEq || policy.action.kind == Kind::kIn) {
+      set.by_action[policy.action.uid].push_back(i);
+    } else if (policy.action.kind == Kind::kInAny) {
+      // `action in []` matches nothing and is filed nowhere.
+      for (const EntityUid& uid : policy.action.uids) {
+        std::vector<uint32_t>& list = set.by_action[uid];
+        if (list.empty() || list.back() != i) list.push_back(i);
+      }
     } else {
       set.unindexed.push_back(i);
     }

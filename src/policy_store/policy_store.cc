@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "custos/ledger/entry.h"
+#include "custos/ledger/entry_scan.h"
 
 namespace custos::policy {
 
@@ -13,7 +14,6 @@ constexpr std::string_view kVersionPrefix = "version/";
 constexpr std::string_view kReplayedUpToKey = "replayed_up_to";
 constexpr uint8_t kJournalFormat = 1;
 constexpr size_t kJournalHeader = 1 + 8 + 8;  // format, log index, receive time
-constexpr size_t kEntriesPerBundle = 256;     // C2SP tlog-tiles entry bundle width
 constexpr uint64_t kJournalBatchVersions = 256;
 
 std::string version_key(uint64_t version) {
@@ -169,51 +169,31 @@ Status PolicyStore::replay() {
   CUSTOS_RETURN_IF_ERROR(iterator->status());
   iterator.reset();
 
-  // 2. The log tail, bundle by bundle (C2SP tlog-tiles: u16 length + entry).
+  // 2. The log tail: the policy changes past the journal, journaled as they are taken.
   store::WriteBatch batch;
   uint64_t pending = 0;
-  for (uint64_t bundle = replayed_up_to / kEntriesPerBundle; bundle * kEntriesPerBundle < tree_size;
-       ++bundle) {
-    uint64_t first = bundle * kEntriesPerBundle;
-    auto width = static_cast<uint32_t>(std::min<uint64_t>(kEntriesPerBundle, tree_size - first));
-    CUSTOS_ASSIGN_OR_RETURN(Bytes bytes, log_.read_entry_bundle(bundle, width));
-    size_t offset = 0;
-    for (uint32_t i = 0; i < width; ++i) {
-      if (offset + 2 > bytes.size()) return data_loss("truncated entry bundle");
-      size_t length = read_u16_be(bytes.data() + offset);
-      offset += 2;
-      if (offset + length > bytes.size()) return data_loss("truncated entry bundle");
-      ByteView entry_bytes(bytes.data() + offset, length);
-      offset += length;
-      uint64_t index = first + i;
-      if (index < replayed_up_to) continue;
-      ++replay_stats_.scanned_entries;
-      // Cheap filter first: the kind byte, then the payload prefix.
-      if (length < 2 || entry_bytes[1] != static_cast<uint8_t>(ledger::EntryKind::kControlChange)) {
-        continue;
-      }
-      auto entry = ledger::decode_entry(entry_bytes);
-      if (!entry.is_ok() || entry->index != index) {
-        return data_loss("log entry " + std::to_string(index) + " does not decode");
-      }
-      if (!is_policy_payload(entry->payload)) continue;
-      std::string_view payload = as_text(entry->payload);
-      auto change = decode_policy_change(payload);
-      if (!change.is_ok() || !take(*change, index, entry->receive_time)) {
-        ++replay_stats_.skipped_entries;
-        continue;
-      }
-      ++replay_stats_.log_versions;
-      batch.put(store::Family::kPolicies, version_key(change->version),
-                journal_value(index, entry->receive_time, payload));
-      if (++pending == kJournalBatchVersions && !store_.read_only()) {
-        batch.put(store::Family::kPolicies, kReplayedUpToKey, replayed_up_to_value(index + 1));
-        CUSTOS_RETURN_IF_ERROR(store_.write(batch, /*sync=*/false));
-        batch.clear();
-        pending = 0;
-      }
+  auto take_entry = [&](const ledger::LogEntry& entry, ByteView) -> Status {
+    if (!is_policy_payload(entry.payload)) return Status::ok();
+    std::string_view payload = as_text(entry.payload);
+    auto change = decode_policy_change(payload);
+    if (!change.is_ok() || !take(*change, entry.index, entry.receive_time)) {
+      ++replay_stats_.skipped_entries;
+      return Status::ok();
     }
-  }
+    ++replay_stats_.log_versions;
+    batch.put(store::Family::kPolicies, version_key(change->version),
+              journal_value(entry.index, entry.receive_time, payload));
+    if (++pending == kJournalBatchVersions && !store_.read_only()) {
+      batch.put(store::Family::kPolicies, kReplayedUpToKey, replayed_up_to_value(entry.index + 1));
+      CUSTOS_RETURN_IF_ERROR(store_.write(batch, /*sync=*/false));
+      batch.clear();
+      pending = 0;
+    }
+    return Status::ok();
+  };
+  CUSTOS_ASSIGN_OR_RETURN(replay_stats_.scanned_entries,
+                          ledger::scan_entries(log_, replayed_up_to, tree_size,
+                                               ledger::EntryKind::kControlChange, take_entry));
   if (store_.read_only()) {
     journal_stale_ = true;  // nothing can be written; open() still rebuilt everything
   } else if (!stored || replayed_up_to != tree_size) {

@@ -14,9 +14,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <optional>
+
+#include "tls_util.h"
 
 namespace custos {
 namespace {
@@ -26,6 +26,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using tls_internal::check_readable;
+using tls_internal::make_tls_context;
 
 bool is_token(std::string_view text) {
   if (text.empty()) return false;
@@ -50,16 +52,6 @@ bool has_line_break(std::string_view text) {
   return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
-Status check_readable(std::string_view what, const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    return invalid_argument("cannot read the TLS " + std::string(what) + " '" + path +
-                            "': " + std::strerror(errno));
-  }
-  std::fclose(file);
-  return Status::ok();
-}
-
 // A client context that verifies the server against `tls.ca_file` (or the
 // system store) and presents `tls.cert_file` when set.
 Status make_client_tls_context(const HttpClientTlsOptions& tls,
@@ -72,13 +64,8 @@ Status make_client_tls_context(const HttpClientTlsOptions& tls,
     CUSTOS_RETURN_IF_ERROR(check_readable("client certificate file", tls.cert_file));
     CUSTOS_RETURN_IF_ERROR(check_readable("client key file", tls.key_file));
   }
-  try {
-    context.emplace(asio::ssl::context::tls_client);
-  } catch (const std::exception& error) {
-    return internal_error(std::string("cannot create a TLS context: ") + error.what());
-  }
+  CUSTOS_RETURN_IF_ERROR(make_tls_context(asio::ssl::context::tls_client, context));
   SSL_CTX* native = context->native_handle();
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   beast::error_code ec;
   context->set_verify_mode(asio::ssl::verify_peer, ec);
   if (tls.ca_file.empty()) {

@@ -22,6 +22,25 @@ constexpr std::string_view kRegistry = "registry";
 
 // A JSON object body with typed, checked member access. Unknown members are
 // refused so that a typo never silently falls back to a default.
+// "\"name\"" for messages (built with += : g++ 12 warns about the + chain).
+std::string member_name(std::string_view name) {
+  std::string quoted = "\"";
+  quoted += name;
+  quoted += '"';
+  return quoted;
+}
+
+// Identity refuses changes the current state does not allow (a revoked
+// principal, a used enrollment token...) with FailedPrecondition: a 409
+// conflict for the caller. A log that turned read-only is still a 503.
+HttpResponse identity_problem(const Status& status) {
+  if (status.code() == StatusCode::kFailedPrecondition &&
+      status.message().find("read-only") == std::string::npos) {
+    return problem_response(409, "Conflict", status.message(), "conflict");
+  }
+  return problem_from_status(status);
+}
+
 class JsonBody {
  public:
   static Result<JsonBody> parse(const std::string& text,
@@ -54,7 +73,7 @@ class JsonBody {
     if (object_[name].get(value) != simdjson::SUCCESS) return std::optional<std::string>();
     std::string_view text;
     if (value.get_string().get(text) != simdjson::SUCCESS) {
-      return invalid_argument("\"" + std::string(name) + "\" must be a string");
+      return invalid_argument(member_name(name) + " must be a string");
     }
     return std::optional<std::string>(std::string(text));
   }
@@ -62,7 +81,7 @@ class JsonBody {
   Result<std::string> string(std::string_view name) const {
     CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> value, optional_string(name));
     if (!value || value->empty()) {
-      return invalid_argument("\"" + std::string(name) + "\" is required");
+      return invalid_argument(member_name(name) + " is required");
     }
     return *value;
   }
@@ -74,7 +93,7 @@ class JsonBody {
     int64_t number = 0;
     if (value.get_int64().get(number) != simdjson::SUCCESS || number < min_value ||
         number > max_value) {
-      return invalid_argument("\"" + std::string(name) + "\" must be an integer in " +
+      return invalid_argument(member_name(name) + " must be an integer in " +
                               std::to_string(min_value) + ".." + std::to_string(max_value));
     }
     return std::optional<int64_t>(number);
@@ -87,13 +106,13 @@ class JsonBody {
     }
     simdjson::dom::array array;
     if (value.get_array().get(array) != simdjson::SUCCESS) {
-      return invalid_argument("\"" + std::string(name) + "\" must be an array of strings");
+      return invalid_argument(member_name(name) + " must be an array of strings");
     }
     std::set<std::string> result;
     for (auto item : array) {
       std::string_view text;
       if (item.get_string().get(text) != simdjson::SUCCESS) {
-        return invalid_argument("\"" + std::string(name) + "\" must be an array of strings");
+        return invalid_argument(member_name(name) + " must be an array of strings");
       }
       result.emplace(text);
     }
@@ -108,13 +127,13 @@ class JsonBody {
     }
     simdjson::dom::object object;
     if (value.get_object().get(object) != simdjson::SUCCESS) {
-      return invalid_argument("\"" + std::string(name) + "\" must be an object of strings");
+      return invalid_argument(member_name(name) + " must be an object of strings");
     }
     std::map<std::string, std::string> result;
     for (auto field : object) {
       std::string_view text;
       if (field.value.get_string().get(text) != simdjson::SUCCESS) {
-        return invalid_argument("\"" + std::string(name) + "\" must be an object of strings");
+        return invalid_argument(member_name(name) + " must be an object of strings");
       }
       result.emplace(std::string(field.key), std::string(text));
     }
@@ -134,8 +153,23 @@ class JsonBody {
 Result<Bytes> decode_base64_field(const JsonBody& body, std::string_view name) {
   CUSTOS_ASSIGN_OR_RETURN(std::string text, body.string(name));
   auto bytes = base64_decode(text);
-  if (!bytes.is_ok()) return invalid_argument("\"" + std::string(name) + "\" must be base64");
+  if (!bytes.is_ok()) return invalid_argument(member_name(name) + " must be base64");
   return bytes;
+}
+
+// The new key and its proof of possession in an enrollment or rotation body:
+// "public_key" and "proof", base64.
+struct KeyWithProof {
+  Ed25519PublicKey key;
+  Ed25519Signature proof;
+};
+
+Result<KeyWithProof> key_with_proof(const JsonBody& body) {
+  CUSTOS_ASSIGN_OR_RETURN(Bytes key_bytes, decode_base64_field(body, "public_key"));
+  CUSTOS_ASSIGN_OR_RETURN(Bytes proof_bytes, decode_base64_field(body, "proof"));
+  CUSTOS_ASSIGN_OR_RETURN(Ed25519PublicKey key, Ed25519PublicKey::from_bytes(key_bytes));
+  CUSTOS_ASSIGN_OR_RETURN(Ed25519Signature proof, Ed25519Signature::from_bytes(proof_bytes));
+  return KeyWithProof{key, proof};
 }
 
 // ---- responses ----
@@ -185,6 +219,15 @@ void write_principal(JsonWriter& json, const identity::Principal& principal) {
 
 void write_receipt(JsonWriter& json, const identity::ChangeReceipt& receipt) {
   json.key("log_index").number(receipt.receipt.index);
+}
+
+// Ends the answer to a logged change: the entry's log index and the decision
+// that allowed the change, in the object `json` has open.
+HttpResponse change_response(int status, JsonWriter& json, const identity::ChangeReceipt& receipt,
+                             const std::string& decision_id) {
+  write_receipt(json, receipt);
+  json.key("decision_id").string(decision_id).end_object();
+  return json_response(status, json.take());
 }
 
 // ---- resources ----
@@ -246,13 +289,19 @@ std::string rotation_proof_message(std::string_view principal_id,
 
 Status add_identity_routes(Router& router, identity::IdentityService& identity,
                            AccessControl& access, ledger::Log& log, WorkQueue& control) {
+  return add_identity_routes(router, identity, access, log, control, control);
+}
+
+Status add_identity_routes(Router& router, identity::IdentityService& identity,
+                           AccessControl& access, ledger::Log& log, WorkQueue& control,
+                           WorkQueue& logins) {
   const Gatekeeper& gate = access.gatekeeper();
 
   // ---- sessions ----
   CUSTOS_RETURN_IF_ERROR(router.add(
       "POST", "/custos/v1/auth/login", "auth_login",
-      [&identity, &control](const HttpRequest& request, const RouteParams&, Responder respond) {
-        run_control(control, std::move(respond), [&identity, body_text = request.body] {
+      [&identity, &logins](const HttpRequest& request, const RouteParams&, Responder respond) {
+        run_control(logins, std::move(respond), [&identity, body_text = request.body] {
           auto body = JsonBody::parse(body_text, {"principal", "password", "totp"});
           if (!body.is_ok()) return problem_from_status(body.status());
           auto principal = body->string("principal");
@@ -378,7 +427,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                 bool with_totp = false;
                 if (body->has("totp")) with_totp = true;
                 auto user = identity.create_user(attributes, *password, with_totp, actor, decision);
-                if (!user.is_ok()) return problem_from_status(user.status());
+                if (!user.is_ok()) return identity_problem(user.status());
                 json.key("principal");
                 write_principal(json, *user->principal);
                 if (user->totp) {
@@ -390,7 +439,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                   return problem_from_status(invalid_argument("only users have passwords"));
                 }
                 auto receipt = identity.apply(identity::PrincipalCreate{attributes}, actor, decision);
-                if (!receipt.is_ok()) return problem_from_status(receipt.status());
+                if (!receipt.is_ok()) return identity_problem(receipt.status());
                 json.key("principal");
                 write_principal(json, *identity.find_principal(attributes.id));
                 write_receipt(json, *receipt);
@@ -444,7 +493,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                 if (!current) return problem_from_status(not_found("no such principal"));
                 if (lifting) {
                   if (current->status != identity::PrincipalStatus::kQuarantined) {
-                    return problem_from_status(
+                    return identity_problem(
                         failed_precondition("principal \"" + id + "\" is not quarantined"));
                   }
                   change.status = identity::PrincipalStatus::kActive;
@@ -455,20 +504,18 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                   if (!parsed.is_ok()) return problem_from_status(parsed.status());
                   if (current->status == identity::PrincipalStatus::kQuarantined &&
                       *parsed == identity::PrincipalStatus::kActive) {
-                    return problem_from_status(failed_precondition(
+                    return identity_problem(failed_precondition(
                         "lifting a quarantine is a containment override: POST "
                         "/custos/v1/principals/" + id + "/release (needs a second approver)"));
                   }
                   change.status = *parsed;
                 }
                 auto receipt = identity.apply(change, grant.who.id(), grant.decision.decision_id);
-                if (!receipt.is_ok()) return problem_from_status(receipt.status());
+                if (!receipt.is_ok()) return identity_problem(receipt.status());
                 JsonWriter json;
                 json.begin_object().key("principal");
                 write_principal(json, *identity.find_principal(id));
-                write_receipt(json, *receipt);
-                json.key("decision_id").string(grant.decision.decision_id).end_object();
-                return json_response(200, json.take());
+                return change_response(200, json, *receipt, grant.decision.decision_id);
               });
             })));
   }
@@ -489,15 +536,13 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                      auto ticket = identity.create_enrollment(id, seconds(ttl->value_or(3600)),
                                                               grant.who.id(),
                                                               grant.decision.decision_id);
-                     if (!ticket.is_ok()) return problem_from_status(ticket.status());
+                     if (!ticket.is_ok()) return identity_problem(ticket.status());
                      JsonWriter json;
                      json.begin_object()
                          .key("principal").string(id)
                          .key("token").string(ticket->token)
                          .key("expires_at_us").number(static_cast<int64_t>(ticket->expires_at));
-                     write_receipt(json, ticket->receipt);
-                     json.key("decision_id").string(grant.decision.decision_id).end_object();
-                     return json_response(201, json.take());
+                     return change_response(201, json, ticket->receipt, grant.decision.decision_id);
                    });
                  })));
 
@@ -508,25 +553,19 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
           auto body = JsonBody::parse(body_text, {"token", "public_key", "proof"});
           if (!body.is_ok()) return problem_from_status(body.status());
           auto token = body->string("token");
-          if (!token.is_ok()) return problem_from_status(token.status());
-          auto key_bytes = decode_base64_field(*body, "public_key");
-          if (!key_bytes.is_ok()) return problem_from_status(key_bytes.status());
-          auto proof_bytes = decode_base64_field(*body, "proof");
-          if (!proof_bytes.is_ok()) return problem_from_status(proof_bytes.status());
-          auto key = Ed25519PublicKey::from_bytes(*key_bytes);
-          auto proof = Ed25519Signature::from_bytes(*proof_bytes);
+          if (!token.is_ok()) return identity_problem(token.status());
+          auto key = key_with_proof(*body);
           if (!key.is_ok()) return problem_from_status(key.status());
-          if (!proof.is_ok()) return problem_from_status(proof.status());
-          auto receipt = identity.complete_enrollment(*token, *key, *proof, "enrollment");
+          auto receipt = identity.complete_enrollment(*token, key->key, key->proof, "enrollment");
           if (!receipt.is_ok()) {
             if (receipt.status().code() == StatusCode::kUnauthenticated) {
               return unauthenticated_response(
                   AuthFailure{std::string(kReasonInvalidToken), receipt.status().message()});
             }
-            return problem_from_status(receipt.status());
+            return identity_problem(receipt.status());
           }
           JsonWriter json;
-          json.begin_object().key("key_id").string(identity::key_id_for(*key));
+          json.begin_object().key("key_id").string(identity::key_id_for(key->key));
           write_receipt(json, *receipt);
           json.end_object();
           return json_response(201, json.take());
@@ -547,27 +586,22 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
               if (!body.is_ok()) return problem_from_status(body.status());
               auto old_key = body->string("old_key_id");
               if (!old_key.is_ok()) return problem_from_status(old_key.status());
-              auto key_bytes = decode_base64_field(*body, "public_key");
-              if (!key_bytes.is_ok()) return problem_from_status(key_bytes.status());
-              auto proof_bytes = decode_base64_field(*body, "proof");
-              if (!proof_bytes.is_ok()) return problem_from_status(proof_bytes.status());
+              auto new_key = key_with_proof(*body);
+              if (!new_key.is_ok()) return problem_from_status(new_key.status());
               auto overlap = body->optional_integer("overlap_s", 0, 30 * 86400);
               if (!overlap.is_ok()) return problem_from_status(overlap.status());
-              auto key = Ed25519PublicKey::from_bytes(*key_bytes);
-              auto proof = Ed25519Signature::from_bytes(*proof_bytes);
-              if (!key.is_ok()) return problem_from_status(key.status());
-              if (!proof.is_ok()) return problem_from_status(proof.status());
-              if (!ed25519_verify(*key, as_bytes(rotation_proof_message(id, *key, *old_key)),
-                                  *proof)) {
+              const Ed25519PublicKey& key = new_key->key;
+              if (!ed25519_verify(key, as_bytes(rotation_proof_message(id, key, *old_key)),
+                                  new_key->proof)) {
                 return problem_from_status(
                     invalid_argument("the proof is not the new key's signature over the rotation "
                                      "message (proof of possession)"));
               }
-              std::string new_key_id = identity::key_id_for(*key);
-              auto receipts = identity.rotate_key(id, *old_key, new_key_id, *key,
+              std::string new_key_id = identity::key_id_for(key);
+              auto receipts = identity.rotate_key(id, *old_key, new_key_id, key,
                                                   seconds(overlap->value_or(3600)), grant.who.id(),
                                                   grant.decision.decision_id);
-              if (!receipts.is_ok()) return problem_from_status(receipts.status());
+              if (!receipts.is_ok()) return identity_problem(receipts.status());
               JsonWriter json;
               json.begin_object()
                   .key("principal").string(id)
@@ -601,16 +635,14 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                      auto token = identity.create_api_token(
                          id, **scopes, seconds(ttl->value_or(86400)), grant.who.id(),
                          grant.decision.decision_id);
-                     if (!token.is_ok()) return problem_from_status(token.status());
+                     if (!token.is_ok()) return identity_problem(token.status());
                      JsonWriter json;
                      json.begin_object()
                          .key("principal").string(id)
                          .key("token").string(token->token)
                          .key("token_id").string(token->token_id)
                          .key("expires_at_us").number(static_cast<int64_t>(token->expires_at));
-                     write_receipt(json, token->receipt);
-                     json.key("decision_id").string(grant.decision.decision_id).end_object();
-                     return json_response(201, json.take());
+                     return change_response(201, json, token->receipt, grant.decision.decision_id);
                    });
                  })));
 
@@ -625,15 +657,13 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                                 grant = std::move(grant)] {
                      auto receipt = identity.revoke_api_token(id, token_id, grant.who.id(),
                                                               grant.decision.decision_id);
-                     if (!receipt.is_ok()) return problem_from_status(receipt.status());
+                     if (!receipt.is_ok()) return identity_problem(receipt.status());
                      JsonWriter json;
                      json.begin_object()
                          .key("principal").string(id)
                          .key("token_id").string(token_id)
                          .key("revoked").boolean(true);
-                     write_receipt(json, *receipt);
-                     json.key("decision_id").string(grant.decision.decision_id).end_object();
-                     return json_response(200, json.take());
+                     return change_response(200, json, *receipt, grant.decision.decision_id);
                    });
                  })));
 
@@ -689,7 +719,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
               append.principal = grant.who.id();
               append.payload = to_bytes(entry.str());
               auto receipt = log.append(std::move(append));
-              if (!receipt.is_ok()) return problem_from_status(receipt.status());
+              if (!receipt.is_ok()) return identity_problem(receipt.status());
               JsonWriter json;
               json.begin_object()
                   .key("approval_id").string(approval->id)

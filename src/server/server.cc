@@ -20,11 +20,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <cerrno>
 #include <condition_variable>
 #include <csignal>
-#include <cstdio>
-#include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -34,6 +31,7 @@
 
 #include "custos/core/bytes.h"
 #include "custos/core/logging.h"
+#include "tls_util.h"
 
 namespace custos {
 namespace {
@@ -44,6 +42,8 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using tls_internal::check_readable;
+using tls_internal::make_tls_context;
 
 constexpr std::string_view kRequestsMetric = "custos_http_requests_total";
 constexpr std::string_view kRequestsHelp = "HTTP requests served, by route and status code.";
@@ -63,18 +63,6 @@ bool is_valid_field(std::string_view name, std::string_view value) {
 
 bool status_allows_body(int status) { return status >= 200 && status != 204 && status != 304; }
 
-// fopen's errno names the problem ("No such file or directory") more plainly
-// than the OpenSSL error a load of the same path would give.
-Status check_readable(std::string_view what, const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    return invalid_argument("cannot read the TLS " + std::string(what) + " '" + path +
-                            "': " + std::strerror(errno));
-  }
-  std::fclose(file);
-  return Status::ok();
-}
-
 // Builds the listener's TLS context from the certificate, key and client CA files.
 Status make_server_tls_context(const ServerTlsOptions& tls,
                                std::optional<asio::ssl::context>& context) {
@@ -89,13 +77,8 @@ Status make_server_tls_context(const ServerTlsOptions& tls,
   CUSTOS_RETURN_IF_ERROR(check_readable("certificate file", tls.cert_file));
   CUSTOS_RETURN_IF_ERROR(check_readable("private key file", tls.key_file));
   if (verify_clients) CUSTOS_RETURN_IF_ERROR(check_readable("client CA file", tls.client_ca_file));
-  try {
-    context.emplace(asio::ssl::context::tls_server);
-  } catch (const std::exception& error) {
-    return internal_error(std::string("cannot create a TLS context: ") + error.what());
-  }
+  CUSTOS_RETURN_IF_ERROR(make_tls_context(asio::ssl::context::tls_server, context));
   SSL_CTX* native = context->native_handle();
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   // Client-initiated renegotiation costs the server a handshake for free.
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   beast::error_code ec;

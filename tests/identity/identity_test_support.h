@@ -4,10 +4,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +16,7 @@
 #include "custos/ledger/entry.h"
 #include "custos/ledger/log.h"
 #include "custos/store/store.h"
+#include "support/log_fixture.h"
 
 namespace custos::identity::testing {
 
@@ -26,19 +25,12 @@ inline constexpr UnixMicros kSecond = 1'000'000;
 inline const std::string kActor = "admin-1";
 inline const std::string kDecision = "decision-test-1";
 
-class IdentityFixture : public ::testing::Test {
+class IdentityFixture : public test_support::StoreLogFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("custos-identity-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    open_all();
-  }
-  void TearDown() override {
-    close_all();
-    std::filesystem::remove_all(dir_);
-  }
+  IdentityFixture() : StoreLogFixture("identity", "test.example/custos/identity", kStartTime) {}
+
+  void open_consumers() override { open_service(); }
+  void close_consumers() override { service_.reset(); }
 
   IdentityOptions options() {
     IdentityOptions options;
@@ -46,41 +38,10 @@ class IdentityFixture : public ::testing::Test {
     return options;
   }
 
-  void open_all() {
-    store::StoreOptions store_options;
-    store_options.block_cache_mb = 8;
-    store_options.write_buffer_mb = 4;
-    auto store = store::Store::open(dir_.string(), store_options);
-    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-    store_ = std::move(store).value();
-    ledger::LogOptions log_options;
-    log_options.origin = "test.example/custos/identity";
-    log_options.clock = &clock_;
-    log_options.sign_checkpoint = [](std::string_view body) -> Result<std::string> {
-      return std::string(body) + "\n\u2014 fake-signer AAAA\n";
-    };
-    auto log = ledger::Log::open(*store_, std::move(log_options));
-    ASSERT_TRUE(log.is_ok()) << log.status().to_string();
-    log_ = std::move(log).value();
-    open_service();
-  }
-
   void open_service() {
     auto service = IdentityService::open(*log_, *store_, clock_, options());
     ASSERT_TRUE(service.is_ok()) << service.status().to_string();
     service_ = std::move(service).value();
-  }
-
-  void close_all() {
-    service_.reset();
-    log_.reset();
-    store_.reset();
-  }
-
-  // A restart of the process: everything closed and opened again.
-  void restart() {
-    close_all();
-    open_all();
   }
 
   PrincipalAttributes device(const std::string& id,
@@ -134,10 +95,6 @@ class IdentityFixture : public ::testing::Test {
     return bytes;
   }
 
-  std::filesystem::path dir_;
-  ManualClock clock_{kStartTime};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<ledger::Log> log_;
   std::unique_ptr<IdentityService> service_;
 };
 

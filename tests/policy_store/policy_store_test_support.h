@@ -4,17 +4,15 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 
-#include "custos/core/clock.h"
 #include "custos/ledger/entry.h"
 #include "custos/ledger/log.h"
 #include "custos/policy/policy_store.h"
 #include "custos/store/store.h"
+#include "support/log_fixture.h"
 
 namespace custos::policy::testing {
 
@@ -36,54 +34,18 @@ inline std::string policy_text(int variant) {
   return text;
 }
 
-class PolicyStoreFixture : public ::testing::Test {
+class PolicyStoreFixture : public test_support::StoreLogFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("custos-policy-store-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    open_all();
-  }
-  void TearDown() override {
-    close_all();
-    std::filesystem::remove_all(dir_);
-  }
+  PolicyStoreFixture()
+      : StoreLogFixture("policy-store", "test.example/custos/policy", 1'780'000'000'000'000) {}
 
-  void open_all() {
-    store::StoreOptions store_options;
-    store_options.block_cache_mb = 8;
-    store_options.write_buffer_mb = 4;
-    auto store = store::Store::open(dir_.string(), store_options);
-    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-    store_ = std::move(store).value();
-    ledger::LogOptions log_options;
-    log_options.origin = "test.example/custos/policy";
-    log_options.clock = &clock_;
-    log_options.sign_checkpoint = [](std::string_view body) -> Result<std::string> {
-      return std::string(body) + "\n\u2014 fake-signer AAAA\n";
-    };
-    auto log = ledger::Log::open(*store_, std::move(log_options));
-    ASSERT_TRUE(log.is_ok()) << log.status().to_string();
-    log_ = std::move(log).value();
-    open_policies();
-  }
+  void open_consumers() override { open_policies(); }
+  void close_consumers() override { policies_.reset(); }
 
   void open_policies() {
     auto policies = PolicyStore::open(*log_, *store_, custos_schema());
     ASSERT_TRUE(policies.is_ok()) << policies.status().to_string();
     policies_ = std::move(policies).value();
-  }
-
-  void close_all() {
-    policies_.reset();
-    log_.reset();
-    store_.reset();
-  }
-
-  void restart() {
-    close_all();
-    open_all();
   }
 
   PolicyVersionInfo push(const std::string& text) {
@@ -92,25 +54,22 @@ class PolicyStoreFixture : public ::testing::Test {
     return info.is_ok() ? *info : PolicyVersionInfo{};
   }
 
-  // Appends a control entry written by someone other than the PolicyStore.
-  uint64_t append_control(const std::string& payload) {
+  // Appends an entry written by someone other than the PolicyStore; its index.
+  uint64_t append_entry(ledger::EntryKind kind, const std::string& principal,
+                        const std::string& payload) {
     ledger::AppendRequest request;
-    request.kind = ledger::EntryKind::kControlChange;
-    request.principal = "someone-else";
+    request.kind = kind;
+    request.principal = principal;
     request.payload = to_bytes(payload);
     auto receipt = log_->append(request);
     EXPECT_TRUE(receipt.is_ok()) << receipt.status().to_string();
     return receipt.is_ok() ? receipt->index : 0;
   }
-
+  uint64_t append_control(const std::string& payload) {
+    return append_entry(ledger::EntryKind::kControlChange, "someone-else", payload);
+  }
   uint64_t append_raw(const std::string& payload) {
-    ledger::AppendRequest request;
-    request.kind = ledger::EntryKind::kRawPayload;
-    request.principal = "loader";
-    request.payload = to_bytes(payload);
-    auto receipt = log_->append(request);
-    EXPECT_TRUE(receipt.is_ok()) << receipt.status().to_string();
-    return receipt.is_ok() ? receipt->index : 0;
+    return append_entry(ledger::EntryKind::kRawPayload, "loader", payload);
   }
 
   // Erases every key of the policies family (journal and replayed_up_to).
@@ -125,10 +84,6 @@ class PolicyStoreFixture : public ::testing::Test {
     ASSERT_TRUE(store_->write(batch, /*sync=*/true).is_ok());
   }
 
-  std::filesystem::path dir_;
-  ManualClock clock_{1'780'000'000'000'000};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<ledger::Log> log_;
   std::unique_ptr<PolicyStore> policies_;
 };
 

@@ -14,7 +14,9 @@
 // Both lists are ordered by policy position in the set.
 //
 // Only policies whose scope can match the request are evaluated (the set is
-// indexed by principal / resource `==` constraints); skipping the others
+// indexed by principal / resource `==` and `in` constraints, the latter
+// matched against the request entity and its ancestors, and by action);
+// skipping the others
 // cannot change the answer because a scope mismatch short-circuits before any
 // condition is evaluated.
 //

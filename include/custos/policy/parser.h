@@ -4,7 +4,7 @@
 // compiled once into an expression tree (literal sets and records folded to
 // constants, attribute names resolved, `like` patterns pre-split) and its
 // scope is indexed so authorization looks only at policies whose principal /
-// resource `==` constraint can match a request. Supported: annotations,
+// resource `==` or `in` constraint, or action constraint, can match a request. Supported: annotations,
 // permit/forbid, scope constraints (`==`, `in`, `is T`, `is T in E`, action
 // `in [..]`), when/unless clauses, and the expression language with Cedar's
 // precedence: if-then-else, ||, &&, relations (== != < <= > >= in has like

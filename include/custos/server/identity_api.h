@@ -19,7 +19,9 @@
 //   POST   /custos/v1/approvals                        approval.grant   the resource approved
 //
 // Changes block on the log's group commit, so their handlers run on the
-// `control` work queue, never on an I/O thread.
+// `control` work queue, never on an I/O thread. Logins (an Argon2id hash
+// each, unauthenticated) run on `logins`, so a flood of them cannot delay
+// trust changes such as a suspension.
 #pragma once
 
 #include <string>
@@ -40,6 +42,10 @@ std::string rotation_proof_message(std::string_view principal_id,
                                    std::string_view old_key_id);
 
 // Adds the routes above. Everything is borrowed and must outlive the server.
+Status add_identity_routes(Router& router, identity::IdentityService& identity,
+                           AccessControl& access, ledger::Log& log, WorkQueue& control,
+                           WorkQueue& logins);
+// The same with logins on `control` (tests).
 Status add_identity_routes(Router& router, identity::IdentityService& identity,
                            AccessControl& access, ledger::Log& log, WorkQueue& control);
 
