@@ -5,8 +5,10 @@
 #include <sodium.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <variant>
 
+#include "custos/crypto/sha256.h"
 #include "custos/crypto/structured_fields.h"
 
 namespace custos {
@@ -74,16 +76,18 @@ DigestVerdict verify_content_digest(std::string_view field_value, ByteView conte
     const auto* claimed = item ? std::get_if<sf::ByteSequence>(&item->value) : nullptr;
     if (claimed == nullptr) return DigestVerdict::kMalformed;
     any_supported = true;
-    // libsodium into a stack buffer: no allocation and no OpenSSL 3 algorithm
-    // fetch per verified request.
+    // Into a stack buffer, no allocation. SHA-256 through the thread's
+    // OpenSSL hasher (method fetched once; SHA-NI): ~4x libsodium's portable
+    // code on 256-byte bodies (measured 268 vs 1,083 ns). SHA-512 is rare.
     unsigned char actual[crypto_hash_sha512_BYTES];
     size_t length = 0;
     if (*algorithm == DigestAlgorithm::kSha512) {
       crypto_hash_sha512(actual, content.data(), content.size());
       length = crypto_hash_sha512_BYTES;
     } else {
-      crypto_hash_sha256(actual, content.data(), content.size());
-      length = crypto_hash_sha256_BYTES;
+      Hash256 hash = sha256(content);
+      std::memcpy(actual, hash.bytes.data(), hash.bytes.size());
+      length = hash.bytes.size();
     }
     if (claimed->value.size() != length ||
         CRYPTO_memcmp(claimed->value.data(), actual, length) != 0) {
