@@ -242,13 +242,16 @@ ResourceFn registry_resource() {
             const AuthenticatedPrincipal&) -> Result<policy::Entity> { return registry_entity(); };
 }
 
-// The principal named by the {id} path parameter, as an entity.
+// The principal named by the {id} path parameter, as an entity. An unknown
+// id becomes Custos::Principal::"<id>" so that the policies decide first and
+// only a caller allowed to look gets the handler's 404 (no probing for ids).
 ResourceFn principal_resource(const identity::IdentityService& identity) {
   return [&identity](const HttpRequest&, const RouteParams& params,
                      const AuthenticatedPrincipal&) -> Result<policy::Entity> {
     PrincipalPtr principal = identity.find_principal(params.value("id"));
     if (!principal) {
-      return not_found("no principal \"" + std::string(params.value("id")) + "\"");
+      return policy::Entity{policy::EntityUid{"Custos::Principal", std::string(params.value("id"))},
+                            policy::Value::record({}), {}};
     }
     return principal_entity(*principal);
   };

@@ -205,6 +205,13 @@ TEST_F(IdentityApiTest, PrincipalChangesNeedTheRightRoleAndValidInput) {
     EXPECT_EQ(refused->status, 400) << body << " -> " << refused->body;
   }
   EXPECT_EQ(call("GET", "/custos/v1/principals/nobody", "", adam_)->status, 404);
+  // Someone not allowed to look cannot probe which ids exist.
+  auto token = identity_->create_api_token("scanner-4", {"status.read"}, std::chrono::hours(1),
+                                           "test", "dec-test");
+  ASSERT_TRUE(token.is_ok());
+  EXPECT_EQ(call("GET", "/custos/v1/principals/nobody", "", token->token)->status, 403);
+  EXPECT_EQ(call("GET", "/custos/v1/principals/adam", "", token->token)->status, 403);
+  EXPECT_EQ(call("GET", "/custos/v1/principals/scanner-4", "", token->token)->status, 200);
   EXPECT_EQ(call("GET", "/custos/v1/principals?kind=robot", "", adam_)->status, 400);
   EXPECT_EQ(call("GET", "/custos/v1/principals", "", "")->status, 401);
 }
