@@ -212,6 +212,14 @@ int run_policy_show(const PolicyRemoteOptions& options);
 // "3") with --url; exit 0 when equal, 1 when they differ.
 int run_policy_diff(const PolicyRemoteOptions& options);
 
+// ---- EPCIS (epcis_verbs.cc) ----
+
+struct EpcisHashOptions {
+  std::string path;      // an EPCIS 2.0 JSON / JSON-LD document (EPCISDocument or query document)
+  bool prehash = false;  // print the canonical pre-hash strings instead
+};
+int run_epcis_hash(const EpcisHashOptions& options);
+
 struct ApproveOptions {
   RemoteOptions remote;
   std::string requester;

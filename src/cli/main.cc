@@ -314,6 +314,17 @@ int main(int argc, char** argv) {
   policy_diff_cmd->add_option("B", policy_remote.other, "Second: a path or a version")->required();
   policy_diff_cmd->footer(kExitCodes);
 
+  // ---- EPCIS ----
+  auto* epcis_cmd = app.add_subcommand("epcis", "EPCIS 2.0 documents");
+  epcis_cmd->require_subcommand(1);
+  EpcisHashOptions epcis_hash;
+  auto* epcis_hash_cmd = epcis_cmd->add_subcommand(
+      "hash", "Print the CBV 2.0 event hash ID of every event in a JSON/JSON-LD document");
+  epcis_hash_cmd->add_option("FILE", epcis_hash.path, "EPCIS document (JSON or JSON-LD)")->required();
+  epcis_hash_cmd->add_flag("--prehash", epcis_hash.prehash,
+                           "Print the canonical pre-hash strings instead of the hashes");
+  epcis_hash_cmd->footer(kExitCodes);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -345,6 +356,7 @@ int main(int argc, char** argv) {
   if (token_create_cmd->parsed()) return run_token_create(token);
   if (token_revoke_cmd->parsed()) return run_token_revoke(token);
   if (approve_cmd->parsed()) return run_approve(approve);
+  if (epcis_hash_cmd->parsed()) return run_epcis_hash(epcis_hash);
   if (policy_check_cmd->parsed()) return run_policy_check(policy_path);
   if (policy_test_cmd->parsed()) return run_policy_test(policy_path, policy_cases, policy_test_json);
   if (policy_push_cmd->parsed()) return run_policy_push(policy_push);

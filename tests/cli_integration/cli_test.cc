@@ -212,6 +212,24 @@ TEST_F(CliTest, AppendProveShowAndVerifyOffline) {
   EXPECT_EQ(stop_server(), 0);
 }
 
+TEST_F(CliTest, EpcisHashPrintsOneHashPerEventInDocumentOrder) {
+  const std::string stem = std::string(CUSTOS_TEST_DATA_DIR) + "/epcis/hash/ReferenceEventHashAlgorithm";
+  RunResult hashed = run({"epcis", "hash", stem + ".jsonld"});
+  ASSERT_EQ(hashed.exit_code, 0) << hashed.err;
+  std::string expected = read_file(stem + ".hashes");
+  while (!expected.empty() && (expected.back() == '\n' || expected.back() == '\r')) expected.pop_back();
+  std::string got = hashed.out;
+  while (!got.empty() && got.back() == '\n') got.pop_back();
+  EXPECT_EQ(got, expected);
+  EXPECT_NE(hashed.out.find("ni:///sha-256;"), std::string::npos);
+
+  std::ofstream(root_ / "bad.json") << "{\"epcisBody\": [";
+  RunResult bad = run({"epcis", "hash", (root_ / "bad.json").string()});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_FALSE(bad.err.empty());
+  EXPECT_EQ(run({"epcis", "hash", (root_ / "missing.json").string()}).exit_code, 2);
+}
+
 TEST_F(CliTest, VerifyNamesATamperedEntry) {
   std::string data = init("data");
   std::string url = start_server(data);

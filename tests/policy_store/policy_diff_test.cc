@@ -15,7 +15,13 @@ std::string numbered(int count, std::map<int, std::string> replaced = {}) {
   std::string text;
   for (int i = 1; i <= count; ++i) {
     auto it = replaced.find(i);
-    text += (it != replaced.end() ? it->second : "l" + std::to_string(i)) + "\n";
+    if (it != replaced.end()) {
+      text += it->second;
+    } else {
+      text += 'l';
+      text += std::to_string(i);
+    }
+    text += '\n';
   }
   return text;
 }
