@@ -79,6 +79,30 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+// What a refusal may say about a signature that did not verify. Messages are
+// returned to the caller and logged, so they never repeat free text from the
+// request (a client that put a token into keyid, alg or a component name
+// would otherwise see it written to the server's log); the reason code says
+// what was wrong. Details made only of numbers or fixed text are kept.
+std::string refusal_detail(const SignatureFailure& failure) {
+  switch (failure.reason) {
+    case SignatureError::kUnknownKey:
+      return "keyid does not name an enrolled key";
+    case SignatureError::kUnsupportedAlgorithm:
+      return "alg must be \"ed25519\"";
+    case SignatureError::kMalformedSignature:
+      return "Signature-Input or Signature is not a valid \"custos\" signature (RFC 9421, RFC 8941)";
+    case SignatureError::kMissingComponent:
+      if (failure.detail.starts_with("required component ") ||
+          failure.detail.starts_with("the request has a body")) {
+        return failure.detail;
+      }
+      return "a covered component is missing from the request";
+    default:
+      return failure.detail;
+  }
+}
+
 std::string new_decision_id() { return "dec-" + hex_encode(random_bytes(16)); }
 
 }  // namespace
@@ -220,7 +244,7 @@ AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& reque
           reason, "key \"" + lookup.key.key_id + "\" of principal \"" + lookup.principal->id() +
                       "\" is refused: " + std::string(identity::key_verdict_name(lookup.verdict)));
     }
-    return refuse(reason_for(failure.reason), failure.detail);
+    return refuse(reason_for(failure.reason), refusal_detail(failure));
   }
 
   const SignatureParams& params = verified->params;
