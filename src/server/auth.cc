@@ -73,12 +73,6 @@ bool has_header(const HttpRequest& request, std::string_view name) {
   return request.headers.contains(name);
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // What a refusal may say about a signature that did not verify. Messages are
 // returned to the caller and logged, so they never repeat free text from the
 // request (a client that put a token into keyid, alg or a component name
@@ -186,7 +180,7 @@ AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& reque
     return refuse(kReasonMalformedSignature, "Signature-Input and Signature must be sent together");
   }
   std::optional<std::string_view> host = request.header("Host");
-  if (!host || trim(*host).empty()) {
+  if (!host || trim_ows(*host).empty()) {
     return refuse(kReasonMalformedRequest, "a signed request needs a Host header");
   }
   std::string_view target = request.target;
@@ -203,7 +197,7 @@ AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& reque
   SignedRequestView view;
   view.method = request.method;
   view.scheme = options_.scheme;
-  view.authority = trim(*host);
+  view.authority = trim_ows(*host);
   view.path = path;
   view.query = query;
   view.header_values = header_values_from(request.headers.fields());
@@ -318,13 +312,13 @@ AuthResult RequestAuthenticator::authenticate_client_certificate(const HttpReque
 }
 
 AuthResult RequestAuthenticator::authenticate_bearer(std::string_view authorization) const {
-  authorization = trim(authorization);
+  authorization = trim_ows(authorization);
   size_t space = std::min(authorization.find(' '), authorization.size());
   if (!equals_ignore_case(authorization.substr(0, space), "Bearer")) {
     return refuse(kReasonUnsupportedCredentials,
                   "Authorization must use the Bearer scheme (or sign the request)");
   }
-  std::string_view token = trim(authorization.substr(space));
+  std::string_view token = trim_ows(authorization.substr(space));
   if (token.empty()) return refuse(kReasonInvalidToken, "the bearer token is empty");
   auto authenticated = identity_.authenticate_token(token);
   if (!authenticated.is_ok()) {

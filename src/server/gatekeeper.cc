@@ -15,14 +15,8 @@ namespace {
 constexpr double kEarthRadiusM = 6371008.8;  // mean radius (IUGG)
 constexpr double kPi = 3.14159265358979323846;
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 bool parse_degrees(std::string_view text, double* out) {
-  std::string copy(trim(text));
+  std::string copy(trim_ows(text));
   if (copy.empty() || copy.size() > 32) return false;
   for (char c : copy) {
     if (!(c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9'))) return false;
@@ -143,7 +137,7 @@ std::vector<std::string> approval_ids_of(const HttpRequest& request) {
     std::string_view rest = value;
     while (!rest.empty()) {
       size_t comma = rest.find(',');
-      std::string_view item = trim(rest.substr(0, comma));
+      std::string_view item = trim_ows(rest.substr(0, comma));
       if (!item.empty() && ids.size() < 16) ids.emplace_back(item);
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
@@ -190,7 +184,7 @@ AuthorizationContext Gatekeeper::context_for(const HttpRequest& request,
   std::string posture = "unknown";
   if (signed_request && who.covers(kPostureHeader)) {
     if (auto value = request.header(kPostureHeader)) {
-      std::string_view reported = trim(*value);
+      std::string_view reported = trim_ows(*value);
       if (reported == "healthy" || reported == "compromised") posture = std::string(reported);
     }
   }

@@ -20,8 +20,6 @@ constexpr std::string_view kRegistry = "registry";
 
 // ---- request bodies ----
 
-// A JSON object body with typed, checked member access. Unknown members are
-// refused so that a typo never silently falls back to a default.
 // "\"name\"" for messages (built with += : g++ 12 warns about the + chain).
 std::string member_name(std::string_view name) {
   std::string quoted = "\"";
@@ -30,17 +28,8 @@ std::string member_name(std::string_view name) {
   return quoted;
 }
 
-// Identity refuses changes the current state does not allow (a revoked
-// principal, a used enrollment token...) with FailedPrecondition: a 409
-// conflict for the caller. A log that turned read-only is still a 503.
-HttpResponse identity_problem(const Status& status) {
-  if (status.code() == StatusCode::kFailedPrecondition &&
-      status.message().find("read-only") == std::string::npos) {
-    return problem_response(409, "Conflict", status.message(), "conflict");
-  }
-  return problem_from_status(status);
-}
-
+// A JSON object body with typed, checked member access. Unknown members are
+// refused so that a typo never silently falls back to a default.
 class JsonBody {
  public:
   static Result<JsonBody> parse(const std::string& text,
@@ -264,19 +253,6 @@ Result<policy::EntityUid> parse_resource_uid(std::string_view type, std::string_
   return policy::EntityUid{std::string(type), std::string(id)};
 }
 
-// Runs `work` on the control queue; it answers with the response it returns.
-void run_control(WorkQueue& control, Responder respond, std::function<HttpResponse()> work) {
-  control.post([respond = std::move(respond), work = std::move(work)] {
-    HttpResponse response;
-    try {
-      response = work();
-    } catch (const std::exception& error) {
-      response = problem_response(500, "Internal error", error.what(), "internal");
-    }
-    respond(std::move(response));
-  });
-}
-
 std::chrono::microseconds seconds(int64_t value) {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::seconds(value));
 }
@@ -304,7 +280,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
   CUSTOS_RETURN_IF_ERROR(router.add(
       "POST", "/custos/v1/auth/login", "auth_login",
       [&identity, &logins](const HttpRequest& request, const RouteParams&, Responder respond) {
-        run_control(logins, std::move(respond), [&identity, body_text = request.body] {
+        respond_on(logins, std::move(respond), [&identity, body_text = request.body] {
           auto body = JsonBody::parse(body_text, {"principal", "password", "totp"});
           if (!body.is_ok()) return problem_from_status(body.status());
           auto principal = body->string("principal");
@@ -378,7 +354,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
           RouteAccess{"principal.change", registry_resource()},
           [&identity, &control](const HttpRequest& request, const RouteParams&, AccessGrant grant,
                                 Responder respond) {
-            run_control(control, std::move(respond), [&identity, body_text = request.body,
+            respond_on(control, std::move(respond), [&identity, body_text = request.body,
                                                       grant = std::move(grant)] {
               auto body = JsonBody::parse(body_text,
                                           {"id", "kind", "subtype", "display_name", "site", "zone",
@@ -430,7 +406,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                 bool with_totp = false;
                 if (body->has("totp")) with_totp = true;
                 auto user = identity.create_user(attributes, *password, with_totp, actor, decision);
-                if (!user.is_ok()) return identity_problem(user.status());
+                if (!user.is_ok()) return change_problem(user.status());
                 json.key("principal");
                 write_principal(json, *user->principal);
                 if (user->totp) {
@@ -442,7 +418,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                   return problem_from_status(invalid_argument("only users have passwords"));
                 }
                 auto receipt = identity.apply(identity::PrincipalCreate{attributes}, actor, decision);
-                if (!receipt.is_ok()) return identity_problem(receipt.status());
+                if (!receipt.is_ok()) return change_problem(receipt.status());
                 json.key("principal");
                 write_principal(json, *identity.find_principal(attributes.id));
                 write_receipt(json, *receipt);
@@ -482,7 +458,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
             RouteAccess{action, status_resource},
             [&identity, &control, lifting](const HttpRequest& request, const RouteParams& params,
                                            AccessGrant grant, Responder respond) {
-              run_control(control, std::move(respond),
+              respond_on(control, std::move(respond),
                           [&identity, lifting, body_text = request.body,
                            id = std::string(params.value("id")), grant = std::move(grant)] {
                 auto body = JsonBody::parse(body_text, {"status", "reason"});
@@ -496,7 +472,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                 if (!current) return problem_from_status(not_found("no such principal"));
                 if (lifting) {
                   if (current->status != identity::PrincipalStatus::kQuarantined) {
-                    return identity_problem(
+                    return change_problem(
                         failed_precondition("principal \"" + id + "\" is not quarantined"));
                   }
                   change.status = identity::PrincipalStatus::kActive;
@@ -507,14 +483,14 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                   if (!parsed.is_ok()) return problem_from_status(parsed.status());
                   if (current->status == identity::PrincipalStatus::kQuarantined &&
                       *parsed == identity::PrincipalStatus::kActive) {
-                    return identity_problem(failed_precondition(
+                    return change_problem(failed_precondition(
                         "lifting a quarantine is a containment override: POST "
                         "/custos/v1/principals/" + id + "/release (needs a second approver)"));
                   }
                   change.status = *parsed;
                 }
                 auto receipt = identity.apply(change, grant.who.id(), grant.decision.decision_id);
-                if (!receipt.is_ok()) return identity_problem(receipt.status());
+                if (!receipt.is_ok()) return change_problem(receipt.status());
                 JsonWriter json;
                 json.begin_object().key("principal");
                 write_principal(json, *identity.find_principal(id));
@@ -529,7 +505,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
       gate.guard(RouteAccess{"key.change", principal_resource(identity)},
                  [&identity, &control](const HttpRequest& request, const RouteParams& params,
                                        AccessGrant grant, Responder respond) {
-                   run_control(control, std::move(respond),
+                   respond_on(control, std::move(respond),
                                [&identity, body_text = request.body,
                                 id = std::string(params.value("id")), grant = std::move(grant)] {
                      auto body = JsonBody::parse(body_text.empty() ? "{}" : body_text, {"ttl_s"});
@@ -539,7 +515,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                      auto ticket = identity.create_enrollment(id, seconds(ttl->value_or(3600)),
                                                               grant.who.id(),
                                                               grant.decision.decision_id);
-                     if (!ticket.is_ok()) return identity_problem(ticket.status());
+                     if (!ticket.is_ok()) return change_problem(ticket.status());
                      JsonWriter json;
                      json.begin_object()
                          .key("principal").string(id)
@@ -552,11 +528,11 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
   CUSTOS_RETURN_IF_ERROR(router.add(
       "POST", "/custos/v1/enroll", "enroll",
       [&identity, &control](const HttpRequest& request, const RouteParams&, Responder respond) {
-        run_control(control, std::move(respond), [&identity, body_text = request.body] {
+        respond_on(control, std::move(respond), [&identity, body_text = request.body] {
           auto body = JsonBody::parse(body_text, {"token", "public_key", "proof"});
           if (!body.is_ok()) return problem_from_status(body.status());
           auto token = body->string("token");
-          if (!token.is_ok()) return identity_problem(token.status());
+          if (!token.is_ok()) return change_problem(token.status());
           auto key = key_with_proof(*body);
           if (!key.is_ok()) return problem_from_status(key.status());
           auto receipt = identity.complete_enrollment(*token, key->key, key->proof, "enrollment");
@@ -565,7 +541,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
               return unauthenticated_response(
                   AuthFailure{std::string(kReasonInvalidToken), receipt.status().message()});
             }
-            return identity_problem(receipt.status());
+            return change_problem(receipt.status());
           }
           JsonWriter json;
           json.begin_object().key("key_id").string(identity::key_id_for(key->key));
@@ -581,7 +557,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
           RouteAccess{"key.change", principal_resource(identity)},
           [&identity, &control](const HttpRequest& request, const RouteParams& params,
                                 AccessGrant grant, Responder respond) {
-            run_control(control, std::move(respond),
+            respond_on(control, std::move(respond),
                         [&identity, body_text = request.body, id = std::string(params.value("id")),
                          grant = std::move(grant)] {
               auto body =
@@ -604,7 +580,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
               auto receipts = identity.rotate_key(id, *old_key, new_key_id, key,
                                                   seconds(overlap->value_or(3600)), grant.who.id(),
                                                   grant.decision.decision_id);
-              if (!receipts.is_ok()) return identity_problem(receipts.status());
+              if (!receipts.is_ok()) return change_problem(receipts.status());
               JsonWriter json;
               json.begin_object()
                   .key("principal").string(id)
@@ -622,7 +598,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
       gate.guard(RouteAccess{"key.change", principal_resource(identity)},
                  [&identity, &control](const HttpRequest& request, const RouteParams& params,
                                        AccessGrant grant, Responder respond) {
-                   run_control(control, std::move(respond),
+                   respond_on(control, std::move(respond),
                                [&identity, body_text = request.body,
                                 id = std::string(params.value("id")), grant = std::move(grant)] {
                      auto body = JsonBody::parse(body_text, {"scopes", "ttl_s"});
@@ -638,7 +614,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
                      auto token = identity.create_api_token(
                          id, **scopes, seconds(ttl->value_or(86400)), grant.who.id(),
                          grant.decision.decision_id);
-                     if (!token.is_ok()) return identity_problem(token.status());
+                     if (!token.is_ok()) return change_problem(token.status());
                      JsonWriter json;
                      json.begin_object()
                          .key("principal").string(id)
@@ -654,13 +630,13 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
       gate.guard(RouteAccess{"key.change", principal_resource(identity)},
                  [&identity, &control](const HttpRequest&, const RouteParams& params,
                                        AccessGrant grant, Responder respond) {
-                   run_control(control, std::move(respond),
+                   respond_on(control, std::move(respond),
                                [&identity, id = std::string(params.value("id")),
                                 token_id = std::string(params.value("token_id")),
                                 grant = std::move(grant)] {
                      auto receipt = identity.revoke_api_token(id, token_id, grant.who.id(),
                                                               grant.decision.decision_id);
-                     if (!receipt.is_ok()) return identity_problem(receipt.status());
+                     if (!receipt.is_ok()) return change_problem(receipt.status());
                      JsonWriter json;
                      json.begin_object()
                          .key("principal").string(id)
@@ -689,7 +665,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
           RouteAccess{"approval.grant", approved_resource},
           [&access, &log, &control](const HttpRequest& request, const RouteParams&,
                                     AccessGrant grant, Responder respond) {
-            run_control(control, std::move(respond), [&access, &log, body_text = request.body,
+            respond_on(control, std::move(respond), [&access, &log, body_text = request.body,
                                                       grant = std::move(grant)] {
               auto body = JsonBody::parse(
                   body_text, {"requester", "action", "resource_type", "resource_id", "ttl_s"});
@@ -722,7 +698,7 @@ Status add_identity_routes(Router& router, identity::IdentityService& identity,
               append.principal = grant.who.id();
               append.payload = to_bytes(entry.str());
               auto receipt = log.append(std::move(append));
-              if (!receipt.is_ok()) return identity_problem(receipt.status());
+              if (!receipt.is_ok()) return change_problem(receipt.status());
               JsonWriter json;
               json.begin_object()
                   .key("approval_id").string(approval->id)

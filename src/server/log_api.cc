@@ -121,6 +121,14 @@ HttpResponse problem_from_status(const Status& status) {
   }
 }
 
+HttpResponse change_problem(const Status& status) {
+  if (status.code() == StatusCode::kFailedPrecondition &&
+      status.message().find("read-only") == std::string::npos) {
+    return problem_response(409, "Conflict", status.message(), "conflict");
+  }
+  return problem_from_status(status);
+}
+
 LogMetrics::LogMetrics(MetricsRegistry& registry)
     : registry_(registry),
       appends_(registry.counter("custos_log_appends_total", "Entries committed to the log")),

@@ -1,6 +1,5 @@
 #include "custos/server/policy_api.h"
 
-#include <exception>
 #include <memory>
 
 #include "custos/core/bytes.h"
@@ -92,48 +91,38 @@ Status add_policy_routes(Router& router, policy::PolicyStore& policies, const Ga
                       }},
           [&policies, &control](const HttpRequest& request, const RouteParams&, AccessGrant grant,
                                 Responder respond) {
-            control.post([&policies, text = request.body, grant = std::move(grant),
-                          respond = std::move(respond)] {
-              HttpResponse response;
-              try {
-                std::vector<policy::ValidationError> errors;
-                auto pushed =
-                    policies.push(text, grant.who.id(), grant.decision.decision_id, &errors);
-                if (pushed.is_ok()) {
-                  JsonWriter json;
-                  json.begin_object();
-                  write_info(json, *pushed);
-                  json.end_object();
-                  response = json_response(201, json.take());
-                } else if (!errors.empty()) {
-                  JsonWriter json;
-                  json.begin_object()
-                      .key("type").string("https://custos.dev/problems/invalid-policy")
-                      .key("title").string("Invalid policy")
-                      .key("status").number(400)
-                      .key("detail").string(pushed.status().message())
-                      .key("errors").begin_array();
-                  for (const policy::ValidationError& error : errors) {
-                    json.begin_object()
-                        .key("line").number(error.line)
-                        .key("column").number(error.column)
-                        .key("message").string(error.message)
-                        .end_object();
-                  }
-                  json.end_array().end_object();
-                  response.status = 400;
-                  response.body = json.take();
-                  response.content_type = "application/problem+json";
-                } else if (pushed.status().code() == StatusCode::kFailedPrecondition) {
-                  response = problem_response(409, "Conflict", pushed.status().message(),
-                                              "conflict");
-                } else {
-                  response = problem_from_status(pushed.status());
-                }
-              } catch (const std::exception& error) {
-                response = problem_response(500, "Internal error", error.what(), "internal");
+            respond_on(control, std::move(respond), [&policies, text = request.body,
+                                                     grant = std::move(grant)] {
+              std::vector<policy::ValidationError> errors;
+              auto pushed = policies.push(text, grant.who.id(), grant.decision.decision_id, &errors);
+              if (pushed.is_ok()) {
+                JsonWriter json;
+                json.begin_object();
+                write_info(json, *pushed);
+                json.end_object();
+                return json_response(201, json.take());
               }
-              respond(std::move(response));
+              if (errors.empty()) return change_problem(pushed.status());
+              JsonWriter json;
+              json.begin_object()
+                  .key("type").string("https://custos.dev/problems/invalid-policy")
+                  .key("title").string("Invalid policy")
+                  .key("status").number(400)
+                  .key("detail").string(pushed.status().message())
+                  .key("errors").begin_array();
+              for (const policy::ValidationError& error : errors) {
+                json.begin_object()
+                    .key("line").number(error.line)
+                    .key("column").number(error.column)
+                    .key("message").string(error.message)
+                    .end_object();
+              }
+              json.end_array().end_object();
+              HttpResponse response;
+              response.status = 400;
+              response.body = json.take();
+              response.content_type = "application/problem+json";
+              return response;
             });
           })));
   return Status::ok();

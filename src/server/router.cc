@@ -1,9 +1,24 @@
 #include "custos/server/router.h"
 
 #include <algorithm>
+#include <exception>
 #include <set>
 
+#include "custos/core/work_queue.h"
+
 namespace custos {
+
+void respond_on(WorkQueue& queue, Responder respond, std::function<HttpResponse()> work) {
+  queue.post([respond = std::move(respond), work = std::move(work)] {
+    HttpResponse response;
+    try {
+      response = work();
+    } catch (const std::exception& error) {
+      response = problem_response(500, "Internal error", error.what(), "internal");
+    }
+    respond(std::move(response));
+  });
+}
 namespace {
 
 bool is_param_name(std::string_view name) {

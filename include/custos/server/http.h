@@ -106,4 +106,7 @@ Result<QueryParams> parse_query(std::string_view query);
 // ASCII case-insensitive equality, for header names and tokens.
 bool equals_ignore_case(std::string_view a, std::string_view b);
 
+// `text` without leading and trailing spaces and tabs (RFC 9110 OWS).
+std::string_view trim_ows(std::string_view text);
+
 }  // namespace custos

@@ -73,4 +73,10 @@ Result<ProofQuery> parse_proof_query(const QueryParams& query,
 // Maps a Status to the problem+json response a client should see.
 HttpResponse problem_from_status(const Status& status);
 
+// The same for the answer to a change request (identity, policy): a
+// FailedPrecondition there means the current state does not allow the change
+// (a used enrollment token, an unchanged policy): 409 Conflict. A log that
+// turned read-only (its FailedPrecondition says "read-only") stays a 503.
+HttpResponse change_problem(const Status& status);
+
 }  // namespace custos

@@ -36,6 +36,8 @@
 
 namespace custos {
 
+class WorkQueue;
+
 // Captured path parameters, in pattern order, percent-decoded.
 class RouteParams {
  public:
@@ -52,6 +54,11 @@ class RouteParams {
 
 using Responder = std::function<void(HttpResponse)>;
 using Handler = std::function<void(const HttpRequest&, const RouteParams&, Responder)>;
+
+// Runs `work` on `queue` (for handlers that must block, e.g. on a log
+// commit) and answers with the response it returns; a throw becomes a 500
+// problem.
+void respond_on(WorkQueue& queue, Responder respond, std::function<HttpResponse()> work);
 
 struct RouteMatch {
   enum class Kind { kFound, kNotFound, kMethodNotAllowed };
