@@ -21,10 +21,8 @@ using identity_internal::UserSecrets;
 namespace {
 
 constexpr std::string_view kJournalPrefix = "journal/";
-constexpr std::string_view kReplayedUpToKey = "replayed_up_to";
 constexpr std::string_view kSecretPrefix = "secret/";
 constexpr std::string_view kTotpStepPrefix = "totp_step/";
-constexpr uint8_t kReplayStateVersion = 1;
 constexpr size_t kTotpSecretBytes = 20;
 constexpr size_t kMaxDecisionIdBytes = 256;
 constexpr uint64_t kJournalBatchEntries = 1024;
@@ -37,13 +35,6 @@ std::string journal_key(uint64_t index) {
   Bytes key = to_bytes(kJournalPrefix);
   append_u64_be(key, index);
   return std::string(as_text(key));
-}
-
-std::string replayed_up_to_value(uint64_t index) {
-  Bytes value;
-  append_u8(value, kReplayStateVersion);
-  append_u64_be(value, index);
-  return std::string(as_text(value));
 }
 
 std::string secret_key(const Hash256& commitment) {
@@ -129,19 +120,10 @@ Result<std::unique_ptr<IdentityService>> IdentityService::open(ledger::Log& log,
 
 Status IdentityService::replay() {
   State& state = *state_;
-  uint64_t replayed_up_to = 0;
-  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(store::Family::kPrincipals, kReplayedUpToKey));
-  if (stored) {
-    if (stored->size() != 9 || static_cast<uint8_t>((*stored)[0]) != kReplayStateVersion) {
-      return data_loss("malformed replayed_up_to");
-    }
-    replayed_up_to = read_u64_be(reinterpret_cast<const uint8_t*>(stored->data()) + 1);
-  }
-  uint64_t tree_size = log_.tree_size();
-  if (replayed_up_to > tree_size) {
-    return data_loss("replayed_up_to " + std::to_string(replayed_up_to) +
-                     " is beyond the log's size " + std::to_string(tree_size));
-  }
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> stored,
+                          ledger::read_replay_mark(store_, store::Family::kPrincipals, log_));
+  const uint64_t replayed_up_to = stored.value_or(0);
+  const uint64_t tree_size = log_.tree_size();
 
   // 1. The journal: every identity entry below replayed_up_to, in log order.
   auto iterator = store_.new_iterator(store::Family::kPrincipals);
@@ -174,8 +156,8 @@ Status IdentityService::replay() {
     }
     batch.put(store::Family::kPrincipals, journal_key(entry.index), entry_bytes);
     if (++pending == kJournalBatchEntries) {
-      batch.put(store::Family::kPrincipals, kReplayedUpToKey,
-                replayed_up_to_value(entry.index + 1));
+      batch.put(store::Family::kPrincipals, ledger::kReplayMarkKey,
+                ledger::encode_replay_mark(entry.index + 1));
       CUSTOS_RETURN_IF_ERROR(store_.write(batch, /*sync=*/false));
       batch.clear();
       pending = 0;
@@ -186,7 +168,7 @@ Status IdentityService::replay() {
                           ledger::scan_entries(log_, replayed_up_to, tree_size,
                                                ledger::EntryKind::kControlChange, apply_entry));
   if (!stored || replayed_up_to != tree_size) {
-    batch.put(store::Family::kPrincipals, kReplayedUpToKey, replayed_up_to_value(tree_size));
+    batch.put(store::Family::kPrincipals, ledger::kReplayMarkKey, ledger::encode_replay_mark(tree_size));
     CUSTOS_RETURN_IF_ERROR(store_.write(batch, /*sync=*/false));
   }
   replay_stats_.replayed_up_to = tree_size;
@@ -309,8 +291,8 @@ Result<ChangeReceipt> IdentityService::apply_locked(const ControlChange& change,
         std::move(request.payload)};
     store::WriteBatch batch;
     batch.put(store::Family::kPrincipals, journal_key(receipt.index), ledger::encode_entry(entry));
-    batch.put(store::Family::kPrincipals, kReplayedUpToKey,
-              replayed_up_to_value(receipt.index + 1));
+    batch.put(store::Family::kPrincipals, ledger::kReplayMarkKey,
+              ledger::encode_replay_mark(receipt.index + 1));
     if (!store_.write(batch, /*sync=*/false).is_ok()) journal_stale_ = true;
   }
   return ChangeReceipt{std::string(control_op_name(change)), std::move(receipt)};

@@ -46,4 +46,27 @@ Result<uint64_t> scan_entries(const Log& log, uint64_t from, uint64_t to,
   return scanned;
 }
 
+std::string encode_replay_mark(uint64_t index) {
+  Bytes value;
+  append_u8(value, 1);
+  append_u64_be(value, index);
+  return std::string(as_text(value));
+}
+
+Result<std::optional<uint64_t>> read_replay_mark(const store::Store& store, store::Family family,
+                                                 const Log& log) {
+  CUSTOS_ASSIGN_OR_RETURN(auto stored, store.get(family, kReplayMarkKey));
+  if (!stored) return std::optional<uint64_t>();
+  if (stored->size() != 9 || static_cast<uint8_t>((*stored)[0]) != 1) {
+    return data_loss("malformed replayed_up_to");
+  }
+  uint64_t index = read_u64_be(reinterpret_cast<const uint8_t*>(stored->data()) + 1);
+  uint64_t tree_size = log.tree_size();
+  if (index > tree_size) {
+    return data_loss("replayed_up_to " + std::to_string(index) + " is beyond the log's size " +
+                     std::to_string(tree_size));
+  }
+  return std::optional<uint64_t>(index);
+}
+
 }  // namespace custos::ledger

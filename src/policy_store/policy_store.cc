@@ -11,7 +11,6 @@ namespace custos::policy {
 namespace {
 
 constexpr std::string_view kVersionPrefix = "version/";
-constexpr std::string_view kReplayedUpToKey = "replayed_up_to";
 constexpr uint8_t kJournalFormat = 1;
 constexpr size_t kJournalHeader = 1 + 8 + 8;  // format, log index, receive time
 constexpr uint64_t kJournalBatchVersions = 256;
@@ -28,13 +27,6 @@ std::string journal_value(uint64_t log_index, UnixMicros logged_at, std::string_
   append_u64_be(value, log_index);
   append_u64_be(value, static_cast<uint64_t>(logged_at));
   value.insert(value.end(), payload.begin(), payload.end());
-  return std::string(as_text(value));
-}
-
-std::string replayed_up_to_value(uint64_t index) {
-  Bytes value;
-  append_u8(value, kJournalFormat);
-  append_u64_be(value, index);
   return std::string(as_text(value));
 }
 
@@ -92,7 +84,7 @@ PolicyStore::~PolicyStore() {
   std::lock_guard lock(push_mutex_);
   if (!replayed_ || journal_stale_ || store_.read_only()) return;
   store::WriteBatch batch;
-  batch.put(store::Family::kPolicies, kReplayedUpToKey, replayed_up_to_value(log_.tree_size()));
+  batch.put(store::Family::kPolicies, ledger::kReplayMarkKey, ledger::encode_replay_mark(log_.tree_size()));
   (void)store_.write(batch, /*sync=*/false);
 }
 
@@ -131,19 +123,10 @@ void PolicyStore::publish(std::shared_ptr<const PolicyVersion> version) {
 }
 
 Status PolicyStore::replay() {
-  uint64_t replayed_up_to = 0;
-  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(store::Family::kPolicies, kReplayedUpToKey));
-  if (stored) {
-    if (stored->size() != 9 || static_cast<uint8_t>((*stored)[0]) != kJournalFormat) {
-      return data_loss("malformed replayed_up_to");
-    }
-    replayed_up_to = read_u64_be(raw(*stored) + 1);
-  }
-  uint64_t tree_size = log_.tree_size();
-  if (replayed_up_to > tree_size) {
-    return data_loss("replayed_up_to " + std::to_string(replayed_up_to) +
-                     " is beyond the log's size " + std::to_string(tree_size));
-  }
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> stored,
+                          ledger::read_replay_mark(store_, store::Family::kPolicies, log_));
+  const uint64_t replayed_up_to = stored.value_or(0);
+  const uint64_t tree_size = log_.tree_size();
 
   // 1. The journal: every version taken from entries below replayed_up_to.
   auto iterator = store_.new_iterator(store::Family::kPolicies);
@@ -184,7 +167,7 @@ Status PolicyStore::replay() {
     batch.put(store::Family::kPolicies, version_key(change->version),
               journal_value(entry.index, entry.receive_time, payload));
     if (++pending == kJournalBatchVersions && !store_.read_only()) {
-      batch.put(store::Family::kPolicies, kReplayedUpToKey, replayed_up_to_value(entry.index + 1));
+      batch.put(store::Family::kPolicies, ledger::kReplayMarkKey, ledger::encode_replay_mark(entry.index + 1));
       CUSTOS_RETURN_IF_ERROR(store_.write(batch, /*sync=*/false));
       batch.clear();
       pending = 0;
@@ -197,7 +180,7 @@ Status PolicyStore::replay() {
   if (store_.read_only()) {
     journal_stale_ = true;  // nothing can be written; open() still rebuilt everything
   } else if (!stored || replayed_up_to != tree_size) {
-    batch.put(store::Family::kPolicies, kReplayedUpToKey, replayed_up_to_value(tree_size));
+    batch.put(store::Family::kPolicies, ledger::kReplayMarkKey, ledger::encode_replay_mark(tree_size));
     CUSTOS_RETURN_IF_ERROR(store_.write(batch, /*sync=*/false));
   }
   replay_stats_.replayed_up_to = tree_size;
@@ -261,7 +244,7 @@ Result<PolicyVersionInfo> PolicyStore::push(std::string_view text, const std::st
     store::WriteBatch batch;
     batch.put(store::Family::kPolicies, version_key(info.version),
               journal_value(receipt.index, receipt.receive_time, as_text(request.payload)));
-    batch.put(store::Family::kPolicies, kReplayedUpToKey, replayed_up_to_value(receipt.index + 1));
+    batch.put(store::Family::kPolicies, ledger::kReplayMarkKey, ledger::encode_replay_mark(receipt.index + 1));
     if (!store_.write(batch, /*sync=*/false).is_ok()) journal_stale_ = true;
   }
 

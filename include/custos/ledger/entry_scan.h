@@ -21,6 +21,7 @@
 #include "custos/core/status.h"
 #include "custos/ledger/entry.h"
 #include "custos/ledger/log.h"
+#include "custos/store/store.h"
 
 namespace custos::ledger {
 
@@ -35,5 +36,16 @@ using EntryVisitor = std::function<Status(const LogEntry& entry, ByteView entry_
 // from > to, OutOfRange when `to` exceeds the log's committed size.
 Result<uint64_t> scan_entries(const Log& log, uint64_t from, uint64_t to,
                               std::optional<EntryKind> kind, const EntryVisitor& visit);
+
+// The replay mark a module keeps beside its journal of log entries (identity,
+// policy store): under kReplayMarkKey in the module's family, u8 0x01 + u64
+// big-endian index; every entry of that module below the index is in its
+// journal, so a restart scans the log only from there.
+inline constexpr std::string_view kReplayMarkKey = "replayed_up_to";
+std::string encode_replay_mark(uint64_t index);
+// The mark stored in `family` (nullopt when none yet). DataLoss when it is
+// malformed or lies beyond the log's committed size.
+Result<std::optional<uint64_t>> read_replay_mark(const store::Store& store, store::Family family,
+                                                 const Log& log);
 
 }  // namespace custos::ledger
