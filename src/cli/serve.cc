@@ -1,4 +1,5 @@
 #include <iostream>
+#include <thread>
 
 #include "cli.h"
 #include "custos/core/clock.h"
@@ -83,6 +84,7 @@ int run_serve(const ServeOptions& options) {
   AccessControlOptions access_options;
   access_options.max_skew_seconds = config.auth.max_skew_s;
   access_options.nonce_cache_entries = config.auth.nonce_cache_entries;
+  access_options.key_cache_entries = config.auth.key_cache_entries;
   access_options.scheme = config.tls.cert_file.empty() ? "http" : "https";
   access_options.sites = config.sites;
   AccessControl access(**identity, clock, metrics, access_options);
@@ -123,6 +125,15 @@ int run_serve(const ServeOptions& options) {
     std::cerr << "custos serve: " << routes.message() << "\n";
     return kExitStorage;
   }
+
+  // Devices' keys are prepared for fast verification in the background, so
+  // the first signed request of each after a restart costs no more than later ones.
+  std::jthread key_warmer([&access](std::stop_token stop) {
+    size_t prepared = access.authenticator().warm_key_cache(stop);
+    if (prepared > 0) {
+      log_event(LogLevel::kInfo, "auth.keys_prepared", {{"keys", std::to_string(prepared)}});
+    }
+  });
 
   HttpServer server(server_options_from_config(config), std::move(router), &metrics);
   ledger::Log* log_ptr = log->get();

@@ -166,6 +166,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
       {"auth.max_skew_s", integer_setter(config.auth.max_skew_s, 1, 86400)},
       {"auth.nonce_cache_entries",
        integer_setter(config.auth.nonce_cache_entries, 1000, int64_t(1) << 28)},
+      {"auth.key_cache_entries", integer_setter(config.auth.key_cache_entries, 0, 1 << 22)},
       {"auth.policy_dir", string_setter(config.auth.policy_dir)},
       {"logging.level", string_setter(config.logging.level)},
       {"logging.format", string_setter(config.logging.format)},

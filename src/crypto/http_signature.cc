@@ -443,7 +443,11 @@ VerifyResult verify_label(const SignedRequestView& request, std::string_view sig
         SignatureError::kMalformedSignature, label,
         "an Ed25519 signature is 64 bytes, got " + std::to_string(parsed->signature.size()));
   }
-  if (!ed25519_verify(*public_key, as_bytes(*base), *signature_value)) {
+  const bool signature_ok =
+      policy.key_cache != nullptr
+          ? policy.key_cache->verify(*public_key, as_bytes(*base), *signature_value)
+          : ed25519_verify(*public_key, as_bytes(*base), *signature_value);
+  if (!signature_ok) {
     return failure(SignatureError::kBadSignature, label, "signature does not verify");
   }
 

@@ -159,7 +159,28 @@ HttpResponse unauthenticated_response(const AuthFailure& failure) {
 RequestAuthenticator::RequestAuthenticator(const identity::IdentityService& identity,
                                            identity::NonceCache& nonces, const Clock& clock,
                                            AuthenticatorOptions options)
-    : identity_(identity), nonces_(nonces), clock_(clock), options_(std::move(options)) {}
+    : identity_(identity),
+      nonces_(nonces),
+      clock_(clock),
+      options_(std::move(options)),
+      key_cache_(options_.key_cache_entries > 0
+                     ? std::make_unique<Ed25519KeyCache>(options_.key_cache_entries)
+                     : nullptr) {}
+
+size_t RequestAuthenticator::warm_key_cache(std::stop_token stop) const {
+  if (!key_cache_) return 0;
+  identity::PrincipalFilter active;
+  active.status = identity::PrincipalStatus::kActive;
+  size_t prepared = 0;
+  for (const identity::PrincipalPtr& principal : identity_.list_principals(active)) {
+    for (const identity::PrincipalKey& key : principal->keys) {
+      if (stop.stop_requested() || prepared >= key_cache_->capacity()) return prepared;
+      key_cache_->warm(key.public_key);
+      ++prepared;
+    }
+  }
+  return prepared;
+}
 
 AuthResult RequestAuthenticator::authenticate(const HttpRequest& request,
                                               AuthenticateMode mode) const {
@@ -212,6 +233,7 @@ AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& reque
   policy.require_nonce = true;
   policy.max_skew_seconds = options_.max_skew_seconds;
   policy.now = now;
+  policy.key_cache = key_cache_.get();
 
   // The lookup remembers what identity said, so a refused key is reported
   // with its own reason instead of verify_request's generic unknown key.

@@ -312,7 +312,8 @@ AccessControl::AccessControl(const identity::IdentityService& identity, const Cl
                              MetricsRegistry& metrics, AccessControlOptions options)
     : nonces_(identity::NonceCacheOptions{options.max_skew_seconds, options.nonce_cache_entries}),
       authenticator_(identity, nonces_, clock,
-                     AuthenticatorOptions{options.max_skew_seconds, options.scheme}),
+                     AuthenticatorOptions{options.max_skew_seconds, options.scheme,
+                                          options.key_cache_entries}),
       authorizer_(identity, clock),
       approvals_(clock),
       gatekeeper_(authenticator_, authorizer_, approvals_, std::move(options.sites), metrics) {}

@@ -51,6 +51,7 @@ struct TlsConfig {
 struct AuthConfig {
   uint32_t max_skew_s = 300;                // auth.max_skew_s: allowed |created - now|
   uint64_t nonce_cache_entries = 1000000;   // auth.nonce_cache_entries: replay cache bound
+  uint64_t key_cache_entries = 16384;       // auth.key_cache_entries: prepared verify keys
   std::string policy_dir;                   // auth.policy_dir: bootstrap policies (default: built in)
 };
 

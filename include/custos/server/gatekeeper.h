@@ -171,6 +171,7 @@ class Gatekeeper {
 struct AccessControlOptions {
   int64_t max_skew_seconds = 300;
   size_t nonce_cache_entries = 1000000;
+  size_t key_cache_entries = 16384;  // prepared public keys for fast verification
   std::string scheme = "http";  // "https" when the listener terminates TLS
   std::vector<SiteConfig> sites;
 };
