@@ -261,13 +261,14 @@ inline P1P1 dbl(const P2& p) {
 
 // p + q, or p - q when `subtract`, for an affine table entry q
 // (madd-2008-hwcd-3 with k = 2d; -q swaps y + x with y - x and negates 2dxy).
-inline P1P1 add_niels(const P3& p, const Niels& q, bool subtract) {
+template <bool subtract>
+inline P1P1 add_niels(const P3& p, const Niels& q) {
   Fe a = mul(sub(p.Y, p.X), subtract ? q.y_plus_x : q.y_minus_x);
   Fe b = mul(add(p.Y, p.X), subtract ? q.y_minus_x : q.y_plus_x);
   Fe c = mul(p.T, q.xy2d);
   Fe d = add(p.Z, p.Z);
-  return subtract ? P1P1{sub(b, a), add(b, a), sub(d, c), add(d, c)}
-                  : P1P1{sub(b, a), add(b, a), add(d, c), sub(d, c)};
+  if constexpr (subtract) return P1P1{sub(b, a), add(b, a), sub(d, c), add(d, c)};
+  return P1P1{sub(b, a), add(b, a), add(d, c), sub(d, c)};
 }
 
 Cached to_cached(const P3& p, const Fe& d2) {
@@ -572,13 +573,15 @@ bool Ed25519PreparedKey::verify(ByteView message, const Ed25519Signature& signat
     for (int c = 0; c < kChunks; ++c) {
       const int digit = h_digits[c * kChunkBits + j];
       if (digit != 0) {
-        t = add_niels(to_p3(t), key_table[c * kKeyPerChunk + std::abs(digit) / 2], digit < 0);
+        const Niels& entry = key_table[c * kKeyPerChunk + std::abs(digit) / 2];
+        t = digit > 0 ? add_niels<false>(to_p3(t), entry) : add_niels<true>(to_p3(t), entry);
       }
     }
     for (int c = 0; c < kChunks; ++c) {
       const int digit = s_digits[c * kChunkBits + j];
       if (digit != 0) {
-        t = add_niels(to_p3(t), base_table[c * kBasePerChunk + std::abs(digit) / 2], digit < 0);
+        const Niels& entry = base_table[c * kBasePerChunk + std::abs(digit) / 2];
+        t = digit > 0 ? add_niels<false>(to_p3(t), entry) : add_niels<true>(to_p3(t), entry);
       }
     }
     acc = to_p2(t);
