@@ -1,0 +1,572 @@
+#include "custos/custody/event_index.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "custos/ledger/entry_scan.h"
+
+namespace custos::custody {
+
+namespace {
+
+using store::Family;
+
+// Key prefixes (docs/storage.md, "EPCIS indexes and custody state"). Upper
+// case, so no index key starts like the lower-case replay mark key.
+constexpr char kEventIdPrefix = 'E';
+constexpr char kIdentifierPrefix = 'I';
+constexpr char kLocationPrefix = 'L';
+constexpr char kReadPointPrefix = 'P';
+constexpr char kBizStepPrefix = 'S';
+constexpr char kDispositionPrefix = 'D';
+constexpr char kEventTimePrefix = 'T';
+constexpr char kSummaryPrefix = 'V';
+constexpr char kObjectPrefix = 'O';
+constexpr char kPresentPrefix = 'A';
+constexpr char kChildPrefix = 'K';
+
+constexpr uint8_t kObjectStateVersion = 1;
+constexpr size_t kMaxPerPage = 10000;
+
+void append_u64(std::string& out, uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+uint64_t parse_u64(std::string_view bytes) {
+  return read_u64_be(reinterpret_cast<const uint8_t*>(bytes.data()));
+}
+
+// Signed times sort as unsigned big-endian numbers once the sign bit is flipped.
+uint64_t sortable_time(int64_t micros) {
+  return static_cast<uint64_t>(micros) ^ (uint64_t{1} << 63);
+}
+
+// prefix + value + NUL: every key of one value, whatever index follows.
+std::string value_prefix(char prefix, std::string_view value) {
+  std::string key(1, prefix);
+  key += value;
+  key.push_back('\0');
+  return key;
+}
+
+std::string identifier_prefix(IdentifierRole role, std::string_view value) {
+  std::string key(1, kIdentifierPrefix);
+  key.push_back(static_cast<char>(role));
+  key += value;
+  key.push_back('\0');
+  return key;
+}
+
+std::string summary_key(uint64_t log_index) {
+  std::string key(1, kSummaryPrefix);
+  append_u64(key, log_index);
+  return key;
+}
+
+std::string pair_key(char prefix, std::string_view first, std::string_view second) {
+  std::string key = value_prefix(prefix, first);
+  key += second;
+  return key;
+}
+
+std::string object_key(std::string_view id) {
+  std::string key(1, kObjectPrefix);
+  key += id;
+  return key;
+}
+
+bool is_class_role(IdentifierRole role) {
+  return role == IdentifierRole::kEpcClass || role == IdentifierRole::kInputClass ||
+         role == IdentifierRole::kOutputClass;
+}
+
+std::string encode_object_state(const ObjectState& state) {
+  std::string out(1, static_cast<char>(kObjectStateVersion));
+  for (const std::string* text : {&state.biz_location, &state.read_point, &state.disposition,
+                                  &state.parent, &state.last_principal}) {
+    append_u64(out, text->size());
+    out += *text;
+  }
+  out.push_back(state.exists ? 1 : 0);
+  append_u64(out, state.last_log_index);
+  append_u64(out, static_cast<uint64_t>(state.last_event_time_micros));
+  return out;
+}
+
+Result<ObjectState> decode_object_state(std::string_view bytes) {
+  ObjectState state;
+  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kObjectStateVersion) {
+    return data_loss("malformed object state");
+  }
+  size_t offset = 1;
+  for (std::string* text : {&state.biz_location, &state.read_point, &state.disposition,
+                            &state.parent, &state.last_principal}) {
+    if (bytes.size() - offset < 8) return data_loss("malformed object state");
+    uint64_t size = parse_u64(bytes.substr(offset));
+    offset += 8;
+    if (bytes.size() - offset < size) return data_loss("malformed object state");
+    text->assign(bytes.substr(offset, size));
+    offset += size;
+  }
+  if (bytes.size() - offset != 17) return data_loss("malformed object state");
+  state.exists = bytes[offset] != 0;
+  state.last_log_index = parse_u64(bytes.substr(offset + 1));
+  state.last_event_time_micros = static_cast<int64_t>(parse_u64(bytes.substr(offset + 9)));
+  return state;
+}
+
+template <typename T>
+bool any_of_or_empty(const std::vector<T>& wanted, const T& value) {
+  return wanted.empty() || std::find(wanted.begin(), wanted.end(), value) != wanted.end();
+}
+
+bool intersects_or_empty(const std::vector<std::string>& wanted,
+                         const std::vector<std::string>& values) {
+  if (wanted.empty()) return true;
+  for (const std::string& value : values) {
+    if (std::find(wanted.begin(), wanted.end(), value) != wanted.end()) return true;
+  }
+  return false;
+}
+
+bool matches(const IndexedEvent& event, const EventQuery& query) {
+  if (!any_of_or_empty(query.event_types, event.type)) return false;
+  if (!any_of_or_empty(query.actions, event.action)) return false;
+  if (query.ge_event_time && event.event_time_micros < *query.ge_event_time) return false;
+  if (query.lt_event_time && event.event_time_micros >= *query.lt_event_time) return false;
+  if (query.ge_record_time && event.record_time_micros < *query.ge_record_time) return false;
+  if (query.lt_record_time && event.record_time_micros >= *query.lt_record_time) return false;
+  if (!any_of_or_empty(query.biz_steps, event.biz_step)) return false;
+  if (!any_of_or_empty(query.dispositions, event.disposition)) return false;
+  if (!any_of_or_empty(query.read_points, event.read_point)) return false;
+  if (!any_of_or_empty(query.biz_locations, event.biz_location)) return false;
+  if (!any_of_or_empty(query.event_ids, event.event_id)) return false;
+  if (!intersects_or_empty(query.biz_transaction_types, event.biz_transaction_types)) return false;
+  if (!intersects_or_empty(query.source_types, event.source_types)) return false;
+  if (!intersects_or_empty(query.destination_types, event.destination_types)) return false;
+  if (query.error_declared && event.error_declared != *query.error_declared) return false;
+  for (const EventQuery::IdentifierMatch& match : query.identifier_matches) {
+    bool found = false;
+    for (const auto& [role, identifier] : event.identifiers) {
+      if (std::find(match.roles.begin(), match.roles.end(), role) != match.roles.end() &&
+          std::find(match.values.begin(), match.values.end(), identifier) != match.values.end()) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+// The position of an event in the query's order, as a page token compares it.
+struct OrderKey {
+  uint64_t primary = 0;
+  uint64_t log_index = 0;
+  auto operator<=>(const OrderKey&) const = default;
+};
+
+OrderKey order_key(const IndexedEvent& event, const EventQuery& query) {
+  if (query.order_by == EventQuery::OrderBy::kEventTime) {
+    return OrderKey{sortable_time(event.event_time_micros), event.log_index};
+  }
+  return OrderKey{event.log_index, event.log_index};
+}
+
+std::string encode_page_token(const OrderKey& key) {
+  std::string raw;
+  append_u64(raw, key.primary);
+  append_u64(raw, key.log_index);
+  return "v1." + hex_encode(as_bytes(raw));
+}
+
+Result<OrderKey> decode_page_token(std::string_view token) {
+  constexpr std::string_view kTokenPrefix = "v1.";
+  if (!token.starts_with(kTokenPrefix) || token.size() != kTokenPrefix.size() + 32) {
+    return invalid_argument("nextPageToken is not one this server issued");
+  }
+  auto raw = hex_decode(token.substr(kTokenPrefix.size()));
+  if (!raw.is_ok()) return invalid_argument("nextPageToken is not one this server issued");
+  return OrderKey{read_u64_be(raw->data()), read_u64_be(raw->data() + 8)};
+}
+
+}  // namespace
+
+EventIndex::EventIndex(store::Store& store, const ledger::Log& log, Summariser summarise,
+                       EventIndexOptions options, uint64_t indexed_up_to)
+    : store_(store),
+      log_(log),
+      summarise_(std::move(summarise)),
+      options_(options),
+      indexed_up_to_(indexed_up_to) {}
+
+Result<std::unique_ptr<EventIndex>> EventIndex::open(store::Store& store, const ledger::Log& log,
+                                                     Summariser summarise,
+                                                     EventIndexOptions options) {
+  if (!summarise) return invalid_argument("EventIndex needs a summariser");
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> mark,
+                          ledger::read_replay_mark(store, Family::kIndexes, log));
+  std::unique_ptr<EventIndex> index(
+      new EventIndex(store, log, std::move(summarise), options, mark.value_or(0)));
+  // Catch up with the log: events committed after the last indexing.
+  const uint64_t from = index->indexed_up_to();
+  const uint64_t to = log.tree_size();
+  if (from < to) {
+    std::vector<IndexedEvent> chunk;
+    auto scanned = ledger::scan_entries(
+        log, from, to, ledger::EntryKind::kEpcisEvent,
+        [&](const ledger::LogEntry& entry, ByteView) -> Status {
+          auto summary = index->summarise_(entry);
+          if (!summary.is_ok()) {
+            return data_loss("log entry " + std::to_string(entry.index) +
+                             " is an EPCIS event that cannot be indexed: " +
+                             summary.status().message());
+          }
+          summary->log_index = entry.index;
+          chunk.push_back(std::move(summary).value());
+          if (chunk.size() >= options.replay_chunk) {
+            CUSTOS_RETURN_IF_ERROR(index->add(chunk));
+            chunk.clear();
+          }
+          return Status::ok();
+        });
+    if (!scanned.is_ok()) return scanned.status();
+    CUSTOS_RETURN_IF_ERROR(index->add(chunk));
+  }
+  return index;
+}
+
+uint64_t EventIndex::indexed_up_to() const {
+  std::lock_guard lock(mutex_);
+  return indexed_up_to_;
+}
+
+Status EventIndex::add(std::span<const IndexedEvent> events) {
+  const uint64_t start = indexed_up_to();
+  uint64_t next = start;
+  for (const IndexedEvent& event : events) {
+    if (event.log_index < next) continue;
+    Status indexable = check_indexable(event);
+    if (!indexable.is_ok()) {
+      return indexable.with_context("event at log index " + std::to_string(event.log_index));
+    }
+    next = event.log_index + 1;
+  }
+  if (next == start) return Status::ok();
+
+  store::WriteBatch batch;
+  // Object states and container memberships changed by this call, so later
+  // events of the same call see earlier ones.
+  std::map<std::string, std::optional<ObjectState>> states;
+  std::map<std::string, std::map<std::string, bool>> membership;  // parent -> child -> present
+
+  auto load = [&](const std::string& id) -> Result<std::optional<ObjectState>*> {
+    auto found = states.find(id);
+    if (found != states.end()) return &found->second;
+    CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kCustody, object_key(id)));
+    std::optional<ObjectState> state;
+    if (stored) {
+      CUSTOS_ASSIGN_OR_RETURN(ObjectState decoded, decode_object_state(*stored));
+      state = std::move(decoded);
+    }
+    return &states.emplace(id, std::move(state)).first->second;
+  };
+  auto set_membership = [&](const std::string& parent, const std::string& child, bool present) {
+    membership[parent][child] = present;
+    if (present) {
+      batch.put(Family::kCustody, pair_key(kChildPrefix, parent, child), std::string_view());
+    } else {
+      batch.erase(Family::kCustody, pair_key(kChildPrefix, parent, child));
+    }
+  };
+
+  uint64_t position = start;
+  for (const IndexedEvent& event : events) {
+    if (event.log_index < position) continue;
+    position = event.log_index + 1;
+    std::string index_suffix;
+    append_u64(index_suffix, event.log_index);
+
+    // ---- query indexes ----
+    batch.put(Family::kIndexes, summary_key(event.log_index), encode_indexed_event(event));
+    if (!event.event_id.empty()) {
+      std::string key(1, kEventIdPrefix);
+      key += event.event_id;
+      std::string value = index_suffix;
+      value += event.event_hash;
+      batch.put(Family::kIndexes, key, value);
+    }
+    std::set<std::pair<IdentifierRole, std::string>> seen;
+    for (const auto& identifier : event.identifiers) {
+      if (!seen.insert(identifier).second) continue;
+      batch.put(Family::kIndexes, identifier_prefix(identifier.first, identifier.second) + index_suffix,
+                std::string_view());
+    }
+    const std::pair<char, const std::string*> valued[] = {
+        {kLocationPrefix, &event.biz_location},
+        {kReadPointPrefix, &event.read_point},
+        {kBizStepPrefix, &event.biz_step},
+        {kDispositionPrefix, &event.disposition},
+    };
+    for (const auto& [prefix, value] : valued) {
+      if (!value->empty()) {
+        batch.put(Family::kIndexes, value_prefix(prefix, *value) + index_suffix, std::string_view());
+      }
+    }
+    std::string time_key(1, kEventTimePrefix);
+    append_u64(time_key, sortable_time(event.event_time_micros));
+    time_key += index_suffix;
+    batch.put(Family::kIndexes, time_key, std::string_view());
+
+    // ---- current state ----
+    std::string parent;
+    std::vector<std::string> children;
+    for (const auto& [role, identifier] : event.identifiers) {
+      if (role == IdentifierRole::kParent && parent.empty()) parent = identifier;
+      if (role == IdentifierRole::kChild) children.push_back(identifier);
+    }
+    for (const auto& [role, identifier] : event.identifiers) {
+      if (is_class_role(role)) continue;
+      CUSTOS_ASSIGN_OR_RETURN(std::optional<ObjectState>* slot, load(identifier));
+      if (*slot && (*slot)->last_event_time_micros > event.event_time_micros) continue;  // stale
+      ObjectState before = slot->value_or(ObjectState{});
+      ObjectState after = before;
+      const bool ends = role == IdentifierRole::kInput ||
+                        (event.type == EventType::kObject && event.action == Action::kDelete);
+      if (ends) {
+        after.exists = false;
+        after.biz_location.clear();
+      } else {
+        after.exists = true;
+        if (!event.biz_location.empty()) after.biz_location = event.biz_location;
+        if (!event.read_point.empty()) after.read_point = event.read_point;
+      }
+      if (!event.disposition.empty()) after.disposition = event.disposition;
+      after.last_log_index = event.log_index;
+      after.last_event_time_micros = event.event_time_micros;
+      after.last_principal = event.principal;
+      const bool containment = (event.type == EventType::kAggregation ||
+                                event.type == EventType::kAssociation) &&
+                               role == IdentifierRole::kChild && !parent.empty();
+      if (containment && event.action != Action::kDelete && after.parent != parent) {
+        if (!after.parent.empty()) set_membership(after.parent, identifier, false);
+        after.parent = parent;
+        set_membership(parent, identifier, true);
+      } else if (containment && event.action == Action::kDelete && after.parent == parent) {
+        after.parent.clear();
+        set_membership(parent, identifier, false);
+      }
+      const bool was_here = *slot && before.exists && !before.biz_location.empty();
+      const bool is_here = after.exists && !after.biz_location.empty();
+      if (was_here && (!is_here || before.biz_location != after.biz_location)) {
+        batch.erase(Family::kCustody, pair_key(kPresentPrefix, before.biz_location, identifier));
+      }
+      if (is_here && (!was_here || before.biz_location != after.biz_location)) {
+        batch.put(Family::kCustody, pair_key(kPresentPrefix, after.biz_location, identifier),
+                  std::string_view());
+      }
+      *slot = std::move(after);
+    }
+    // Aggregation DELETE without children: every current child leaves the container.
+    if ((event.type == EventType::kAggregation || event.type == EventType::kAssociation) &&
+        event.action == Action::kDelete && !parent.empty() && children.empty()) {
+      CUSTOS_ASSIGN_OR_RETURN(std::vector<std::string> stored,
+                              list_under(Family::kCustody, value_prefix(kChildPrefix, parent),
+                                         std::numeric_limits<size_t>::max()));
+      std::set<std::string> current(stored.begin(), stored.end());
+      for (const auto& [child, present] : membership[parent]) {
+        if (present) {
+          current.insert(child);
+        } else {
+          current.erase(child);
+        }
+      }
+      for (const std::string& child : current) {
+        CUSTOS_ASSIGN_OR_RETURN(std::optional<ObjectState>* slot, load(child));
+        if (*slot && (*slot)->parent == parent) (*slot)->parent.clear();
+        set_membership(parent, child, false);
+      }
+    }
+  }
+  for (const auto& [id, state] : states) {
+    if (state) batch.put(Family::kCustody, object_key(id), encode_object_state(*state));
+  }
+  batch.put(Family::kIndexes, ledger::kReplayMarkKey, ledger::encode_replay_mark(next));
+  // Derived state: not synced. A crash may lose this write and its mark
+  // together; open() then indexes the same events again.
+  CUSTOS_RETURN_IF_ERROR(store_.write(batch, /*sync=*/false));
+  std::lock_guard lock(mutex_);
+  indexed_up_to_ = next;
+  return Status::ok();
+}
+
+Result<std::optional<EventIdRecord>> EventIndex::find_event_id(std::string_view event_id) const {
+  std::string key(1, kEventIdPrefix);
+  key += event_id;
+  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kIndexes, key));
+  if (!stored) return std::optional<EventIdRecord>();
+  if (stored->size() < 8) return data_loss("malformed eventID index entry");
+  return std::optional<EventIdRecord>(EventIdRecord{parse_u64(*stored), stored->substr(8)});
+}
+
+Result<std::optional<IndexedEvent>> EventIndex::summary(uint64_t log_index) const {
+  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kIndexes, summary_key(log_index)));
+  if (!stored) return std::optional<IndexedEvent>();
+  CUSTOS_ASSIGN_OR_RETURN(IndexedEvent event, decode_indexed_event(as_bytes(*stored)));
+  return std::optional<IndexedEvent>(std::move(event));
+}
+
+Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) const {
+  std::vector<uint64_t> found;
+  auto too_many = [&] {
+    return resource_exhausted("the query matches more than " +
+                              std::to_string(options_.max_query_candidates) +
+                              " events before filtering; narrow it (an EPC, location, bizStep "
+                              "or time range)");
+  };
+  // Log indexes stored as the last 8 bytes of keys under `prefix`.
+  auto collect = [&](std::string_view prefix) -> Status {
+    auto iterator = store_.new_iterator(Family::kIndexes);
+    for (iterator->seek(prefix); iterator->valid(); iterator->next()) {
+      std::string_view key = iterator->key();
+      if (!key.starts_with(prefix)) break;
+      if (key.size() != prefix.size() + 8) continue;
+      if (found.size() >= options_.max_query_candidates) return too_many();
+      found.push_back(parse_u64(key.substr(prefix.size())));
+    }
+    return iterator->status();
+  };
+  auto collect_values = [&](char prefix, const std::vector<std::string>& values) -> Status {
+    for (const std::string& value : values) CUSTOS_RETURN_IF_ERROR(collect(value_prefix(prefix, value)));
+    return Status::ok();
+  };
+
+  if (!query.event_ids.empty()) {
+    for (const std::string& event_id : query.event_ids) {
+      CUSTOS_ASSIGN_OR_RETURN(auto record, find_event_id(event_id));
+      if (record) found.push_back(record->log_index);
+    }
+  } else if (!query.identifier_matches.empty()) {
+    const EventQuery::IdentifierMatch& match = query.identifier_matches.front();
+    for (IdentifierRole role : match.roles) {
+      for (const std::string& value : match.values) {
+        CUSTOS_RETURN_IF_ERROR(collect(identifier_prefix(role, value)));
+      }
+    }
+  } else if (!query.biz_locations.empty()) {
+    CUSTOS_RETURN_IF_ERROR(collect_values(kLocationPrefix, query.biz_locations));
+  } else if (!query.read_points.empty()) {
+    CUSTOS_RETURN_IF_ERROR(collect_values(kReadPointPrefix, query.read_points));
+  } else if (!query.biz_steps.empty()) {
+    CUSTOS_RETURN_IF_ERROR(collect_values(kBizStepPrefix, query.biz_steps));
+  } else if (!query.dispositions.empty()) {
+    CUSTOS_RETURN_IF_ERROR(collect_values(kDispositionPrefix, query.dispositions));
+  } else if (query.ge_event_time || query.lt_event_time) {
+    std::string first(1, kEventTimePrefix);
+    append_u64(first, sortable_time(query.ge_event_time.value_or(std::numeric_limits<int64_t>::min())));
+    std::string end(1, kEventTimePrefix);
+    if (query.lt_event_time) {
+      append_u64(end, sortable_time(*query.lt_event_time));
+    } else {
+      end.push_back(static_cast<char>(0xff));
+    }
+    auto iterator = store_.new_iterator(Family::kIndexes);
+    for (iterator->seek(first); iterator->valid(); iterator->next()) {
+      std::string_view key = iterator->key();
+      if (key >= std::string_view(end) || key.size() != 17) break;
+      if (found.size() >= options_.max_query_candidates) return too_many();
+      found.push_back(parse_u64(key.substr(9)));
+    }
+    CUSTOS_RETURN_IF_ERROR(iterator->status());
+  } else {
+    // No indexed condition: every summary is a candidate.
+    std::string prefix(1, kSummaryPrefix);
+    auto iterator = store_.new_iterator(Family::kIndexes);
+    for (iterator->seek(prefix); iterator->valid(); iterator->next()) {
+      std::string_view key = iterator->key();
+      if (!key.starts_with(prefix) || key.size() != 9) break;
+      if (found.size() >= options_.max_query_candidates) return too_many();
+      found.push_back(parse_u64(key.substr(1)));
+    }
+    CUSTOS_RETURN_IF_ERROR(iterator->status());
+  }
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  return found;
+}
+
+Result<QueryPage> EventIndex::query(const EventQuery& query, size_t per_page,
+                                    std::string_view page_token) const {
+  if (per_page == 0 || per_page > kMaxPerPage) {
+    return invalid_argument("perPage must be between 1 and " + std::to_string(kMaxPerPage));
+  }
+  std::optional<OrderKey> after;
+  if (!page_token.empty()) {
+    CUSTOS_ASSIGN_OR_RETURN(OrderKey key, decode_page_token(page_token));
+    after = key;
+  }
+  CUSTOS_ASSIGN_OR_RETURN(std::vector<uint64_t> candidate_indexes, candidates(query));
+  std::vector<IndexedEvent> matched;
+  for (uint64_t log_index : candidate_indexes) {
+    CUSTOS_ASSIGN_OR_RETURN(auto event, summary(log_index));
+    if (!event) return data_loss("index names log entry " + std::to_string(log_index) +
+                                 " but holds no summary for it");
+    if (matches(*event, query)) matched.push_back(std::move(*event));
+  }
+  auto before = [&](const IndexedEvent& a, const IndexedEvent& b) {
+    return query.descending ? order_key(b, query) < order_key(a, query)
+                            : order_key(a, query) < order_key(b, query);
+  };
+  std::sort(matched.begin(), matched.end(), before);
+  if (query.event_count_limit > 0 && matched.size() > query.event_count_limit) {
+    matched.resize(query.event_count_limit);
+  }
+  size_t first = 0;
+  if (after) {
+    while (first < matched.size()) {
+      OrderKey key = order_key(matched[first], query);
+      const bool past = query.descending ? key < *after : *after < key;
+      if (past) break;
+      ++first;
+    }
+  }
+  QueryPage page;
+  const size_t last = std::min(matched.size(), first + per_page);
+  for (size_t i = first; i < last; ++i) page.events.push_back(std::move(matched[i]));
+  if (last < matched.size()) page.next_page_token = encode_page_token(order_key(page.events.back(), query));
+  return page;
+}
+
+Result<std::optional<ObjectState>> EventIndex::object_state(std::string_view canonical_id) const {
+  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kCustody, object_key(canonical_id)));
+  if (!stored) return std::optional<ObjectState>();
+  CUSTOS_ASSIGN_OR_RETURN(ObjectState state, decode_object_state(*stored));
+  return std::optional<ObjectState>(std::move(state));
+}
+
+Result<std::vector<std::string>> EventIndex::list_under(Family family, std::string_view prefix,
+                                                        size_t limit) const {
+  std::vector<std::string> out;
+  auto iterator = store_.new_iterator(family);
+  for (iterator->seek(prefix); iterator->valid() && out.size() < limit; iterator->next()) {
+    std::string_view key = iterator->key();
+    if (!key.starts_with(prefix)) break;
+    out.emplace_back(key.substr(prefix.size()));
+  }
+  CUSTOS_RETURN_IF_ERROR(iterator->status());
+  return out;
+}
+
+Result<std::vector<std::string>> EventIndex::objects_at(std::string_view biz_location,
+                                                        size_t limit) const {
+  return list_under(Family::kCustody, value_prefix(kPresentPrefix, biz_location), limit);
+}
+
+Result<std::vector<std::string>> EventIndex::children_of(std::string_view parent,
+                                                         size_t limit) const {
+  return list_under(Family::kCustody, value_prefix(kChildPrefix, parent), limit);
+}
+
+}  // namespace custos::custody

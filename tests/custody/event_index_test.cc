@@ -1,0 +1,347 @@
+// EventIndex: queries over the indexes, paging, current custody state,
+// catching up with the log after a restart, and refusals. Events are logged
+// as kEpcisEvent entries whose payload is the summary itself, so the test's
+// summariser is decode_indexed_event.
+#include "custos/custody/event_index.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "support/log_fixture.h"
+
+namespace custos::custody {
+namespace {
+
+constexpr int64_t kHour = int64_t{3600} * 1000000;
+constexpr int64_t kBase = int64_t{1780000000} * 1000000;
+
+const std::string kDock = "https://id.gs1.org/414/0614141000016";
+const std::string kCage = "https://id.gs1.org/414/0614141000023";
+const std::string kTruck = "https://id.gs1.org/414/0614141000030";
+const std::string kShipping = "https://ref.gs1.org/cbv/BizStep-shipping";
+const std::string kReceiving = "https://ref.gs1.org/cbv/BizStep-receiving";
+const std::string kPacking = "https://ref.gs1.org/cbv/BizStep-packing";
+
+std::string item(int n) { return "https://id.gs1.org/01/00614141123452/21/" + std::to_string(n); }
+std::string pallet(int n) { return "https://id.gs1.org/00/10614141" + std::to_string(100000000 + n); }
+
+IndexedEvent object_event(Action action, std::vector<std::string> epcs, std::string location,
+                          std::string biz_step, int64_t event_time) {
+  IndexedEvent event;
+  event.type = EventType::kObject;
+  event.action = action;
+  for (auto& epc : epcs) event.identifiers.emplace_back(IdentifierRole::kEpc, std::move(epc));
+  event.biz_location = std::move(location);
+  event.read_point = event.biz_location;
+  event.biz_step = std::move(biz_step);
+  event.event_time_micros = event_time;
+  event.principal = "dev-dock-1";
+  return event;
+}
+
+IndexedEvent aggregation_event(Action action, const std::string& parent,
+                               const std::vector<std::string>& children, std::string location,
+                               int64_t event_time) {
+  IndexedEvent event;
+  event.type = EventType::kAggregation;
+  event.action = action;
+  event.identifiers.emplace_back(IdentifierRole::kParent, parent);
+  for (const auto& child : children) event.identifiers.emplace_back(IdentifierRole::kChild, child);
+  event.biz_location = std::move(location);
+  event.biz_step = kPacking;
+  event.event_time_micros = event_time;
+  event.principal = "dev-packer-2";
+  return event;
+}
+
+class EventIndexTest : public test_support::StoreLogFixture {
+ protected:
+  EventIndexTest() : StoreLogFixture("event-index", "custos.test/custody", kBase) {}
+
+  void open_consumers() override { open_index(); }
+  void close_consumers() override { index_.reset(); }
+
+  void open_index(EventIndexOptions options = {}) {
+    auto index = EventIndex::open(
+        *store_, *log_,
+        [](const ledger::LogEntry& entry) { return decode_indexed_event(entry.payload); }, options);
+    ASSERT_TRUE(index.is_ok()) << index.status().to_string();
+    index_ = std::move(index).value();
+  }
+
+  // Logs `event` (as its own summary), returning it with its log index, hash,
+  // eventID and record time filled in.
+  IndexedEvent log_event(IndexedEvent event) {
+    event.log_index = log_->tree_size();
+    event.event_hash = "ni:///sha-256;" + std::to_string(event.log_index) + "?ver=CBV2.0";
+    if (event.event_id.empty()) event.event_id = "urn:uuid:event-" + std::to_string(event.log_index);
+    event.record_time_micros = clock_.now_micros();
+    ledger::AppendRequest request;
+    request.kind = ledger::EntryKind::kEpcisEvent;
+    request.principal = event.principal;
+    request.payload = encode_indexed_event(event);
+    auto receipt = log_->append(std::move(request));
+    EXPECT_TRUE(receipt.is_ok()) << receipt.status().to_string();
+    EXPECT_EQ(receipt->index, event.log_index);
+    event.record_time_micros = receipt->receive_time;
+    return event;
+  }
+
+  // Logs and indexes each event, one add() per event.
+  std::vector<IndexedEvent> capture(std::vector<IndexedEvent> events) {
+    std::vector<IndexedEvent> logged;
+    for (auto& event : events) {
+      logged.push_back(log_event(std::move(event)));
+      Status added = index_->add(std::span(&logged.back(), 1));
+      EXPECT_TRUE(added.is_ok()) << added.to_string();
+    }
+    return logged;
+  }
+
+  std::vector<uint64_t> indexes_of(const EventQuery& query, size_t per_page = 1000) {
+    auto page = index_->query(query, per_page);
+    EXPECT_TRUE(page.is_ok()) << page.status().to_string();
+    std::vector<uint64_t> out;
+    if (page.is_ok()) {
+      for (const auto& event : page->events) out.push_back(event.log_index);
+    }
+    return out;
+  }
+
+  std::set<std::string> at(const std::string& location) {
+    auto objects = index_->objects_at(location, 1000);
+    EXPECT_TRUE(objects.is_ok());
+    return objects.is_ok() ? std::set<std::string>(objects->begin(), objects->end())
+                           : std::set<std::string>();
+  }
+
+  ObjectState state_of(const std::string& id) {
+    auto state = index_->object_state(id);
+    EXPECT_TRUE(state.is_ok() && state->has_value()) << id;
+    return state.is_ok() && state->has_value() ? **state : ObjectState{};
+  }
+
+  std::unique_ptr<EventIndex> index_;
+};
+
+TEST_F(EventIndexTest, QueriesByEachIndexedConditionAndFilters) {
+  auto logged = capture({
+      object_event(Action::kAdd, {item(1), item(2)}, kDock, kReceiving, kBase),
+      object_event(Action::kObserve, {item(1)}, kCage, kReceiving, kBase + kHour),
+      object_event(Action::kObserve, {item(2), item(3)}, kTruck, kShipping, kBase + 2 * kHour),
+      aggregation_event(Action::kAdd, pallet(1), {item(1), item(3)}, kCage, kBase + 3 * kHour),
+  });
+  EventQuery by_epc;
+  by_epc.identifier_matches.push_back({{IdentifierRole::kEpc, IdentifierRole::kChild}, {item(1)}});
+  EXPECT_EQ(indexes_of(by_epc), (std::vector<uint64_t>{0, 1, 3}));
+
+  EventQuery by_parent;
+  by_parent.identifier_matches.push_back({{IdentifierRole::kParent}, {pallet(1)}});
+  EXPECT_EQ(indexes_of(by_parent), (std::vector<uint64_t>{3}));
+
+  EventQuery epc_only;  // MATCH_epc without childEPCs would not see the aggregation
+  epc_only.identifier_matches.push_back({{IdentifierRole::kEpc}, {item(1)}});
+  EXPECT_EQ(indexes_of(epc_only), (std::vector<uint64_t>{0, 1}));
+
+  EventQuery by_location;
+  by_location.biz_locations = {kCage};
+  EXPECT_EQ(indexes_of(by_location), (std::vector<uint64_t>{1, 3}));
+
+  EventQuery by_step;
+  by_step.biz_steps = {kReceiving};
+  by_step.actions = {Action::kObserve};
+  EXPECT_EQ(indexes_of(by_step), (std::vector<uint64_t>{1}));
+
+  EventQuery by_time;
+  by_time.ge_event_time = kBase + kHour;
+  by_time.lt_event_time = kBase + 3 * kHour;
+  EXPECT_EQ(indexes_of(by_time), (std::vector<uint64_t>{1, 2}));
+
+  EventQuery by_type;
+  by_type.event_types = {EventType::kAggregation};
+  EXPECT_EQ(indexes_of(by_type), (std::vector<uint64_t>{3}));
+
+  EventQuery two_epcs_and_location;  // AND across conditions, OR within one
+  two_epcs_and_location.identifier_matches.push_back(
+      {{IdentifierRole::kEpc}, {item(2), item(3)}});
+  two_epcs_and_location.biz_locations = {kTruck};
+  EXPECT_EQ(indexes_of(two_epcs_and_location), (std::vector<uint64_t>{2}));
+
+  EventQuery by_id;
+  by_id.event_ids = {logged[2].event_id, "urn:uuid:unknown"};
+  EXPECT_EQ(indexes_of(by_id), (std::vector<uint64_t>{2}));
+
+  EventQuery nothing;
+  nothing.biz_locations = {"https://id.gs1.org/414/0000000000000"};
+  EXPECT_TRUE(indexes_of(nothing).empty());
+
+  auto found = index_->find_event_id(logged[1].event_id);
+  ASSERT_TRUE(found.is_ok() && found->has_value());
+  EXPECT_EQ((*found)->log_index, 1u);
+  EXPECT_EQ((*found)->event_hash, logged[1].event_hash);
+  auto summary = index_->summary(3);
+  ASSERT_TRUE(summary.is_ok() && summary->has_value());
+  EXPECT_EQ(**summary, logged[3]);
+}
+
+TEST_F(EventIndexTest, OrdersAndPagesWithoutGapsOrRepeats) {
+  std::vector<IndexedEvent> events;
+  // Event times out of log order: 5, 3, 8, 1, 7, 2, 6, 4 hours.
+  for (int hours : {5, 3, 8, 1, 7, 2, 6, 4}) {
+    events.push_back(object_event(Action::kObserve, {item(9)}, kDock, kReceiving,
+                                  kBase + hours * kHour));
+  }
+  capture(std::move(events));
+  EventQuery query;
+  query.identifier_matches.push_back({{IdentifierRole::kEpc}, {item(9)}});
+  query.order_by = EventQuery::OrderBy::kEventTime;
+  query.descending = true;
+  std::vector<int64_t> times;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = index_->query(query, 3, token);
+    ASSERT_TRUE(page.is_ok()) << page.status().to_string();
+    for (const auto& event : page->events) times.push_back((event.event_time_micros - kBase) / kHour);
+    token = page->next_page_token;
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(times, (std::vector<int64_t>{8, 7, 6, 5, 4, 3, 2, 1}));
+
+  query.order_by = EventQuery::OrderBy::kRecordTime;
+  query.descending = false;
+  query.event_count_limit = 5;
+  EXPECT_EQ(indexes_of(query), (std::vector<uint64_t>{0, 1, 2, 3, 4}));
+
+  EXPECT_EQ(index_->query(query, 3, "v1.nothex").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(index_->query(query, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(index_->query(query, 10001).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(EventIndexTest, CurrentStateFollowsMovesAggregationAndEnds) {
+  capture({
+      object_event(Action::kAdd, {item(1), item(2), item(3)}, kDock, kReceiving, kBase),
+      object_event(Action::kObserve, {item(1)}, kCage, kReceiving, kBase + kHour),
+  });
+  EXPECT_EQ(at(kDock), (std::set<std::string>{item(2), item(3)}));
+  EXPECT_EQ(at(kCage), (std::set<std::string>{item(1)}));
+  EXPECT_EQ(state_of(item(1)).biz_location, kCage);
+  EXPECT_EQ(state_of(item(1)).last_log_index, 1u);
+
+  // A late event (older eventTime) does not move the item back.
+  capture({object_event(Action::kObserve, {item(1)}, kTruck, kShipping, kBase + kHour / 2)});
+  EXPECT_EQ(state_of(item(1)).biz_location, kCage);
+  EXPECT_TRUE(at(kTruck).empty());
+
+  capture({aggregation_event(Action::kAdd, pallet(1), {item(2), item(3)}, kDock,
+                             kBase + 2 * kHour)});
+  auto children = index_->children_of(pallet(1), 100);
+  ASSERT_TRUE(children.is_ok());
+  EXPECT_EQ(*children, (std::vector<std::string>{item(2), item(3)}));
+  EXPECT_EQ(state_of(item(2)).parent, pallet(1));
+  EXPECT_EQ(state_of(pallet(1)).biz_location, kDock);
+
+  // Repacking item 3 onto pallet 2 takes it off pallet 1.
+  capture({aggregation_event(Action::kAdd, pallet(2), {item(3)}, kDock, kBase + 3 * kHour)});
+  EXPECT_EQ(*index_->children_of(pallet(1), 100), (std::vector<std::string>{item(2)}));
+  EXPECT_EQ(state_of(item(3)).parent, pallet(2));
+
+  // DELETE without childEPCs empties the container.
+  capture({aggregation_event(Action::kDelete, pallet(1), {}, kDock, kBase + 4 * kHour)});
+  EXPECT_TRUE(index_->children_of(pallet(1), 100)->empty());
+  EXPECT_EQ(state_of(item(2)).parent, "");
+
+  // A transformation consumes its inputs; an ObjectEvent DELETE ends an object.
+  IndexedEvent transformation;
+  transformation.type = EventType::kTransformation;
+  transformation.identifiers = {{IdentifierRole::kInput, item(2)},
+                                {IdentifierRole::kOutput, item(7)}};
+  transformation.biz_location = kCage;
+  transformation.event_time_micros = kBase + 5 * kHour;
+  capture({transformation,
+           object_event(Action::kDelete, {item(3)}, "", kShipping, kBase + 5 * kHour)});
+  EXPECT_FALSE(state_of(item(2)).exists);
+  EXPECT_FALSE(state_of(item(3)).exists);
+  EXPECT_EQ(at(kDock), (std::set<std::string>{pallet(1), pallet(2)}));
+  EXPECT_EQ(at(kCage), (std::set<std::string>{item(1), item(7)}));
+  auto unknown = index_->object_state(item(99));
+  ASSERT_TRUE(unknown.is_ok());
+  EXPECT_FALSE(unknown->has_value());
+}
+
+TEST_F(EventIndexTest, CatchesUpWithTheLogOnOpenAndIgnoresRepeats) {
+  auto indexed = capture({object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase)});
+  // Logged but never indexed (a crash between commit and indexing) ...
+  log_event(object_event(Action::kObserve, {item(1)}, kCage, kReceiving, kBase + kHour));
+  ledger::AppendRequest control;  // entries of other kinds are skipped
+  control.kind = ledger::EntryKind::kControlChange;
+  control.payload = {1, 2, 3};
+  ASSERT_TRUE(log_->append(std::move(control)).is_ok());
+  log_event(object_event(Action::kObserve, {item(1)}, kTruck, kShipping, kBase + 2 * kHour));
+  EXPECT_EQ(index_->indexed_up_to(), 1u);
+  EXPECT_EQ(state_of(item(1)).biz_location, kDock);
+
+  restart();  // ... is indexed when the index opens again.
+  EXPECT_EQ(index_->indexed_up_to(), 4u);
+  EXPECT_EQ(state_of(item(1)).biz_location, kTruck);
+  EventQuery query;
+  query.identifier_matches.push_back({{IdentifierRole::kEpc}, {item(1)}});
+  EXPECT_EQ(indexes_of(query), (std::vector<uint64_t>{0, 1, 3}));
+
+  // Adding an already-indexed event again changes nothing.
+  ASSERT_TRUE(index_->add(indexed).is_ok());
+  EXPECT_EQ(indexes_of(query), (std::vector<uint64_t>{0, 1, 3}));
+  EXPECT_EQ(state_of(item(1)).biz_location, kTruck);
+}
+
+TEST_F(EventIndexTest, RefusesTooBroadQueriesAndUnindexableEvents) {
+  close_consumers();
+  EventIndexOptions options;
+  options.max_query_candidates = 3;
+  open_index(options);
+  std::vector<IndexedEvent> events;
+  for (int i = 0; i < 5; ++i) {
+    events.push_back(object_event(Action::kObserve, {item(i)}, kDock, kReceiving, kBase + i));
+  }
+  capture(std::move(events));
+  EventQuery everything;
+  EXPECT_EQ(index_->query(everything, 10).status().code(), StatusCode::kResourceExhausted);
+  EventQuery one;
+  one.identifier_matches.push_back({{IdentifierRole::kEpc}, {item(2)}});
+  EXPECT_EQ(indexes_of(one), (std::vector<uint64_t>{2}));
+
+  IndexedEvent bad = log_event(object_event(Action::kObserve, {item(1)}, std::string("a\0b", 3),
+                                            kReceiving, kBase));
+  EXPECT_EQ(index_->add(std::span(&bad, 1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(index_->indexed_up_to(), 5u);
+}
+
+TEST(IndexedEventTest, EncodingRoundTripsAndRefusesDamage) {
+  IndexedEvent event = object_event(Action::kAdd, {item(1), item(2)}, kDock, kReceiving, -5);
+  event.identifiers.emplace_back(IdentifierRole::kEpcClass, "https://id.gs1.org/01/00614141123452");
+  event.biz_transaction_types = {"https://ref.gs1.org/cbv/BTT-po"};
+  event.source_types = {"https://ref.gs1.org/cbv/SDT-owning_party"};
+  event.error_declared = true;
+  event.log_index = 42;
+  event.event_hash = "ni:///sha-256;00?ver=CBV2.0";
+  Bytes encoded = encode_indexed_event(event);
+  auto decoded = decode_indexed_event(encoded);
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_EQ(*decoded, event);
+  for (size_t size = 0; size < encoded.size(); ++size) {
+    EXPECT_FALSE(decode_indexed_event(ByteView(encoded.data(), size)).is_ok()) << size;
+  }
+  Bytes longer = encoded;
+  longer.push_back(0);
+  EXPECT_FALSE(decode_indexed_event(longer).is_ok());
+  EXPECT_EQ(parse_event_type("AggregationEvent").value(), EventType::kAggregation);
+  EXPECT_FALSE(parse_event_type("PalletEvent").is_ok());
+  EXPECT_EQ(parse_action("DELETE").value(), Action::kDelete);
+  EXPECT_FALSE(parse_action("delete").is_ok());
+}
+
+}  // namespace
+}  // namespace custos::custody
