@@ -120,6 +120,16 @@ Status Log::load() {
   return Status::ok();
 }
 
+Status Log::admission_locked(uint64_t entries) const {
+  if (closing_) return unavailable("the log is closing");
+  if (!failure_.is_ok()) return failure_;
+  if (pending_entries_ + entries > options_.max_pending_entries) {
+    return resource_exhausted("the log has " + std::to_string(pending_entries_) +
+                              " appends pending; try again later");
+  }
+  return Status::ok();
+}
+
 void Log::append_async(AppendRequest request, AppendCallback done) {
   Status valid = validate_entry_fields(request.kind, request.principal, request.request_signature,
                                        request.payload);
@@ -130,14 +140,8 @@ void Log::append_async(AppendRequest request, AppendCallback done) {
   Status refused;
   {
     std::lock_guard lock(queue_mutex_);
-    if (closing_) {
-      refused = unavailable("the log is closing");
-    } else if (!failure_.is_ok()) {
-      refused = failure_;
-    } else if (pending_entries_ >= options_.max_pending_entries) {
-      refused = resource_exhausted("the log has " + std::to_string(pending_entries_) +
-                                   " appends pending; try again later");
-    } else {
+    refused = admission_locked(1);
+    if (refused.is_ok()) {
       // Read the clock under the lock so receive times follow index order.
       queue_.push_back(Pending{std::move(request), options_.clock->now_micros(), std::move(done)});
       ++pending_entries_;
@@ -145,6 +149,71 @@ void Log::append_async(AppendRequest request, AppendCallback done) {
   }
   if (!refused.is_ok()) {
     done(std::move(refused));
+    return;
+  }
+  queue_cv_.notify_one();
+}
+
+void Log::append_group_async(std::vector<AppendRequest> requests, GroupCallback done) {
+  if (requests.empty()) {
+    done(invalid_argument("an append group needs at least one entry"));
+    return;
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const AppendRequest& request = requests[i];
+    Status valid = validate_entry_fields(request.kind, request.principal,
+                                         request.request_signature, request.payload);
+    if (!valid.is_ok()) {
+      done(valid.with_context("entry " + std::to_string(i) + " of the group"));
+      return;
+    }
+  }
+  if (requests.size() > options_.max_pending_entries) {
+    done(invalid_argument("a group of " + std::to_string(requests.size()) +
+                          " entries exceeds the log's limit of " +
+                          std::to_string(options_.max_pending_entries) + " pending entries"));
+    return;
+  }
+  // Every entry's callback runs on the sequencer thread, in the same
+  // commit_batch or finish_batch loop: no lock is needed to collect them.
+  struct Collected {
+    std::vector<AppendReceipt> receipts;
+    size_t outstanding = 0;
+    Status error;
+    GroupCallback done;
+  };
+  auto collected = std::make_shared<Collected>();
+  collected->receipts.resize(requests.size());
+  collected->outstanding = requests.size();
+  collected->done = std::move(done);
+  Status refused;
+  {
+    std::lock_guard lock(queue_mutex_);
+    refused = admission_locked(requests.size());
+    if (refused.is_ok()) {
+      const UnixMicros receive_time = options_.clock->now_micros();
+      uint64_t left = requests.size();
+      for (size_t i = 0; i < requests.size(); ++i, --left) {
+        auto finish_one = [collected, i](Result<AppendReceipt> receipt) {
+          if (receipt.is_ok()) {
+            collected->receipts[i] = std::move(receipt).value();
+          } else if (collected->error.is_ok()) {
+            collected->error = receipt.status();
+          }
+          if (--collected->outstanding > 0) return;
+          if (collected->error.is_ok()) {
+            collected->done(std::move(collected->receipts));
+          } else {
+            collected->done(collected->error);
+          }
+        };
+        queue_.push_back(Pending{std::move(requests[i]), receive_time, std::move(finish_one), left});
+      }
+      pending_entries_ += requests.size();
+    }
+  }
+  if (!refused.is_ok()) {
+    collected->done(std::move(refused));
     return;
   }
   queue_cv_.notify_one();
@@ -187,6 +256,8 @@ void Log::run_sequencer() {
       queue_cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
       if (queue_.empty()) return;  // closing, and everything queued is done
       size_t take = std::min<uint64_t>(queue_.size(), options_.max_batch_entries);
+      // Never split a group: take the rest of the one the batch ends in.
+      while (queue_[take - 1].group_left > 1) ++take;
       batch.clear();
       batch.reserve(take);
       for (size_t i = 0; i < take; ++i) {

@@ -121,6 +121,83 @@ TEST_F(LogTest, ReceiptsOfOneBatchShareItsCheckpoint) {
   }
 }
 
+// A group lands whole in one batch even beyond max_batch_entries, between
+// single appends that batch around it.
+TEST_F(LogTest, GroupsCommitTogetherInOneBatch) {
+  auto options = log_options();
+  options.max_batch_entries = 4;
+  open_log(std::move(options));
+  signer_.hold();
+  auto first = append_many_async(0, 1);
+  signer_.wait_for_calls(2);  // entry 0 is being committed; the rest queues
+  auto before = append_many_async(1, 3);
+  std::vector<AppendRequest> group;
+  for (uint64_t n = 4; n < 14; ++n) group.push_back(request_for(n));
+  std::promise<Result<std::vector<AppendReceipt>>> grouped;
+  log_->append_group_async(std::move(group), [&](Result<std::vector<AppendReceipt>> receipts) {
+    grouped.set_value(std::move(receipts));
+  });
+  auto after = append_many_async(14, 2);
+  signer_.release_all();
+  first.wait();
+  before.wait();
+  after.wait();
+  auto receipts = grouped.get_future().get();
+  ASSERT_TRUE(receipts.is_ok()) << receipts.status().to_string();
+  ASSERT_EQ(receipts->size(), 10u);
+  for (size_t i = 0; i < receipts->size(); ++i) {
+    EXPECT_EQ((*receipts)[i].index, 4 + i);
+    EXPECT_EQ((*receipts)[i].checkpoint, (*receipts)[0].checkpoint);
+    EXPECT_EQ((*receipts)[i].leaf_hash, expected_leaf(4 + i, 4 + i));
+  }
+  // Batches: {0}, {1,2,3} + the whole group (not cut at 4), then {14,15}.
+  std::vector<uint64_t> sizes;
+  for (const auto& body : signer_.signed_bodies()) sizes.push_back(body_of(body + "\n").tree_size);
+  EXPECT_EQ(sizes, (std::vector<uint64_t>{0, 1, 14, 16}));
+}
+
+TEST_F(LogTest, GroupWithABadEntryOrTooLargeIsRefusedWhole) {
+  auto options = log_options();
+  options.max_pending_entries = 8;
+  open_log(std::move(options));
+  auto refusal = [&](std::vector<AppendRequest> group) {
+    std::promise<Status> status;
+    log_->append_group_async(std::move(group), [&](Result<std::vector<AppendReceipt>> receipts) {
+      status.set_value(receipts.status());
+    });
+    return status.get_future().get();
+  };
+  std::vector<AppendRequest> bad = {request_for(1), request_for(2)};
+  bad[1].principal = std::string(70000, 'p');
+  EXPECT_EQ(refusal(std::move(bad)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refusal({}).code(), StatusCode::kInvalidArgument);
+  std::vector<AppendRequest> huge;
+  for (uint64_t n = 0; n < 9; ++n) huge.push_back(request_for(n));
+  EXPECT_EQ(refusal(std::move(huge)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->tree_size(), 0u);
+  std::vector<AppendRequest> fits;
+  for (uint64_t n = 0; n < 8; ++n) fits.push_back(request_for(n));
+  EXPECT_TRUE(refusal(std::move(fits)).is_ok());
+  EXPECT_EQ(log_->tree_size(), 8u);
+}
+
+// A failed write fails every entry of the group, and the group's callback once.
+TEST_F(LogTest, SignerFailureFailsTheWholeGroupOnce) {
+  open_log();
+  signer_.fail_next();
+  std::atomic<int> calls{0};
+  std::promise<Status> status;
+  std::vector<AppendRequest> group = {request_for(1), request_for(2), request_for(3)};
+  log_->append_group_async(std::move(group), [&](Result<std::vector<AppendReceipt>> receipts) {
+    ++calls;
+    status.set_value(receipts.status());
+  });
+  EXPECT_FALSE(status.get_future().get().is_ok());
+  log_->close();
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(log_->tree_size(), 0u);
+}
+
 TEST_F(LogTest, BackPressureRefusesBeyondMaxPending) {
   auto options = log_options();
   options.max_pending_entries = 4;

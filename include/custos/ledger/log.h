@@ -100,6 +100,8 @@ struct AppendReceipt {
 };
 
 using AppendCallback = std::function<void(Result<AppendReceipt>)>;
+// The receipts of a group, in request order, or the error that failed it whole.
+using GroupCallback = std::function<void(Result<std::vector<AppendReceipt>>)>;
 
 class Log {
  public:
@@ -118,6 +120,13 @@ class Log {
   void append_async(AppendRequest request, AppendCallback done);
   // Queues an entry and waits for its receipt. Not from inside a callback.
   Result<AppendReceipt> append(AppendRequest request);
+  // Queues entries that commit together: all in the same group commit (one
+  // synced write, consecutive indexes, one checkpoint) or none. A group is
+  // never split across batches, even beyond max_batch_entries. An empty
+  // group, an entry that cannot be encoded or a group larger than
+  // max_pending_entries fails at once with InvalidArgument, queueing nothing.
+  // `done` runs exactly once, on the sequencer thread (or at once on refusal).
+  void append_group_async(std::vector<AppendRequest> requests, GroupCallback done);
 
   // Stops taking appends (they fail with Unavailable), commits everything
   // already queued and stops the sequencer. Idempotent. Reads keep working.
@@ -161,10 +170,14 @@ class Log {
     AppendRequest request;
     UnixMicros receive_time;
     AppendCallback done;
+    uint64_t group_left = 1;  // entries of its group from this one on (1: last or alone)
   };
 
   Log(store::Store& store, LogOptions options);
   Status load();
+  // Why `entries` more appends cannot be queued now (OK when they can).
+  // Requires queue_mutex_.
+  Status admission_locked(uint64_t entries) const;
   void run_sequencer();
   void commit_batch(std::vector<Pending>& batch);
   void finish_batch(std::vector<Pending>& batch, const Status& error);
