@@ -33,10 +33,15 @@ const std::vector<NamespaceBinding>& standard_namespaces() {
   return kBindings;
 }
 
+// The index of `key` in `keys`, or -1. Length and first character are
+// compared before the rest (this runs for every member of every event).
 template <size_t N>
 int find_key(const std::array<std::string_view, N>& keys, std::string_view key) {
+  if (key.empty()) return -1;
   for (size_t i = 0; i < N; ++i) {
-    if (keys[i] == key) return static_cast<int>(i);
+    if (keys[i].size() == key.size() && keys[i][0] == key[0] && keys[i] == key) {
+      return static_cast<int>(i);
+    }
   }
   return -1;
 }
@@ -203,44 +208,59 @@ void collect_namespaces(simdjson::dom::element context, std::vector<NamespaceBin
 class Walker {
  public:
   Walker(simdjson::dom::parser& context_parser, DecodeError* error)
-      : context_parser_(context_parser), error_(error) {}
+      : context_parser_(context_parser), error_(error) {
+    path_.reserve(16);
+  }
 
   // The document being walked (for the input position after a value).
   void set_document(od::document* document) { document_ = document; }
 
   // ---- errors and the JSON pointer of the value being read ----
 
-  Status fail(std::string_view detail) {
-    std::string message;
-    if (!path_.empty()) {
-      message = path_;
-      message += ": ";
+  // The JSON pointer of the value being read.
+  std::string pointer() const {
+    std::string out;
+    for (const PathToken& token : path_) {
+      if (token.is_index) {
+        out += '/';
+        out += std::to_string(token.index);
+      } else {
+        append_pointer_token(out, token.key);
+      }
     }
+    return out;
+  }
+
+  Status fail(std::string_view detail) {
+    std::string at = pointer();
+    std::string message = at;
+    if (!message.empty()) message += ": ";
     message += detail;
     if (error_ != nullptr) {
-      error_->pointer = path_;
+      error_->pointer = std::move(at);
       error_->detail = std::string(detail);
     }
     return invalid_argument(std::move(message));
   }
   Status fail(simdjson::error_code code) { return fail(simdjson::error_message(code)); }
 
+  // One step down the path while a member is read. The pointer text is only
+  // built when a read fails. Keys are views of simdjson's string buffer,
+  // which lives as long as the walk.
   class Scope {
    public:
-    Scope(Walker& walker, std::string_view key) : walker_(walker), saved_(walker.path_.size()) {
-      append_pointer_token(walker.path_, key);
+    Scope(Walker& walker, std::string_view key) : walker_(walker) {
+      walker.path_.push_back(PathToken{key, 0, false});
     }
-    Scope(Walker& walker, size_t index) : walker_(walker), saved_(walker.path_.size()) {
-      walker.path_ += '/';
-      walker.path_ += std::to_string(index);
+    Scope(Walker& walker, size_t index) : walker_(walker) {
+      walker.path_.push_back(PathToken{{}, index, true});
     }
-    ~Scope() { walker_.path_.resize(saved_); }
+    ~Scope() { walker_.path_.pop_back(); }
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
 
    private:
     Walker& walker_;
-    size_t saved_;
   };
 
   // ---- typed readers ----
@@ -752,7 +772,12 @@ class Walker {
     });
   }
 
-  std::string path_;
+  struct PathToken {
+    std::string_view key;
+    size_t index;
+    bool is_index;
+  };
+  std::vector<PathToken> path_;
 
  private:
   simdjson::dom::parser& context_parser_;

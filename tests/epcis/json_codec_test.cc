@@ -564,20 +564,6 @@ TEST(JsonCodecTest, BadTimesNameThePointer) {
                         "time zone offset");
 }
 
-TEST(JsonCodecTest, TimestampsParseToUtcMicros) {
-  Result<Timestamp> t = parse_timestamp("2005-04-03T20:33:31.116000-06:00");
-  ASSERT_TRUE(t.is_ok());
-  EXPECT_EQ(t->utc_micros, 1112582011116000);
-  EXPECT_EQ(parse_timestamp("1970-01-01T00:00:00Z")->utc_micros, 0);
-  EXPECT_EQ(parse_timestamp("1970-01-01T00:00:00.0000019Z")->utc_micros, 1);
-  EXPECT_EQ(parse_timestamp("1969-12-31T23:59:59.5Z")->utc_micros, -500000);
-  EXPECT_EQ(parse_timestamp("2000-01-01T01:00:00+01:00")->utc_micros, 946684800000000);
-  EXPECT_TRUE(parse_timestamp("2020-02-29T00:00:00Z").is_ok());
-  EXPECT_FALSE(parse_timestamp("2019-02-29T00:00:00Z").is_ok());
-  EXPECT_FALSE(parse_timestamp("2019-01-01T00:00:00+15:00").is_ok());
-  EXPECT_FALSE(parse_timestamp("2019-01-01T00:00:00Zjunk").is_ok());
-}
-
 TEST(JsonCodecTest, MalformedJsonIsAnError) {
   expect_document_error("", "", "");
   expect_document_error("{", "", "");
