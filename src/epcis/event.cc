@@ -1,5 +1,6 @@
 #include "custos/epcis/event.h"
 
+#include <algorithm>
 #include <array>
 
 namespace custos::epcis {
@@ -37,6 +38,29 @@ int64_t days_from_civil(int64_t year, int64_t month, int64_t day) {
   const int64_t day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
   const int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
   return era * 146097 + day_of_era - 719468;
+}
+
+// The proleptic Gregorian date `days` after 1970-01-01.
+void civil_from_days(int64_t days, int64_t& year, int64_t& month, int64_t& day) {
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const int64_t day_of_era = days - era * 146097;
+  const int64_t year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t month_index = (5 * day_of_year + 2) / 153;
+  day = day_of_year - (153 * month_index + 2) / 5 + 1;
+  month = month_index < 10 ? month_index + 3 : month_index - 9;
+  year = year_of_era + era * 400 + (month <= 2);
+}
+
+void append_digits(std::string& out, int64_t value, int width) {
+  char digits[24];
+  for (int i = width - 1; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  out.append(digits, static_cast<size_t>(width));
 }
 
 Status bad_time(std::string_view text, std::string_view why) {
@@ -79,6 +103,44 @@ std::string_view Extension::local_name() const {
   std::string_view name = key;
   size_t colon = name.find(':');
   return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
+Timestamp timestamp_from_utc_micros(int64_t utc_micros) {
+  // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z.
+  constexpr int64_t kFirst = -62167219200000000;
+  constexpr int64_t kLast = 253402300799999999;
+  utc_micros = std::clamp(utc_micros, kFirst, kLast);
+  constexpr int64_t kMicrosPerDay = 86'400'000'000;
+  int64_t days = utc_micros / kMicrosPerDay;
+  int64_t of_day = utc_micros % kMicrosPerDay;
+  if (of_day < 0) {
+    of_day += kMicrosPerDay;
+    --days;
+  }
+  int64_t year, month, day;
+  civil_from_days(days, year, month, day);
+  std::string text;
+  text.reserve(27);
+  append_digits(text, year, 4);
+  text += '-';
+  append_digits(text, month, 2);
+  text += '-';
+  append_digits(text, day, 2);
+  text += 'T';
+  append_digits(text, of_day / 3'600'000'000, 2);
+  text += ':';
+  append_digits(text, of_day / 60'000'000 % 60, 2);
+  text += ':';
+  append_digits(text, of_day / 1'000'000 % 60, 2);
+  text += '.';
+  int64_t fraction = of_day % 1'000'000;
+  if (fraction % 1000 == 0) {
+    append_digits(text, fraction / 1000, 3);
+  } else {
+    append_digits(text, fraction, 6);
+  }
+  text += 'Z';
+  return Timestamp{std::move(text), utc_micros};
 }
 
 Result<Timestamp> parse_timestamp(std::string_view text) {

@@ -1,4 +1,7 @@
 // EPCIS 2.0 JSON-LD encoding (see custos/epcis/json_codec.h).
+#include <charconv>
+#include <cmath>
+
 #include "custos/core/json_writer.h"
 #include "custos/epcis/json_codec.h"
 
@@ -54,14 +57,29 @@ class Writer {
   void member(std::string_view name, const std::optional<std::string>& value) {
     if (value) member(name, *value);
   }
-  void member(std::string_view name, const Timestamp& value) { member(name, value.text); }
-  void member(std::string_view name, const std::optional<Timestamp>& value) {
-    if (value) member(name, value->text);
+  // A Timestamp built in code may carry only its instant.
+  void member(std::string_view name, const Timestamp& value) {
+    if (value.text.empty()) {
+      member(name, timestamp_from_utc_micros(value.utc_micros).text);
+    } else {
+      member(name, value.text);
+    }
   }
+  void member(std::string_view name, const std::optional<Timestamp>& value) {
+    if (value) member(name, *value);
+  }
+  // A JsonNumber built in code may carry only its value.
   void member(std::string_view name, const std::optional<JsonNumber>& value) {
     if (!value) return;
     key(name);
-    raw(value->text);
+    if (value->text.empty()) {
+      char buffer[32];
+      auto written = std::to_chars(buffer, buffer + sizeof buffer, value->value);
+      bool finite = std::isfinite(value->value) && written.ec == std::errc();
+      raw(finite ? std::string_view(buffer, static_cast<size_t>(written.ptr - buffer)) : "null");
+    } else {
+      raw(value->text);
+    }
   }
   void member(std::string_view name, const std::optional<bool>& value) {
     if (!value) return;

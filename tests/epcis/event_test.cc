@@ -22,6 +22,23 @@ TEST(EventTest, TimestampsParseToUtcMicros) {
   EXPECT_TRUE(parse_timestamp("2000-02-29T00:00:00Z").is_ok());
 }
 
+TEST(EventTest, TimestampsFromUtcMicros) {
+  EXPECT_EQ(timestamp_from_utc_micros(0).text, "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(timestamp_from_utc_micros(1112582011116000).text, "2005-04-04T02:33:31.116Z");
+  EXPECT_EQ(timestamp_from_utc_micros(-500000).text, "1969-12-31T23:59:59.500Z");
+  EXPECT_EQ(timestamp_from_utc_micros(951782400000001).text, "2000-02-29T00:00:00.000001Z");
+  EXPECT_EQ(timestamp_from_utc_micros(INT64_MAX).text, "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(timestamp_from_utc_micros(INT64_MIN).text, "0000-01-01T00:00:00.000Z");
+  // Text and instant agree with the parser, across many instants.
+  for (int64_t micros = -40'000'000'000'000'000; micros < 250'000'000'000'000'000;
+       micros += 987'654'321'987'001) {
+    Timestamp made = timestamp_from_utc_micros(micros);
+    Result<Timestamp> parsed = parse_timestamp(made.text);
+    ASSERT_TRUE(parsed.is_ok()) << made.text;
+    EXPECT_EQ(parsed->utc_micros, micros) << made.text;
+  }
+}
+
 TEST(EventTest, BadTimestampsAreRefused) {
   for (const char* text :
        {"", "2019-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2019-04-31T00:00:00Z",

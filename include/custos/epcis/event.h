@@ -63,6 +63,8 @@ std::string_view action_name(Action action);
 std::optional<Action> action_from_name(std::string_view name);
 
 // An xsd:dateTime with a time zone, as written, and the instant it names.
+// An event built in code may leave `text` empty: the encoder then writes
+// timestamp_from_utc_micros(utc_micros).text.
 struct Timestamp {
   std::string text;
   // Microseconds since 1970-01-01T00:00:00Z; finer fractions are truncated.
@@ -71,17 +73,28 @@ struct Timestamp {
   bool operator==(const Timestamp&) const = default;
 };
 
+// The UTC instant as a Timestamp whose text is "YYYY-MM-DDThh:mm:ss.sssZ"
+// (milliseconds, or microseconds when the instant has a finer part), for
+// events built in code. Years outside 0000..9999 are not representable in
+// xsd:dateTime's four-digit form and are clamped to that range.
+Timestamp timestamp_from_utc_micros(int64_t utc_micros);
+
 // Parses an xsd:dateTime that carries a time zone ("Z" or "+hh:mm"/"-hh:mm"),
 // for example "2005-04-03T20:33:31.116-06:00". InvalidArgument for anything
 // else (missing zone, field out of range, day beyond the month's last day).
 Result<Timestamp> parse_timestamp(std::string_view text);
 
-// A JSON number as written, and its value as a double.
+// A JSON number as written, and its value as a double. An event built in
+// code may leave `text` empty: the encoder then writes the shortest text
+// that reads back as `value` (null when it is not finite).
 struct JsonNumber {
   std::string text;
   double value = 0;
 
-  bool operator==(const JsonNumber& other) const { return text == other.text; }
+  // Numbers compare by their text; two numbers without text, by value.
+  bool operator==(const JsonNumber& other) const {
+    return text == other.text && (!text.empty() || value == other.value);
+  }
 };
 
 // A user extension member: `"key": <json>`.
