@@ -99,6 +99,21 @@ Status parse_site(const std::string& id, const toml::table& table, SiteConfig* s
   if (!valid_id) return invalid_argument("sites: invalid site id '" + id + "'");
   for (const auto& [name, node] : table) {
     std::string key = prefix + std::string(name.str());
+    if (name.str() == "locations") {
+      const toml::table* locations = node.as_table();
+      if (locations == nullptr) {
+        return invalid_argument(key + " must be a table of location id = \"zone\"");
+      }
+      for (const auto& [location, zone_node] : *locations) {
+        auto zone = zone_node.value<std::string>();
+        if (!zone_node.is_string() || !zone || zone->empty() || location.str().empty()) {
+          return invalid_argument(key + "." + std::string(location.str()) +
+                                  " must be a non-empty zone name");
+        }
+        site->locations.emplace_back(std::string(location.str()), *zone);
+      }
+      continue;
+    }
     auto value = node.value<std::string>();
     if (!node.is_string() || !value) return invalid_argument(key + " must be a string");
     std::string_view text = *value;

@@ -122,13 +122,17 @@ bool any_of_or_empty(const std::vector<T>& wanted, const T& value) {
   return wanted.empty() || std::find(wanted.begin(), wanted.end(), value) != wanted.end();
 }
 
-bool intersects_or_empty(const std::vector<std::string>& wanted,
-                         const std::vector<std::string>& values) {
-  if (wanted.empty()) return true;
-  for (const std::string& value : values) {
-    if (std::find(wanted.begin(), wanted.end(), value) != wanted.end()) return true;
+// Every match holds: the event has a pair of its type with one of its values.
+bool typed_matches(const std::vector<EventQuery::TypedMatch>& wanted,
+                   const std::vector<TypedValue>& pairs) {
+  for (const EventQuery::TypedMatch& match : wanted) {
+    bool found = std::any_of(pairs.begin(), pairs.end(), [&](const TypedValue& pair) {
+      return pair.type == match.type &&
+             std::find(match.values.begin(), match.values.end(), pair.value) != match.values.end();
+    });
+    if (!found) return false;
   }
-  return false;
+  return true;
 }
 
 bool matches(const IndexedEvent& event, const EventQuery& query) {
@@ -143,9 +147,9 @@ bool matches(const IndexedEvent& event, const EventQuery& query) {
   if (!any_of_or_empty(query.read_points, event.read_point)) return false;
   if (!any_of_or_empty(query.biz_locations, event.biz_location)) return false;
   if (!any_of_or_empty(query.event_ids, event.event_id)) return false;
-  if (!intersects_or_empty(query.biz_transaction_types, event.biz_transaction_types)) return false;
-  if (!intersects_or_empty(query.source_types, event.source_types)) return false;
-  if (!intersects_or_empty(query.destination_types, event.destination_types)) return false;
+  if (!typed_matches(query.biz_transactions, event.biz_transactions)) return false;
+  if (!typed_matches(query.sources, event.sources)) return false;
+  if (!typed_matches(query.destinations, event.destinations)) return false;
   if (query.error_declared && event.error_declared != *query.error_declared) return false;
   for (const EventQuery::IdentifierMatch& match : query.identifier_matches) {
     bool found = false;
@@ -243,7 +247,22 @@ uint64_t EventIndex::indexed_up_to() const {
   return indexed_up_to_;
 }
 
+Status EventIndex::health() const {
+  std::lock_guard lock(mutex_);
+  return failure_;
+}
+
 Status EventIndex::add(std::span<const IndexedEvent> events) {
+  CUSTOS_RETURN_IF_ERROR(health());
+  Status added = add_unchecked(events);
+  if (!added.is_ok()) {
+    std::lock_guard lock(mutex_);
+    failure_ = added;
+  }
+  return added;
+}
+
+Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
   const uint64_t start = indexed_up_to();
   uint64_t next = start;
   for (const IndexedEvent& event : events) {

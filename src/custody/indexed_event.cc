@@ -28,9 +28,12 @@ void put_text(Bytes& out, std::string_view text) {
   out.insert(out.end(), text.begin(), text.end());
 }
 
-void put_texts(Bytes& out, const std::vector<std::string>& texts) {
-  put_u32(out, static_cast<uint32_t>(texts.size()));
-  for (const std::string& text : texts) put_text(out, text);
+void put_pairs(Bytes& out, const std::vector<TypedValue>& pairs) {
+  put_u32(out, static_cast<uint32_t>(pairs.size()));
+  for (const TypedValue& pair : pairs) {
+    put_text(out, pair.type);
+    put_text(out, pair.value);
+  }
 }
 
 class Reader {
@@ -67,12 +70,12 @@ class Reader {
     offset_ += size;
     return true;
   }
-  bool texts(std::vector<std::string>& values) {
+  bool pairs(std::vector<TypedValue>& values) {
     uint32_t count = 0;
-    if (!u32(count) || count > remaining() / 4) return false;
+    if (!u32(count) || count > remaining() / 8) return false;
     values.resize(count);
-    for (std::string& value : values) {
-      if (!text(value)) return false;
+    for (TypedValue& value : values) {
+      if (!text(value.type) || !text(value.value)) return false;
     }
     return true;
   }
@@ -159,10 +162,10 @@ Status check_indexable(const IndexedEvent& event) {
     }
     CUSTOS_RETURN_IF_ERROR(check_component("identifier", identifier, true));
   }
-  for (const auto* list : {&event.biz_transaction_types, &event.source_types,
-                           &event.destination_types}) {
-    for (const std::string& type : *list) {
-      CUSTOS_RETURN_IF_ERROR(check_component("type", type, true));
+  for (const auto* list : {&event.biz_transactions, &event.sources, &event.destinations}) {
+    for (const TypedValue& pair : *list) {
+      CUSTOS_RETURN_IF_ERROR(check_component("type", pair.type, false));
+      CUSTOS_RETURN_IF_ERROR(check_component("value", pair.value, true));
     }
   }
   return Status::ok();
@@ -188,9 +191,9 @@ Bytes encode_indexed_event(const IndexedEvent& event) {
     out.push_back(static_cast<uint8_t>(role));
     put_text(out, identifier);
   }
-  put_texts(out, event.biz_transaction_types);
-  put_texts(out, event.source_types);
-  put_texts(out, event.destination_types);
+  put_pairs(out, event.biz_transactions);
+  put_pairs(out, event.sources);
+  put_pairs(out, event.destinations);
   out.push_back(event.error_declared ? 1 : 0);
   put_text(out, event.principal);
   return out;
@@ -221,8 +224,8 @@ Result<IndexedEvent> decode_indexed_event(ByteView bytes) {
     }
     role = static_cast<IdentifierRole>(raw_role);
   }
-  ok = reader.texts(event.biz_transaction_types) && reader.texts(event.source_types) &&
-       reader.texts(event.destination_types) && reader.u8(error) && error <= 1 &&
+  ok = reader.pairs(event.biz_transactions) && reader.pairs(event.sources) &&
+       reader.pairs(event.destinations) && reader.u8(error) && error <= 1 &&
        reader.text(event.principal) && reader.remaining() == 0;
   if (!ok) return data_loss("malformed indexed event summary");
   event.error_declared = error == 1;

@@ -236,14 +236,24 @@ std::variant<AccessGrant, HttpResponse> Gatekeeper::check(const HttpRequest& req
   if (!resource.is_ok()) return problem_from_status(resource.status());
   grant.resource = std::move(resource).value();
 
+  auto decided = authorize(request, grant.who, access.action, grant.resource);
+  if (auto* refusal = std::get_if<HttpResponse>(&decided)) return std::move(*refusal);
+  grant.decision = std::get<AuthorizationDecision>(std::move(decided));
+  return grant;
+}
+
+std::variant<AuthorizationDecision, HttpResponse> Gatekeeper::authorize(
+    const HttpRequest& request, const AuthenticatedPrincipal& who, std::string_view action_name,
+    const policy::Entity& resource) const {
+  const std::string action(action_name);
   AuthorizationContext context;
   auto deny = [&](AuthorizationDecision decision) -> HttpResponse {
     // What the request looked like to the policies, for the operator's log
     // only (the caller learns the decision id, not the site's hours or fence).
     std::string facts;
-    if (grant.who.principal && !grant.who.principal->attributes.site.empty() &&
-        site(grant.who.principal->attributes.site) == nullptr) {
-      facts = "site \"" + grant.who.principal->attributes.site + "\" not configured;";
+    if (who.principal && !who.principal->attributes.site.empty() &&
+        site(who.principal->attributes.site) == nullptr) {
+      facts = "site \"" + who.principal->attributes.site + "\" not configured;";
     }
     for (const auto& [name, value] : context.extra) {
       facts += " " + name + "=" +
@@ -251,7 +261,7 @@ std::variant<AccessGrant, HttpResponse> Gatekeeper::check(const HttpRequest& req
     }
     metrics_
         .counter("custos_authz_decisions_total", "Authorization decisions by action and result",
-                 {{"action", access.action}, {"result", "deny"}})
+                 {{"action", action}, {"result", "deny"}})
         .inc();
     std::string policies;
     for (const std::string& id : decision.policy_ids) {
@@ -261,35 +271,35 @@ std::variant<AccessGrant, HttpResponse> Gatekeeper::check(const HttpRequest& req
     log_event(LogLevel::kWarn, "authz.denied",
               {{"decision_id", decision.decision_id},
                {"principal", decision.principal_id},
-               {"action", access.action},
-               {"resource", resource_text(grant.resource.uid)},
+               {"action", action},
+               {"resource", resource_text(resource.uid)},
                {"policies", policies},
                {"detail", decision.detail},
                {"context", facts}});
     return forbidden_response(decision);
   };
 
-  if (grant.who.method == CredentialMethod::kApiToken && !grant.who.scopes.count(access.action)) {
+  if (who.method == CredentialMethod::kApiToken && !who.scopes.count(action)) {
     AuthorizationDecision decision;
     decision.decision_id = "dec-" + hex_encode(random_bytes(16));
-    decision.principal_id = grant.who.id();
-    decision.action = access.action;
-    decision.detail = "the API token's scopes do not include \"" + access.action + "\"";
+    decision.principal_id = who.id();
+    decision.action = action;
+    decision.detail = "the API token's scopes do not include \"" + action + "\"";
     return deny(std::move(decision));
   }
 
   const std::vector<std::string> approval_ids = approval_ids_of(request);
-  context = context_for(request, grant.who, approval_ids, access.action, grant.resource.uid);
-  grant.decision = authorizer_.authorize(grant.who, access.action, grant.resource, context);
-  if (!grant.decision.allowed) return deny(std::move(grant.decision));
+  context = context_for(request, who, approval_ids, action, resource.uid);
+  AuthorizationDecision decision_made = authorizer_.authorize(who, action, resource, context);
+  if (!decision_made.allowed) return deny(std::move(decision_made));
   if (!approval_ids.empty()) {
-    approvals_.consume(approval_ids, grant.who.id(), access.action, grant.resource.uid);
+    approvals_.consume(approval_ids, who.id(), action, resource.uid);
   }
   metrics_
       .counter("custos_authz_decisions_total", "Authorization decisions by action and result",
-               {{"action", access.action}, {"result", "allow"}})
+               {{"action", action}, {"result", "allow"}})
       .inc();
-  return grant;
+  return decision_made;
 }
 
 Handler Gatekeeper::guard(RouteAccess access, GuardedHandler handler) const {

@@ -317,13 +317,18 @@ TEST_F(EventIndexTest, RefusesTooBroadQueriesAndUnindexableEvents) {
                                             kReceiving, kBase));
   EXPECT_EQ(index_->add(std::span(&bad, 1)).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(index_->indexed_up_to(), 5u);
+  // Fail-stop: a later, valid event is not indexed past the gap.
+  IndexedEvent later = log_event(object_event(Action::kObserve, {item(1)}, kCage, kReceiving, kBase));
+  EXPECT_EQ(index_->add(std::span(&later, 1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(index_->health().is_ok());
+  EXPECT_EQ(index_->indexed_up_to(), 5u);
 }
 
 TEST(IndexedEventTest, EncodingRoundTripsAndRefusesDamage) {
   IndexedEvent event = object_event(Action::kAdd, {item(1), item(2)}, kDock, kReceiving, -5);
   event.identifiers.emplace_back(IdentifierRole::kEpcClass, "https://id.gs1.org/01/00614141123452");
-  event.biz_transaction_types = {"https://ref.gs1.org/cbv/BTT-po"};
-  event.source_types = {"https://ref.gs1.org/cbv/SDT-owning_party"};
+  event.biz_transactions = {{"https://ref.gs1.org/cbv/BTT-po", "urn:epcglobal:cbv:bt:0614141073467:1152"}};
+  event.sources = {{"https://ref.gs1.org/cbv/SDT-owning_party", "https://id.gs1.org/417/0614141000005"}};
   event.error_declared = true;
   event.log_index = 42;
   event.event_hash = "ni:///sha-256;00?ver=CBV2.0";

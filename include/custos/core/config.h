@@ -66,6 +66,9 @@ struct SiteConfig {
   double latitude = 0;
   double longitude = 0;
   double radius_m = 0;
+  // sites.<id>.locations: EPCIS location id (SGLN URN or GS1 Digital Link) ->
+  // zone, the places whose events the site's devices may capture.
+  std::vector<std::pair<std::string, std::string>> locations;
 };
 
 struct Config {

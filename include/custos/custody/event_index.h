@@ -59,9 +59,15 @@ struct EventQuery {
     std::vector<std::string> values;  // canonical identifiers
   };
   std::vector<IdentifierMatch> identifier_matches;
-  std::vector<std::string> biz_transaction_types;
-  std::vector<std::string> source_types;
-  std::vector<std::string> destination_types;
+  // EQ_bizTransaction_<type>, EQ_source_<type>, EQ_destination_<type>: each
+  // entry must hold (an event pair with that type and one of the values).
+  struct TypedMatch {
+    std::string type;  // full CBV URI
+    std::vector<std::string> values;
+  };
+  std::vector<TypedMatch> biz_transactions;
+  std::vector<TypedMatch> sources;
+  std::vector<TypedMatch> destinations;
   std::vector<std::string> event_ids;
   std::optional<bool> error_declared;  // EXISTS_errorDeclaration
   enum class OrderBy { kRecordTime, kEventTime };
@@ -108,10 +114,14 @@ class EventIndex {
                                                   Summariser summarise,
                                                   EventIndexOptions options = {});
 
-  // Indexes committed events, in log order. Events at or below the replay
-  // mark are skipped (already indexed), so calling twice is harmless.
+  // Indexes committed events, in log order. Events below the replay mark
+  // are skipped (already indexed), so calling twice is harmless.
   // InvalidArgument for a summary check_indexable refuses (nothing written).
+  // Fail-stop: after a failed add every later add fails with the same error
+  // (indexing past a gap would lose the events that failed); queries keep
+  // answering from what is indexed, and reopening resumes from the mark.
   Status add(std::span<const IndexedEvent> events);
+  Status health() const;
 
   // Every log index below this is indexed.
   uint64_t indexed_up_to() const;
@@ -137,6 +147,7 @@ class EventIndex {
   EventIndex(store::Store& store, const ledger::Log& log, Summariser summarise,
              EventIndexOptions options, uint64_t indexed_up_to);
 
+  Status add_unchecked(std::span<const IndexedEvent> events);
   Result<std::vector<uint64_t>> candidates(const EventQuery& query) const;
   Result<std::vector<std::string>> list_under(store::Family family, std::string_view prefix,
                                               size_t limit) const;
@@ -145,8 +156,9 @@ class EventIndex {
   const ledger::Log& log_;
   Summariser summarise_;
   EventIndexOptions options_;
-  mutable std::mutex mutex_;  // guards indexed_up_to_
+  mutable std::mutex mutex_;  // guards indexed_up_to_ and failure_
   uint64_t indexed_up_to_ = 0;
+  Status failure_;
 };
 
 }  // namespace custos::custody

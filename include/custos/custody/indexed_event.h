@@ -54,6 +54,12 @@ enum class Action : uint8_t { kNone = 0, kAdd = 1, kObserve = 2, kDelete = 3 };
 std::string_view action_name(Action action);  // "" for kNone
 Result<Action> parse_action(std::string_view name);
 
+struct TypedValue {
+  std::string type;
+  std::string value;
+  friend bool operator==(const TypedValue&, const TypedValue&) = default;
+};
+
 struct IndexedEvent {
   uint64_t log_index = 0;
   std::string event_id;    // eventID as captured (may be empty)
@@ -67,9 +73,10 @@ struct IndexedEvent {
   std::string read_point;          // canonical identifier
   std::string biz_location;
   std::vector<std::pair<IdentifierRole, std::string>> identifiers;  // canonical
-  std::vector<std::string> biz_transaction_types;
-  std::vector<std::string> source_types;
-  std::vector<std::string> destination_types;
+  // (type, value) pairs; the type a full CBV URI ("" when the event gives none).
+  std::vector<TypedValue> biz_transactions;
+  std::vector<TypedValue> sources;
+  std::vector<TypedValue> destinations;
   bool error_declared = false;
   std::string principal;  // who captured it
 

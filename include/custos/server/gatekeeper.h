@@ -150,6 +150,15 @@ class Gatekeeper {
                                                 const RouteParams& params,
                                                 const RouteAccess& access) const;
 
+  // Authorises one more action for a request already authenticated as `who`
+  // (e.g. each event of a capture document): the API-token scope check, the
+  // context, the decision, the denial log and the metrics, as check() does.
+  // The decision when allowed, otherwise the 403 response naming it.
+  std::variant<AuthorizationDecision, HttpResponse> authorize(const HttpRequest& request,
+                                                              const AuthenticatedPrincipal& who,
+                                                              std::string_view action,
+                                                              const policy::Entity& resource) const;
+
   // The context the policies would see for `who` (exposed for tests).
   AuthorizationContext context_for(const HttpRequest& request, const AuthenticatedPrincipal& who,
                                    const std::vector<std::string>& approval_ids,
