@@ -324,8 +324,8 @@ class NamespaceTable {
       if (context_uri == uri) return remember(uri, std::string(prefix), false);
     }
     if (usable(wanted)) return remember(uri, std::string(wanted), true);
-    for (size_t n = 1;; ++n) {
-      std::string candidate = "ns" + std::to_string(n);
+    while (true) {
+      std::string candidate = "ns" + std::to_string(++invented_);
       if (usable(candidate)) return remember(uri, std::move(candidate), true);
     }
   }
@@ -347,6 +347,8 @@ class NamespaceTable {
   std::map<std::string, std::string, std::less<>> prefix_of_uri_;
   std::set<std::string, std::less<>> used_prefixes_;
   std::vector<std::pair<std::string, std::string>> declared_;
+  // The last made-up prefix number, so making one up stays linear.
+  size_t invented_ = 0;
 };
 
 // The "word" of a value shaped "word:rest" (a URI scheme or CURIE prefix).

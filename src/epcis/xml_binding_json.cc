@@ -4,7 +4,15 @@
 
 namespace custos::epcis::xml_binding {
 
+namespace {
+constexpr size_t kIndexFrom = 16;
+}  // namespace
+
 JsonNode* JsonNode::find(std::string_view key) {
+  if (members_.size() >= kIndexFrom) {
+    auto found = index_.find(std::string(key));
+    return found == index_.end() ? nullptr : &members_[found->second].second;
+  }
   for (auto& [name, value] : members_) {
     if (name == key) return &value;
   }
@@ -13,7 +21,16 @@ JsonNode* JsonNode::find(std::string_view key) {
 
 JsonNode& JsonNode::set(std::string key, JsonNode value) {
   members_.emplace_back(std::move(key), std::move(value));
+  index_last_member();
   return members_.back().second;
+}
+
+void JsonNode::index_last_member() {
+  if (members_.size() < kIndexFrom) return;
+  if (members_.size() == kIndexFrom) {
+    for (size_t i = 0; i + 1 < members_.size(); ++i) index_.emplace(members_[i].first, i);
+  }
+  index_.emplace(members_.back().first, members_.size() - 1);
 }
 
 void JsonNode::add_repeated(std::string key, JsonNode value) {
@@ -32,8 +49,12 @@ void JsonNode::add_repeated(std::string key, JsonNode value) {
 }
 
 void JsonNode::take_members(JsonNode& other) {
-  for (auto& member : other.members_) members_.push_back(std::move(member));
+  for (auto& member : other.members_) {
+    members_.push_back(std::move(member));
+    index_last_member();
+  }
   other.members_.clear();
+  other.index_.clear();
 }
 
 void JsonNode::serialise(std::string& out) const {

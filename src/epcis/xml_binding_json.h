@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -39,10 +40,14 @@ class JsonNode {
 
  private:
   JsonNode(Kind kind, std::string text) : kind_(kind), text_(std::move(text)) {}
+  void index_last_member();
 
   Kind kind_;
   std::string text_;
   std::vector<std::pair<std::string, JsonNode>> members_;
+  // Key -> position in members_, built once an object is large, so that
+  // elements with many children convert in linear time.
+  std::unordered_map<std::string, size_t> index_;
   std::vector<JsonNode> items_;
   // Arrays made by add_repeated (as opposed to arrays that are values).
   bool repeated_ = false;

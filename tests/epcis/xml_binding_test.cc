@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -697,6 +698,27 @@ TEST(XmlBindingErrors, InvalidContentNamesTheElement) {
   EXPECT_TRUE(
       contains(refuse(R"(<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2"/>)").message,
                "no EPCISBody"));
+}
+
+// Many children with distinct names, each in its own default namespace:
+// object members and made-up prefixes are found in constant time, so this
+// converts quickly (quadratic lookups took seconds here).
+TEST(XmlBindingHostile, WideDocumentsConvertInLinearTime) {
+  constexpr int kChildren = 20000;
+  std::string children;
+  for (int i = 0; i < kChildren; ++i) {
+    std::string n = std::to_string(i);
+    children += "<c" + n + " xmlns=\"urn:x:" + n + "\">" + n + "</c" + n + ">";
+  }
+  auto started = std::chrono::steady_clock::now();
+  ConvertedDocument document(
+      document_with_events(R"(xmlns:w="https://w.example/")",
+                           "<ObjectEvent><w:wide>" + children + "</w:wide></ObjectEvent>"));
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(document.at("/epcisBody/eventList/0/w:wide/ns1:c0"), "0");
+  EXPECT_EQ(document.at("/epcisBody/eventList/0/w:wide/ns20000:c19999"), "19999");
+  EXPECT_EQ(document.at("/@context/1/ns20000"), "urn:x:19999");
+  EXPECT_LT(seconds, 30.0);
 }
 
 // Truncations and byte flips of a corpus file: any result, but no crash
