@@ -17,6 +17,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "custos/epcis/event_hash.h"
 
@@ -544,6 +545,26 @@ TEST(XmlBindingMapping, IgnoreFieldsBecomeAList) {
             R"(["example:testField1","example:testField2"])");
   // An empty <epcList/> is left out, as the hash cases expect.
   EXPECT_EQ(document.at("/epcisBody/eventList/0/epcList"), "<missing>");
+}
+
+TEST(XmlBindingMapping, ConcurrentConversionsAgree) {
+  const std::string xml = read_text(kHashDir / "epcisDocWithVariousEventTypes.xml");
+  Result<std::string> expected = xml_document_to_json(xml);
+  ASSERT_TRUE(expected.is_ok());
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < mismatches.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 25; ++round) {
+        Result<std::string> json = xml_document_to_json(xml);
+        if (!json.is_ok() || *json != *expected) ++mismatches[t];
+        // Errors go to each parse's own state, never to another thread's.
+        if (xml_document_to_json("<a>").is_ok()) ++mismatches[t];
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 // ---- (d) hostile and malformed XML ----

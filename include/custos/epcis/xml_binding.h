@@ -13,17 +13,22 @@
 //   quantity is a JSON number, CBV URNs (urn:epcglobal:cbv:bizstep:shipping)
 //   become the bare names the JSON binding uses ("shipping"). EPCIS 1.x
 //   wrappers (<extension>, <baseExtension>, events inside EventList/extension)
-//   are flattened; a 1.x QuantityEvent is refused.
+//   are flattened; a 1.x QuantityEvent is refused. An unqualified element
+//   the binding does not know, a repeated single field or a malformed number
+//   is refused with its path rather than dropped or guessed.
 // - A user extension (element or attribute in another namespace) becomes the
 //   key "prefix:localName" and its namespace is declared in the output
 //   @context. The XML prefix is kept unless it clashes with a term of the
 //   EPCIS context, a URI scheme or another namespace; a new one (ns1, ...) is
 //   made up otherwise, and for the default namespace. The namespace URI is
 //   kept exactly as written, so event hashes over extensions do not change.
-//   An element with element children is an object, repeated names become an
-//   array, text is a string (trimmed), an empty element is "". xsi:*
-//   attributes are dropped. A document-level <p:ignoreFields> becomes the
-//   array of its children's names, as the event hash expects.
+//   An element with element children or attributes is an object (attributes
+//   as members; text beside them as "@value"), repeated names become an
+//   array, text is a string (trimmed, never typed), an empty element is "".
+//   Unqualified elements inside an extension keep their bare local name.
+//   xsi:* and xml:* attributes are dropped. A document-level <p:ignoreFields>
+//   becomes the array of its children's names, as the event hash expects.
+//   Empty standard lists (<epcList/>) are left out.
 // - The header: master data (EPCISHeader/extension/EPCISMasterData) is kept as
 //   epcisHeader.epcisMasterData.vocabularyList; of the SBDH only sender,
 //   receiver and instanceIdentifier (the identifiers) are kept, the rest is
