@@ -324,8 +324,11 @@ class NamespaceTable {
       if (context_uri == uri) return remember(uri, std::string(prefix), false);
     }
     if (usable(wanted)) return remember(uri, std::string(wanted), true);
+    // A clashing prefix p becomes p_1, p_2, ...; the default namespace ns1, ns2, ...
+    std::string base = wanted.empty() ? "ns" : std::string(wanted) + "_";
+    size_t& last = last_suffix_[base];
     while (true) {
-      std::string candidate = "ns" + std::to_string(++invented_);
+      std::string candidate = base + std::to_string(++last);
       if (usable(candidate)) return remember(uri, std::move(candidate), true);
     }
   }
@@ -347,8 +350,8 @@ class NamespaceTable {
   std::map<std::string, std::string, std::less<>> prefix_of_uri_;
   std::set<std::string, std::less<>> used_prefixes_;
   std::vector<std::pair<std::string, std::string>> declared_;
-  // The last made-up prefix number, so making one up stays linear.
-  size_t invented_ = 0;
+  // The last number made up per base, so making up prefixes stays linear.
+  std::map<std::string, size_t, std::less<>> last_suffix_;
 };
 
 // The "word" of a value shaped "word:rest" (a URI scheme or CURIE prefix).

@@ -514,14 +514,14 @@ TEST(XmlBindingMapping, PrefixesNeverShadowTheContextOrValues) {
   const std::string event = "/epcisBody/eventList/0";
   // gs1 is the EPCIS context's; "example" starts a value (example:rp is a URI
   // with the scheme "example"); "https" is a URI scheme: all three renamed.
-  EXPECT_EQ(document.at(event + "/ns1:a"), "1") << document.text();
-  EXPECT_EQ(document.at(event + "/ns2:b"), "2") << document.text();
-  EXPECT_EQ(document.at(event + "/ns3:c"), "3") << document.text();
+  EXPECT_EQ(document.at(event + "/gs1_1:a"), "1") << document.text();
+  EXPECT_EQ(document.at(event + "/example_1:b"), "2") << document.text();
+  EXPECT_EQ(document.at(event + "/https_1:c"), "3") << document.text();
   // A namespace the EPCIS context already names keeps the context's prefix.
   EXPECT_EQ(document.at(event + "/gs1:d"), "4") << document.text();
   EXPECT_EQ(document.at("/@context/1"),
-            R"({"ns1":"https://not-gs1.example/","ns2":"https://ex.example/",)"
-            R"("ns3":"https://h.example/"})");
+            R"({"gs1_1":"https://not-gs1.example/","example_1":"https://ex.example/",)"
+            R"("https_1":"https://h.example/"})");
   Result<std::vector<std::string>> prehashes = document_event_prehashes(document.text());
   ASSERT_TRUE(prehashes.is_ok());
   EXPECT_NE(prehashes->at(0).find("readPointid=example:rp"), std::string::npos) << prehashes->at(0);

@@ -19,8 +19,9 @@
 // - A user extension (element or attribute in another namespace) becomes the
 //   key "prefix:localName" and its namespace is declared in the output
 //   @context. The XML prefix is kept unless it clashes with a term of the
-//   EPCIS context, a URI scheme or another namespace; a new one (ns1, ...) is
-//   made up otherwise, and for the default namespace. The namespace URI is
+//   EPCIS context, a URI scheme, a "scheme:" that starts a value in the
+//   document, or another namespace; then it becomes prefix_1, prefix_2, ...
+//   The default namespace gets ns1, ns2, ... The namespace URI is
 //   kept exactly as written, so event hashes over extensions do not change.
 //   An element with element children or attributes is an object (attributes
 //   as members; text beside them as "@value"), repeated names become an
