@@ -539,6 +539,36 @@ TEST(XmlBindingMapping, QueryDocument) {
             "Example of a vendor/user extension");
 }
 
+TEST(XmlBindingMapping, Epcis12QueryDocumentAndNestedEventListExtensions) {
+  ConvertedDocument document(
+      R"(<q:EPCISQueryDocument xmlns:q="urn:epcglobal:epcis-query:xsd:1" schemaVersion="1.2" )"
+      R"(creationDate="2021-01-01T00:00:00Z"><EPCISBody><q:QueryResults>)"
+      R"(<queryName>SimpleEventQuery</queryName><resultsBody><EventList>)"
+      R"(<ObjectEvent><eventTime>2021-01-01T00:00:00Z</eventTime><action>OBSERVE</action></ObjectEvent>)"
+      R"(<extension><TransformationEvent><eventTime>2021-01-01T00:00:00Z</eventTime>)"
+      R"(</TransformationEvent><extension><AssociationEvent><eventTime>2021-01-01T00:00:00Z)"
+      R"(</eventTime><parentID>urn:epc:id:grai:4012345.55555.987</parentID><action>ADD</action>)"
+      R"(</AssociationEvent></extension></extension>)"
+      R"(</EventList></resultsBody></q:QueryResults></EPCISBody></q:EPCISQueryDocument>)");
+  EXPECT_EQ(document.at("/type"), "EPCISQueryDocument");
+  const std::string events = "/epcisBody/queryResults/resultsBody/eventList";
+  EXPECT_EQ(document.at(events + "/0/type"), "ObjectEvent");
+  EXPECT_EQ(document.at(events + "/1/type"), "TransformationEvent");
+  EXPECT_EQ(document.at(events + "/2/type"), "AssociationEvent");
+  EXPECT_EQ(document.at(events + "/2/parentID"), "urn:epc:id:grai:4012345.55555.987");
+  EXPECT_EQ(document.at(events + "/3"), "<missing>");
+}
+
+TEST(XmlBindingMapping, Epcis20ExtensionElementsKeepTheirStructure) {
+  ConvertedDocument document(read_text(kEpcisDir / "XML/WithExtension/ObjectEvent.xml"));
+  EXPECT_EQ(document.at("/epcisBody/eventList/0/example:userElement"),
+            R"({"anotherElement":"elementData"})");
+  EXPECT_EQ(document.at("/epcisBody/eventList/1/ilmd/example:userIlmd"),
+            R"({"part1":"1","part2":"2","part3":"3"})");
+  EXPECT_EQ(document.at("/epcisBody/eventList/1/example:extension"), R"({"futureExtension":""})");
+  EXPECT_EQ(document.at("/@context/1/example"), "http://ns.example.com/epcis");
+}
+
 TEST(XmlBindingMapping, IgnoreFieldsBecomeAList) {
   ConvertedDocument document(read_text(kHashDir / "epcisXmlDocHavingEventWithIgnoreFields.xml"));
   EXPECT_EQ(document.at("/repository-x:ignoreFields"),
