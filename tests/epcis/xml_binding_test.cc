@@ -158,17 +158,20 @@ std::string first_difference(const std::string& expected, const std::string& act
 // The test asserts that they still differ, so a fix shows up here.
 const std::map<std::string, std::string> kKnownHashDifferences = {
     {"SensorDataExamples#6",
-     "stale upstream: the XML has stringValue=\"111100001111000011110000\", the expected "
-     "pre-hash 111100001111000003641344"},
+     "the reference reads every value as a number when it can: stringValue "
+     "\"111100001111000011110000\" went through a double and became 111100001111000003641344; "
+     "event_hash keeps a stringValue as text"},
     {"SensorDataExamples#7",
      "a sensorReport carries bizRules, which the XSD gives sensorMetadata only; the reference "
      "appends it as an extra sensorElementList block, event_hash drops unknown unprefixed keys"},
     {"SensorDataExamples#10",
-     "the reference puts this TransactionEvent's bizTransactionList after sensorElementList; "
-     "CBV 2.0 8.9 and event_hash put it after bizLocation (the JSON cases agree with that)"},
+     "the expected pre-hash has this TransactionEvent's bizTransactionList after "
+     "sensorElementList, in the reference's generic tail for leftover fields; its property "
+     "order and event_hash put it after bizLocation (no other case has both lists)"},
     {"SensorDataExamples#11",
-     "the reference turns the EPC URN in the extension value example:machine into a Digital "
-     "Link; event_hash keeps extension values verbatim"},
+     "the reference canonicalises every value, extensions included (EPC URN to Digital Link, "
+     "numbers); event_hash keeps extension values verbatim: example:machine "
+     "urn:epc:id:giai:4012345.ABC is the only difference"},
     {"epcisDocWithTransformationEventWithMultipleExtensions#0",
      "unqualified elements inside a user extension (c4l:quantityElement/epcClass, quantity, "
      "uom): the reference hashes them as bare names, event_hash skips unprefixed keys"},
