@@ -322,6 +322,13 @@ class Validator {
       report("missing required field 'type' (EPCISDocument or EPCISQueryDocument)");
     } else if (type_value.get(type) != simdjson::SUCCESS ||
                (type != "EPCISDocument" && type != "EPCISQueryDocument")) {
+      for (const EventTypeRules& rules : kEventTypes) {
+        if (type == rules.name) {
+          report("this is a single " + std::string(type) +
+                 ", not an EPCISDocument: validate it as an event, or put it in a document");
+          return;
+        }
+      }
       auto scope = enter("type");
       report("the document type must be 'EPCISDocument' or 'EPCISQueryDocument'");
     }
@@ -1002,6 +1009,12 @@ std::vector<ValidationProblem> run(std::string_view json, const ValidationLimits
   if (error == simdjson::DEPTH_ERROR) {
     return one("arrays and objects are nested deeper than " + std::to_string(limits.max_depth) +
                " levels");
+  }
+  if (error == simdjson::NUMBER_ERROR) {
+    // Valid JSON that no double or 64-bit integer holds, or a malformed number.
+    return one(
+        "a number is malformed or out of range (beyond a 64-bit integer or a double); "
+        "write such values as strings");
   }
   if (error != simdjson::SUCCESS) {
     return one(std::string("not valid JSON: ") + simdjson::error_message(error));

@@ -110,7 +110,15 @@ TEST(ValidateTest, EveryGs1SchemaTestEventIsValid) {
     EXPECT_TRUE(problems.empty()) << file << "\n" << describe(problems);
     EXPECT_TRUE(validate_document_or_event(read_text(file)).empty()) << file;
     // A lone event is not a document.
-    EXPECT_FALSE(validate_document(read_text(file)).empty()) << file;
+    problems = validate_document(read_text(file));
+    if (file.filename() == "Extended-Event.json") {  // judged as a document gone wrong
+      EXPECT_GT(problems.size(), 1u);
+      continue;
+    }
+    ASSERT_EQ(problems.size(), 1u) << file << "\n" << describe(problems);
+    EXPECT_NE(problems[0].message.find(", not an EPCISDocument: validate it as an event"),
+              std::string::npos)
+        << problems[0].message;
   }
 }
 
@@ -315,6 +323,17 @@ TEST(ValidateTest, EventsBeyondTheLimitAreAProblem) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].pointer, "/epcisBody/eventList");
   EXPECT_NE(problems[0].message.find("3 events; the limit is 2"), std::string::npos);
+}
+
+TEST(ValidateTest, NumbersNoDoubleHoldsAreOneProblemAtTheRoot) {
+  for (std::string number : {"123456789012345678901234567890", "1e400"}) {
+    std::string event = kObjectEvent;
+    event.insert(event.size() - 1, R"(, "example:n": )" + number);
+    auto problems = validate_document(document_with(event));
+    ASSERT_EQ(problems.size(), 1u) << number;
+    EXPECT_EQ(problems[0].pointer, "");
+    EXPECT_NE(problems[0].message.find("out of range"), std::string::npos);
+  }
 }
 
 TEST(ValidateTest, TextBeyondTheByteLimitIsAProblem) {
