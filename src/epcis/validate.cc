@@ -388,10 +388,8 @@ class Validator {
   // wins, so a custody record must not depend on it.
   void duplicate_keys(element value) {
     if (object fields; value.get(fields) == simdjson::SUCCESS) {
-      std::vector<std::string_view> keys;
-      keys.reserve(fields.size());
-      for (auto field : fields) keys.push_back(field.key);
-      std::vector<std::string_view> sorted = keys;
+      std::vector<std::string_view> sorted;
+      for (auto field : fields) sorted.push_back(field.key);
       std::sort(sorted.begin(), sorted.end());
       if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
         for (size_t i = 1; i < sorted.size(); ++i) {
@@ -506,7 +504,7 @@ class Validator {
     }
     auto parsed = parse_identifier(text);
     if (!parsed.is_ok()) {
-      report(in_quotes(text) + " is not a valid identifier: " + parsed.status().message());
+      report("not a valid identifier: " + parsed.status().message());
       return std::nullopt;
     }
     return std::move(parsed).value();
