@@ -220,6 +220,13 @@ struct EpcisHashOptions {
 };
 int run_epcis_hash(const EpcisHashOptions& options);
 
+struct EpcisValidateOptions {
+  std::string path;  // an EPCIS 2.0 JSON / JSON-LD document, or one event with its @context
+};
+// Prints "valid" (exit 0), or one "POINTER: message" line per problem (exit 1;
+// "(root)" stands for the empty pointer); exit 2 when the file cannot be read.
+int run_epcis_validate(const EpcisValidateOptions& options);
+
 struct ApproveOptions {
   RemoteOptions remote;
   std::string requester;

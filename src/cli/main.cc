@@ -324,6 +324,17 @@ int main(int argc, char** argv) {
   epcis_hash_cmd->add_flag("--prehash", epcis_hash.prehash,
                            "Print the canonical pre-hash strings instead of the hashes");
   epcis_hash_cmd->footer(kExitCodes);
+  EpcisValidateOptions epcis_validate;
+  auto* epcis_validate_cmd = epcis_cmd->add_subcommand(
+      "validate",
+      "Check a JSON/JSON-LD document (or one event) against the EPCIS 2.0 schemas and rules");
+  epcis_validate_cmd
+      ->add_option("FILE", epcis_validate.path, "EPCIS document, or one event with its @context")
+      ->required();
+  epcis_validate_cmd->footer(
+      "Prints \"valid\", or one line per problem: JSON pointer (\"(root)\" for the whole "
+      "document), a colon, the message.\nExit codes: 0 valid, 1 problems found, 2 unreadable "
+      "file or bad usage.");
 
   try {
     app.parse(argc, argv);
@@ -357,6 +368,7 @@ int main(int argc, char** argv) {
   if (token_revoke_cmd->parsed()) return run_token_revoke(token);
   if (approve_cmd->parsed()) return run_approve(approve);
   if (epcis_hash_cmd->parsed()) return run_epcis_hash(epcis_hash);
+  if (epcis_validate_cmd->parsed()) return run_epcis_validate(epcis_validate);
   if (policy_check_cmd->parsed()) return run_policy_check(policy_path);
   if (policy_test_cmd->parsed()) return run_policy_test(policy_path, policy_cases, policy_test_json);
   if (policy_push_cmd->parsed()) return run_policy_push(policy_push);

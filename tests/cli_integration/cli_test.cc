@@ -230,6 +230,45 @@ TEST_F(CliTest, EpcisHashPrintsOneHashPerEventInDocumentOrder) {
   EXPECT_EQ(run({"epcis", "hash", (root_ / "missing.json").string()}).exit_code, 2);
 }
 
+TEST_F(CliTest, EpcisValidatePrintsValidOrOneLinePerProblem) {
+  const fs::path epcis = fs::path(CUSTOS_TEST_DATA_DIR) / "epcis";
+  RunResult valid =
+      run({"epcis", "validate", (epcis / "JSON" / "Example_9.6.1-ObjectEvent.jsonld").string()});
+  EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+  EXPECT_EQ(valid.out, "valid\n");
+  // One event with its own @context is accepted too.
+  RunResult event =
+      run({"epcis", "validate", (epcis / "JSON-Schema" / "test" / "ObjectEvent.json").string()});
+  EXPECT_EQ(event.exit_code, 0) << event.out << event.err;
+  EXPECT_EQ(event.out, "valid\n");
+
+  // A negative case of the validator's data: its lines, each "POINTER: message".
+  RunResult invalid =
+      run({"epcis", "validate", (epcis / "invalid" / "multiple-problems.json").string()});
+  EXPECT_EQ(invalid.exit_code, 1) << invalid.err;
+  std::istringstream lines(invalid.out);
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    EXPECT_EQ(line.rfind("/epcisBody/eventList/", 0), 0u) << line;
+    EXPECT_NE(line.find(": "), std::string::npos) << line;
+  }
+  EXPECT_EQ(count, 4) << invalid.out;
+  EXPECT_NE(invalid.out.find("/epcisBody/eventList/0/eventTimeZoneOffset: '02:00' is not a time "
+                             "zone offset"),
+            std::string::npos)
+      << invalid.out;
+
+  std::ofstream(root_ / "bad.json") << "{\"epcisBody\": [";
+  RunResult bad = run({"epcis", "validate", (root_ / "bad.json").string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.out.rfind("(root): not valid JSON", 0), 0u) << bad.out;
+
+  RunResult missing = run({"epcis", "validate", (root_ / "missing.json").string()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("missing.json"), std::string::npos) << missing.err;
+  EXPECT_TRUE(missing.out.empty());
+}
+
 TEST_F(CliTest, VerifyNamesATamperedEntry) {
   std::string data = init("data");
   std::string url = start_server(data);
