@@ -9,6 +9,9 @@
 #include "custos/ledger/log.h"
 #include "custos/identity/identity_service.h"
 #include "custos/policy/policy_store.h"
+#include "custos/custody/capture_record.h"
+#include "custos/custody/event_index.h"
+#include "custos/server/epcis_api.h"
 #include "custos/server/gatekeeper.h"
 #include "custos/server/identity_api.h"
 #include "custos/server/log_api.h"
@@ -112,7 +115,15 @@ int run_serve(const ServeOptions& options) {
     return kExitStorage;
   }
 
+  // EPCIS query indexes and custody state: caught up with the log before serving.
+  auto event_index = custody::EventIndex::open(**store, **log, custody::summarise_entry);
+  if (!event_index.is_ok()) {
+    std::cerr << "custos serve: EPCIS indexes: " << event_index.status().message() << "\n";
+    return kExitStorage;
+  }
+
   WorkQueue receipts(2);
+  WorkQueue indexer(1);  // one thread: events are indexed in commit order
   WorkQueue control(1);
   WorkQueue logins(1);
   Router router;
@@ -121,6 +132,15 @@ int run_serve(const ServeOptions& options) {
   Status routes = add_log_routes(router, **log, receipts, api_options);
   if (routes.is_ok()) routes = add_identity_routes(router, **identity, access, **log, control, logins);
   if (routes.is_ok()) routes = add_policy_routes(router, **policies, access.gatekeeper(), control);
+  if (routes.is_ok()) {
+    EpcisApiOptions epcis_options;
+    epcis_options.gatekeeper = &access.gatekeeper();
+    epcis_options.clock = &clock;
+    epcis_options.max_document_bytes = config.epcis.max_document_bytes;
+    epcis_options.max_events = config.epcis.max_events;
+    epcis_options.sites = config.sites;
+    routes = add_epcis_routes(router, **log, **event_index, indexer, std::move(epcis_options));
+  }
   if (!routes.is_ok()) {
     std::cerr << "custos serve: " << routes.message() << "\n";
     return kExitStorage;

@@ -167,7 +167,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
       {"storage.block_cache_mb", integer_setter(config.storage.block_cache_mb, 1, 1 << 20)},
       {"server.listen", string_setter(config.server.listen)},
       {"server.threads", integer_setter(config.server.threads, 1, 256)},
-      {"server.max_body_bytes", integer_setter(config.server.max_body_bytes, 1, 61440)},
+      {"server.max_body_bytes", integer_setter(config.server.max_body_bytes, 1, 64 << 20)},
       {"server.idle_timeout_s", integer_setter(config.server.idle_timeout_s, 1, 86400)},
       {"server.max_connections", integer_setter(config.server.max_connections, 1, 1000000)},
       {"sequencer.max_batch_entries",
@@ -183,6 +183,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
        integer_setter(config.auth.nonce_cache_entries, 1000, int64_t(1) << 28)},
       {"auth.key_cache_entries", integer_setter(config.auth.key_cache_entries, 0, 1 << 22)},
       {"auth.policy_dir", string_setter(config.auth.policy_dir)},
+      {"epcis.max_document_bytes",
+       integer_setter(config.epcis.max_document_bytes, 1024, int64_t(64) << 20)},
+      {"epcis.max_events", integer_setter(config.epcis.max_events, 1, 1000000)},
       {"logging.level", string_setter(config.logging.level)},
       {"logging.format", string_setter(config.logging.format)},
   };

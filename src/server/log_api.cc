@@ -21,6 +21,9 @@ std::vector<double> power_of_two_buckets(int count) {
   return bounds;
 }
 
+// Largest append body: an entry (with principal and signature) fits in 64 KiB.
+constexpr size_t kMaxAppendBytes = 61440;
+
 void write_hashes(JsonWriter& json, const std::vector<Hash256>& hashes) {
   json.begin_array();
   for (const auto& hash : hashes) json.string(hash.base64());
@@ -327,6 +330,13 @@ Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
         if (request.body.empty()) {
           respond(problem_response(400, "Bad request", "the entry payload (request body) is empty",
                                    "bad-request"));
+          return;
+        }
+        if (request.body.size() > kMaxAppendBytes) {
+          respond(problem_response(413, "Payload Too Large",
+                                   "a log entry payload may be at most " +
+                                       std::to_string(kMaxAppendBytes) + " bytes",
+                                   "payload-too-large"));
           return;
         }
         ledger::AppendRequest append;

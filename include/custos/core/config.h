@@ -24,7 +24,7 @@ struct StorageConfig {
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // server.listen (host:port)
   uint32_t threads = 2;                   // server.threads (I/O threads)
-  uint64_t max_body_bytes = 61440;        // server.max_body_bytes (<= 61440 for log entries)
+  uint64_t max_body_bytes = 4259840;      // server.max_body_bytes: 4 MiB + 64 KiB (capture documents)
   uint32_t idle_timeout_s = 60;           // server.idle_timeout_s (keep-alive idle limit)
   uint32_t max_connections = 4096;        // server.max_connections
 };
@@ -71,6 +71,11 @@ struct SiteConfig {
   std::vector<std::pair<std::string, std::string>> locations;
 };
 
+struct EpcisConfig {
+  uint64_t max_document_bytes = 4194304;  // epcis.max_document_bytes
+  uint64_t max_events = 10000;            // epcis.max_events
+};
+
 struct Config {
   StorageConfig storage;
   ServerConfig server;
@@ -78,6 +83,7 @@ struct Config {
   AuthConfig auth;
   std::vector<SiteConfig> sites;  // in id order
   SequencerConfig sequencer;
+  EpcisConfig epcis;
   LoggingConfig logging;
 };
 

@@ -86,7 +86,7 @@ struct ServerTlsOptions {
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // "host:port" or "[v6]:port"; port 0 picks a free port
   uint32_t io_threads = 2;
-  uint64_t max_body_bytes = 61440;
+  uint64_t max_body_bytes = 4259840;
   uint32_t max_header_bytes = 8192;
   std::chrono::milliseconds idle_timeout{60000};   // keep-alive wait for the next request
   std::chrono::milliseconds read_timeout{10000};   // first byte to complete request

@@ -1,0 +1,848 @@
+#include "custos/server/epcis_api.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include "custos/core/bytes.h"
+#include "custos/core/json_writer.h"
+#include "custos/crypto/random.h"
+#include "custos/core/work_queue.h"
+#include "custos/custody/capture_record.h"
+#include "custos/epcis/event_hash.h"
+#include "custos/epcis/identifiers.h"
+#include "custos/epcis/json_codec.h"
+#include "custos/epcis/validate.h"
+#include "custos/epcis/xml_binding.h"
+#include "custos/ledger/entry.h"
+#include "custos/ledger/merkle.h"
+#include "custos/server/log_api.h"
+
+namespace custos {
+
+namespace {
+
+using custody::EventIndex;
+using custody::IndexedEvent;
+
+constexpr std::string_view kProblemBase = "https://custos.dev/problems/";
+constexpr std::string_view kCustosNamespace = "https://custos.dev/ns/epcis#";
+constexpr size_t kDefaultPerPage = 100;
+
+struct SiteZone {
+  std::string site;
+  std::string zone;
+};
+
+struct CaptureState {
+  ledger::Log& log;
+  EventIndex& index;
+  WorkQueue& indexer;
+  EpcisApiOptions options;
+  std::map<std::string, SiteZone, std::less<>> locations;  // canonical location id -> zone
+
+  std::mutex mutex;  // guards in_flight and jobs
+  std::map<std::string, std::string, std::less<>> in_flight;  // eventID -> hash, being committed
+  std::deque<std::string> job_order;
+  std::map<std::string, std::string, std::less<>> jobs;  // captureID -> job JSON
+
+  CaptureState(ledger::Log& log, EventIndex& index, WorkQueue& indexer, EpcisApiOptions options)
+      : log(log), index(index), indexer(indexer), options(std::move(options)) {}
+
+  void remember_job(const std::string& id, std::string json) {
+    std::lock_guard lock(mutex);
+    jobs[id] = std::move(json);
+    job_order.push_back(id);
+    while (job_order.size() > options.max_capture_jobs) {
+      jobs.erase(job_order.front());
+      job_order.pop_front();
+    }
+  }
+};
+
+struct Problem {
+  std::string pointer;
+  std::string detail;
+};
+
+// RFC 9457 problem with the EPCIS exception type and a list of pointers.
+HttpResponse epcis_problem(int status, std::string_view type, std::string_view title,
+                           std::string_view detail, const std::vector<Problem>& errors = {},
+                           const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+  JsonWriter json;
+  json.begin_object()
+      .key("type").string(std::string(kProblemBase) + std::string(type))
+      .key("title").string(title)
+      .key("status").number(status)
+      .key("detail").string(detail);
+  for (const auto& [name, value] : extra) json.key(name).string(value);
+  if (!errors.empty()) {
+    json.key("errors").begin_array();
+    for (const Problem& error : errors) {
+      json.begin_object().key("pointer").string(error.pointer).key("detail").string(error.detail);
+      json.end_object();
+    }
+    json.end_array();
+  }
+  json.end_object();
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "application/problem+json";
+  response.body = json.take();
+  return response;
+}
+
+std::string media_type(const HttpRequest& request) {
+  std::string type(trim_ows(request.header("Content-Type").value_or("")));
+  if (size_t semicolon = type.find(';'); semicolon != std::string::npos) type.resize(semicolon);
+  type = std::string(trim_ows(type));
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return type;
+}
+
+std::string event_pointer(size_t index) { return "/epcisBody/eventList/" + std::to_string(index); }
+
+// "2026-05-28T10:00:00.000Z" for a UTC instant.
+std::string utc_text(int64_t micros) { return epcis::timestamp_from_utc_micros(micros).text; }
+
+void write_hashes(JsonWriter& json, const std::vector<Hash256>& hashes) {
+  json.begin_array();
+  for (const auto& hash : hashes) json.string(hash.base64());
+  json.end_array();
+}
+
+// The resource an event is captured at: the zone its location belongs to.
+policy::Entity capture_resource(const CaptureState& state, const IndexedEvent& summary) {
+  const std::string& location = summary.biz_location.empty() ? summary.read_point
+                                                              : summary.biz_location;
+  policy::Entity entity;
+  auto found = state.locations.find(location);
+  if (found == state.locations.end()) {
+    // Not a place of any configured site: the policies see no site or zone.
+    entity.uid = policy::EntityUid{"Custos::Zone", "unmapped:" + location};
+    entity.attributes = policy::Value::record({});
+    return entity;
+  }
+  entity.uid = policy::EntityUid{"Custos::Zone", found->second.site + "/" + found->second.zone};
+  entity.attributes = policy::Value::record({{"site", policy::Value::string(found->second.site)},
+                                             {"zone", policy::Value::string(found->second.zone)}});
+  return entity;
+}
+
+// What the capture of one document needs after its checks pass.
+struct PreparedEvent {
+  IndexedEvent summary;
+  Bytes payload;
+  std::optional<uint64_t> existing_index;  // a recapture: the original entry
+};
+
+struct CaptureJob {
+  std::string id;
+  int64_t created_at = 0;
+  std::vector<PreparedEvent> events;
+  std::vector<std::string> claimed;  // eventIDs this job holds in state.in_flight
+};
+
+void release_claims(CaptureState& state, const std::vector<std::string>& claimed) {
+  std::lock_guard lock(state.mutex);
+  for (const std::string& id : claimed) state.in_flight.erase(id);
+}
+
+// The answer once every new event is committed and indexed.
+HttpResponse capture_answer(CaptureState& state, CaptureJob& job, const std::string& checkpoint,
+                            uint64_t tree_size) {
+  JsonWriter events;
+  events.begin_array();
+  for (const PreparedEvent& prepared : job.events) {
+    const uint64_t index = prepared.existing_index.value_or(prepared.summary.log_index);
+    auto proof = state.log.inclusion_proof(index, tree_size);
+    auto entry = state.log.entry(index);
+    if (!proof.is_ok() || !entry.is_ok()) {
+      return problem_from_status(!proof.is_ok() ? proof.status() : entry.status());
+    }
+    events.begin_object()
+        .key("eventID").string(prepared.summary.event_id)
+        .key("eventHash").string(prepared.summary.event_hash)
+        .key("logIndex").number(index)
+        .key("duplicate").boolean(prepared.existing_index.has_value())
+        .key("leafHash").string(ledger::hash_leaf(*entry).base64())
+        .key("inclusionProof");
+    write_hashes(events, *proof);
+    events.end_object();
+  }
+  events.end_array();
+  JsonWriter job_json;
+  job_json.begin_object()
+      .key("captureID").string(job.id)
+      .key("createdAt").string(utc_text(job.created_at))
+      .key("finishedAt").string(utc_text(state.options.clock->now_micros()))
+      .key("running").boolean(false)
+      .key("success").boolean(true)
+      .key("captureErrorBehaviour").string("rollback")
+      .key("errors").begin_array().end_array()
+      .key("eventCount").number(static_cast<uint64_t>(job.events.size()))
+      .key("treeSize").number(tree_size)
+      .key("checkpoint").string(checkpoint)
+      .key("events").raw(events.str())
+      .end_object();
+  std::string body = job_json.take();
+  state.remember_job(job.id, body);
+  HttpResponse response = json_response(202, std::move(body));
+  response.headers.set("Location", "/capture/" + job.id);
+  return response;
+}
+
+void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob> job,
+                std::string principal, std::string evidence, Responder respond) {
+  std::vector<ledger::AppendRequest> requests;
+  std::vector<size_t> new_positions;
+  for (size_t i = 0; i < job->events.size(); ++i) {
+    PreparedEvent& prepared = job->events[i];
+    if (prepared.existing_index) continue;
+    ledger::AppendRequest request;
+    request.kind = ledger::EntryKind::kEpcisEvent;
+    request.principal = principal;
+    request.request_signature = to_bytes(evidence);
+    request.payload = std::move(prepared.payload);
+    requests.push_back(std::move(request));
+    new_positions.push_back(i);
+  }
+  if (requests.empty()) {
+    // Only recaptures: answer against the current checkpoint.
+    state->indexer.post([state, job, respond] {
+      respond(capture_answer(*state, *job, state->log.latest_checkpoint(), state->log.tree_size()));
+    });
+    return;
+  }
+  state->log.append_group_async(
+      std::move(requests),
+      [state, job, respond, new_positions](Result<std::vector<ledger::AppendReceipt>> receipts) {
+        if (!receipts.is_ok()) {
+          release_claims(*state, job->claimed);
+          respond(problem_from_status(receipts.status()));
+          return;
+        }
+        // Index in commit order (one indexer thread), then answer.
+        state->indexer.post([state, job, respond, new_positions,
+                             receipts = std::move(receipts).value()] {
+          std::vector<IndexedEvent> summaries;
+          for (size_t k = 0; k < new_positions.size(); ++k) {
+            IndexedEvent& summary = job->events[new_positions[k]].summary;
+            summary.log_index = receipts[k].index;
+            summary.record_time_micros = receipts[k].receive_time;
+            summaries.push_back(summary);
+          }
+          Status indexed = state->index.add(summaries);
+          release_claims(*state, job->claimed);
+          if (!indexed.is_ok()) {
+            // Committed (durable) but not queryable until a restart re-indexes.
+            respond(problem_from_status(
+                unavailable("events committed at log index " + std::to_string(receipts[0].index) +
+                            " but indexing failed: " + indexed.message())));
+            return;
+          }
+          respond(capture_answer(*state, *job, receipts[0].checkpoint, receipts[0].tree_size));
+        });
+      });
+}
+
+// Decodes, checks, authorises and commits `events` (already decoded from a
+// document whose text is `json`, with their CBV 2.0 hashes).
+void capture_events(std::shared_ptr<CaptureState> state, const HttpRequest& request,
+                    const AccessGrant& grant, std::vector<epcis::Event> events,
+                    const std::vector<std::string>& hashes, const std::string& context_json,
+                    bool single_event, Responder respond) {
+  auto pointer_of = [&](size_t i) { return single_event ? std::string() : event_pointer(i); };
+  if (events.empty()) {
+    respond(epcis_problem(400, "epcis-validation", "Validation failed",
+                          "the document holds no events"));
+    return;
+  }
+  if (events.size() > state->options.max_events) {
+    respond(epcis_problem(413, "epcis-capture-limit", "Capture limit exceeded",
+                          "the document holds " + std::to_string(events.size()) +
+                              " events; this server captures at most " +
+                              std::to_string(state->options.max_events) + " per request"));
+    return;
+  }
+  auto job = std::make_shared<CaptureJob>();
+  job->id = "cap-" + hex_encode(random_bytes(12));
+  job->created_at = state->options.clock->now_micros();
+  std::vector<Problem> problems;
+  std::map<std::string, std::string> seen_in_document;  // eventID -> hash
+  for (size_t i = 0; i < events.size(); ++i) {
+    epcis::Event& event = events[i];
+    event.record_time.reset();  // recordTime is the server's
+    if (!event.event_id) event.event_id = hashes[i];
+    if (!event.context_json && !context_json.empty()) event.context_json = context_json;
+    auto summary = custody::summarise_event(event, hashes[i], grant.who.id());
+    if (!summary.is_ok()) {
+      problems.push_back({pointer_of(i), summary.status().message()});
+      continue;
+    }
+    PreparedEvent prepared;
+    prepared.summary = std::move(summary).value();
+    prepared.payload = custody::encode_event_payload(event, hashes[i]);
+    if (prepared.payload.size() > ledger::kMaxEntrySize / 2) {
+      respond(epcis_problem(413, "epcis-capture-limit", "Event too large",
+                            "event " + pointer_of(i) + " is " +
+                                std::to_string(prepared.payload.size()) +
+                                " bytes; one event may take at most " +
+                                std::to_string(ledger::kMaxEntrySize / 2)));
+      return;
+    }
+    job->events.push_back(std::move(prepared));
+  }
+  if (!problems.empty()) {
+    respond(epcis_problem(400, "epcis-validation", "Validation failed",
+                          "the document has " + std::to_string(problems.size()) +
+                              " invalid events; nothing was captured",
+                          problems));
+    return;
+  }
+
+  // Policy decides per event; one decision per distinct place.
+  std::map<policy::EntityUid, std::string> decided;  // uid -> decision id (allowed)
+  for (size_t i = 0; i < job->events.size(); ++i) {
+    policy::Entity resource = capture_resource(*state, job->events[i].summary);
+    if (decided.contains(resource.uid)) continue;
+    auto decision = state->options.gatekeeper->authorize(request, grant.who, "capture", resource);
+    if (auto* refusal = std::get_if<HttpResponse>(&decision)) {
+      // Name the event in the 403 (the body keeps the decision id).
+      std::string body = refusal->body;
+      if (!body.empty() && body.back() == '}') {
+        body.pop_back();
+        body += ",\"event\":";
+        append_json_string(body, pointer_of(i));
+        body += ",\"eventID\":";
+        append_json_string(body, job->events[i].summary.event_id);
+        body += ",\"location\":";
+        append_json_string(body, resource.uid.id);
+        body += "}";
+        refusal->body = std::move(body);
+      }
+      respond(std::move(*refusal));
+      return;
+    }
+    decided.emplace(resource.uid, std::get<AuthorizationDecision>(decision).decision_id);
+  }
+
+  // Idempotency: recaptures are acknowledged, conflicts refused, nothing
+  // captured twice even by concurrent requests.
+  {
+    std::lock_guard lock(state->mutex);
+    for (size_t i = 0; i < job->events.size(); ++i) {
+      PreparedEvent& prepared = job->events[i];
+      const std::string& id = prepared.summary.event_id;
+      const std::string& hash = prepared.summary.event_hash;
+      auto earlier = seen_in_document.find(id);
+      if (earlier != seen_in_document.end()) {
+        if (earlier->second != hash) {
+          return respond(epcis_problem(409, "epcis-event-conflict", "Conflicting eventID",
+                                       "eventID " + id + " appears twice with different content",
+                                       {{pointer_of(i), "eventID already used in this document"}}));
+        }
+        prepared.existing_index = std::numeric_limits<uint64_t>::max();  // fixed up below
+        continue;
+      }
+      seen_in_document.emplace(id, hash);
+      if (state->in_flight.contains(id)) {
+        return respond(epcis_problem(409, "epcis-event-in-flight", "Capture in progress",
+                                     "eventID " + id +
+                                         " is being captured by another request; retry",
+                                     {{pointer_of(i), "eventID being captured"}}));
+      }
+      auto existing = state->index.find_event_id(id);
+      if (!existing.is_ok()) return respond(problem_from_status(existing.status()));
+      if (*existing) {
+        if ((*existing)->event_hash != hash) {
+          return respond(epcis_problem(
+              409, "epcis-event-conflict", "Conflicting eventID",
+              "eventID " + id + " was captured at log index " +
+                  std::to_string((*existing)->log_index) + " with different content",
+              {{pointer_of(i), "eventID already captured with another event hash"}}));
+        }
+        prepared.existing_index = (*existing)->log_index;
+      }
+    }
+    for (PreparedEvent& prepared : job->events) {
+      if (prepared.existing_index) continue;
+      state->in_flight.emplace(prepared.summary.event_id, prepared.summary.event_hash);
+      job->claimed.push_back(prepared.summary.event_id);
+    }
+  }
+  // Repeats inside the document point at the first occurrence once it has an index.
+  std::vector<PreparedEvent> unique_events;
+  for (PreparedEvent& prepared : job->events) {
+    if (prepared.existing_index == std::numeric_limits<uint64_t>::max()) continue;
+    unique_events.push_back(std::move(prepared));
+  }
+  job->events = std::move(unique_events);
+  commit_job(state, job, grant.who.id(), signature_evidence(grant.who), std::move(respond));
+}
+
+// The resource of the capture route itself: the caller's own zone.
+Result<policy::Entity> own_zone(const HttpRequest&, const RouteParams&,
+                                const AuthenticatedPrincipal& who) {
+  const identity::PrincipalAttributes& attributes = who.principal->attributes;
+  policy::Entity entity;
+  entity.uid = policy::EntityUid{"Custos::Zone", attributes.site + "/" + attributes.zone};
+  entity.attributes = policy::Value::record({{"site", policy::Value::string(attributes.site)},
+                                             {"zone", policy::Value::string(attributes.zone)}});
+  return entity;
+}
+
+Result<policy::Entity> query_resource(const HttpRequest&, const RouteParams&,
+                                      const AuthenticatedPrincipal&) {
+  policy::Entity entity;
+  entity.uid = policy::EntityUid{"Custos::Log", "epcis"};
+  entity.attributes = policy::Value::record({});
+  return entity;
+}
+
+std::vector<Problem> to_problems(const std::vector<epcis::ValidationProblem>& found) {
+  std::vector<Problem> problems;
+  problems.reserve(found.size());
+  for (const auto& problem : found) problems.push_back({problem.pointer, problem.message});
+  return problems;
+}
+
+// ---------------------------------------------------------------- query ----
+
+std::vector<std::string> split_values(std::string_view text) {
+  std::vector<std::string> values;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view value = trim_ows(text.substr(start, comma - start));
+    if (!value.empty()) values.emplace_back(value);
+    start = comma + 1;
+  }
+  return values;
+}
+
+Result<std::vector<std::string>> canonical_ids(const std::string& name,
+                                               const std::vector<std::string>& values) {
+  std::vector<std::string> ids;
+  for (const std::string& value : values) {
+    auto parsed = epcis::parse_identifier(value);
+    if (!parsed.is_ok()) {
+      return invalid_argument(name + ": " + parsed.status().message());
+    }
+    ids.push_back(parsed->canonical);
+  }
+  return ids;
+}
+
+struct ParsedQuery {
+  custody::EventQuery query;
+  size_t per_page = kDefaultPerPage;
+  std::string page_token;
+  bool proof = false;
+};
+
+Result<ParsedQuery> parse_event_query(const QueryParams& params) {
+  using custody::IdentifierRole;
+  ParsedQuery parsed;
+  custody::EventQuery& query = parsed.query;
+  std::set<std::string> seen;
+  auto time_of = [](const std::string& name, const std::string& value) -> Result<int64_t> {
+    auto time = epcis::parse_timestamp(value);
+    if (!time.is_ok()) return invalid_argument(name + ": " + time.status().message());
+    return time->utc_micros;
+  };
+  auto number_of = [](const std::string& name, const std::string& value, uint64_t max)
+      -> Result<uint64_t> {
+    uint64_t number = 0;
+    if (value.empty() || value.size() > 9 ||
+        !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return invalid_argument(name + " must be a positive integer");
+    }
+    number = std::stoull(value);
+    if (number == 0 || number > max) {
+      return invalid_argument(name + " must be between 1 and " + std::to_string(max));
+    }
+    return number;
+  };
+  const std::map<std::string, std::vector<IdentifierRole>> matches = {
+      {"MATCH_epc", {IdentifierRole::kEpc, IdentifierRole::kChild}},
+      {"MATCH_parentID", {IdentifierRole::kParent}},
+      {"MATCH_inputEPC", {IdentifierRole::kInput}},
+      {"MATCH_outputEPC", {IdentifierRole::kOutput}},
+      {"MATCH_anyEPC",
+       {IdentifierRole::kEpc, IdentifierRole::kChild, IdentifierRole::kParent,
+        IdentifierRole::kInput, IdentifierRole::kOutput}},
+      {"MATCH_epcClass", {IdentifierRole::kEpcClass}},
+      {"MATCH_inputEPCClass", {IdentifierRole::kInputClass}},
+      {"MATCH_outputEPCClass", {IdentifierRole::kOutputClass}},
+      {"MATCH_anyEPCClass",
+       {IdentifierRole::kEpcClass, IdentifierRole::kInputClass, IdentifierRole::kOutputClass}},
+  };
+  for (const auto& [name, value] : params) {
+    if (!seen.insert(name).second) return invalid_argument("parameter " + name + " is repeated");
+    std::vector<std::string> values = split_values(value);
+    if (name == "eventType") {
+      for (const std::string& type : values) {
+        CUSTOS_ASSIGN_OR_RETURN(auto parsed_type, custody::parse_event_type(type));
+        query.event_types.push_back(parsed_type);
+      }
+    } else if (name == "GE_eventTime") {
+      CUSTOS_ASSIGN_OR_RETURN(int64_t time, time_of(name, value));
+      query.ge_event_time = time;
+    } else if (name == "LT_eventTime") {
+      CUSTOS_ASSIGN_OR_RETURN(int64_t time, time_of(name, value));
+      query.lt_event_time = time;
+    } else if (name == "GE_recordTime") {
+      CUSTOS_ASSIGN_OR_RETURN(int64_t time, time_of(name, value));
+      query.ge_record_time = time;
+    } else if (name == "LT_recordTime") {
+      CUSTOS_ASSIGN_OR_RETURN(int64_t time, time_of(name, value));
+      query.lt_record_time = time;
+    } else if (name == "EQ_action") {
+      for (const std::string& action : values) {
+        CUSTOS_ASSIGN_OR_RETURN(auto parsed_action, custody::parse_action(action));
+        query.actions.push_back(parsed_action);
+      }
+    } else if (name == "EQ_bizStep") {
+      for (const std::string& step : values) {
+        query.biz_steps.push_back(custody::cbv_full_uri(step, custody::CbvVocabulary::kBizStep));
+      }
+    } else if (name == "EQ_disposition") {
+      for (const std::string& disposition : values) {
+        query.dispositions.push_back(
+            custody::cbv_full_uri(disposition, custody::CbvVocabulary::kDisposition));
+      }
+    } else if (name == "EQ_readPoint" || name == "WD_readPoint") {
+      // Without master data hierarchies, WD_ matches the location itself.
+      CUSTOS_ASSIGN_OR_RETURN(auto ids, canonical_ids(name, values));
+      query.read_points.insert(query.read_points.end(), ids.begin(), ids.end());
+    } else if (name == "EQ_bizLocation" || name == "WD_bizLocation") {
+      CUSTOS_ASSIGN_OR_RETURN(auto ids, canonical_ids(name, values));
+      query.biz_locations.insert(query.biz_locations.end(), ids.begin(), ids.end());
+    } else if (auto match = matches.find(name); match != matches.end()) {
+      CUSTOS_ASSIGN_OR_RETURN(auto ids, canonical_ids(name, values));
+      query.identifier_matches.push_back({match->second, std::move(ids)});
+    } else if (name.starts_with("EQ_bizTransaction_") || name.starts_with("EQ_source_") ||
+               name.starts_with("EQ_destination_")) {
+      const bool transaction = name.starts_with("EQ_bizTransaction_");
+      const bool source = name.starts_with("EQ_source_");
+      std::string type = name.substr(transaction ? 18 : source ? 10 : 15);
+      custody::EventQuery::TypedMatch typed{
+          custody::cbv_full_uri(type, transaction ? custody::CbvVocabulary::kBizTransactionType
+                                                  : custody::CbvVocabulary::kSourceDestType),
+          values};
+      (transaction ? query.biz_transactions : source ? query.sources : query.destinations)
+          .push_back(std::move(typed));
+    } else if (name == "EQ_eventID") {
+      query.event_ids = values;
+    } else if (name == "EXISTS_errorDeclaration") {
+      query.error_declared = true;
+    } else if (name == "orderBy") {
+      if (value == "eventTime") {
+        query.order_by = custody::EventQuery::OrderBy::kEventTime;
+      } else if (value == "recordTime") {
+        query.order_by = custody::EventQuery::OrderBy::kRecordTime;
+      } else {
+        return invalid_argument("orderBy must be eventTime or recordTime");
+      }
+    } else if (name == "orderDirection") {
+      if (value != "ASC" && value != "DESC") {
+        return invalid_argument("orderDirection must be ASC or DESC");
+      }
+      query.descending = value == "DESC";
+    } else if (name == "eventCountLimit") {
+      CUSTOS_ASSIGN_OR_RETURN(uint64_t limit, number_of(name, value, 1000000));
+      query.event_count_limit = limit;
+    } else if (name == "perPage") {
+      CUSTOS_ASSIGN_OR_RETURN(uint64_t per_page, number_of(name, value, 10000));
+      parsed.per_page = per_page;
+    } else if (name == "nextPageToken") {
+      parsed.page_token = value;
+    } else if (name == "proof") {
+      if (value != "true" && value != "false") return invalid_argument("proof must be true or false");
+      parsed.proof = value == "true";
+    } else {
+      return invalid_argument("unknown query parameter " + name);
+    }
+  }
+  // Without an orderBy the binding leaves the order open; record time (log order) it is.
+  return parsed;
+}
+
+// The event as served: the logged JSON with recordTime (and, with proofs,
+// custos:logIndex and custos:inclusionProof) added.
+Result<std::string> served_event(const ledger::Log& log, uint64_t index, bool proof,
+                                 uint64_t tree_size) {
+  CUSTOS_ASSIGN_OR_RETURN(Bytes bytes, log.entry(index));
+  CUSTOS_ASSIGN_OR_RETURN(ledger::LogEntry entry, ledger::decode_entry(bytes));
+  CUSTOS_ASSIGN_OR_RETURN(custody::LoggedEvent logged, custody::decode_event_payload(entry.payload));
+  if (logged.event_json.empty() || logged.event_json.front() != '{') {
+    return data_loss("log entry " + std::to_string(index) + " holds no event object");
+  }
+  std::string out = "{\"recordTime\":";
+  append_json_string(out, utc_text(entry.receive_time));
+  if (proof) {
+    CUSTOS_ASSIGN_OR_RETURN(auto path, log.inclusion_proof(index, tree_size));
+    out += ",\"custos:logIndex\":" + std::to_string(index) + ",\"custos:leafHash\":";
+    append_json_string(out, ledger::hash_leaf(bytes).base64());
+    out += ",\"custos:inclusionProof\":[";
+    for (size_t i = 0; i < path.size(); ++i) {
+      if (i > 0) out += ",";
+      append_json_string(out, path[i].base64());
+    }
+    out += "]";
+  }
+  if (logged.event_json.size() > 2) out += ",";
+  out.append(logged.event_json, 1);
+  return out;
+}
+
+// The tree size a checkpoint note names (its second line).
+std::optional<uint64_t> checkpoint_size(std::string_view note) {
+  size_t first = note.find('\n');
+  if (first == std::string_view::npos) return std::nullopt;
+  size_t second = note.find('\n', first + 1);
+  std::string_view line = note.substr(first + 1, second - first - 1);
+  if (line.empty() || line.size() > 19 ||
+      !std::all_of(line.begin(), line.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoull(std::string(line));
+}
+
+HttpResponse query_answer(const ledger::Log& log, const EventIndex& index,
+                          const ParsedQuery& parsed, const HttpRequest& request,
+                          int64_t now_micros) {
+  auto page = index.query(parsed.query, parsed.per_page, parsed.page_token);
+  if (!page.is_ok()) {
+    if (page.status().code() == StatusCode::kResourceExhausted) {
+      return epcis_problem(413, "epcis-query-too-large", "Query too large",
+                           page.status().message());
+    }
+    return problem_from_status(page.status());
+  }
+  // The checkpoint first: every proof below is against its size.
+  const std::string checkpoint = log.latest_checkpoint();
+  const uint64_t tree_size = checkpoint_size(checkpoint).value_or(log.tree_size());
+  std::string events = "[";
+  for (size_t i = 0; i < page->events.size(); ++i) {
+    auto served = served_event(log, page->events[i].log_index, parsed.proof, tree_size);
+    if (!served.is_ok()) return problem_from_status(served.status());
+    if (i > 0) events += ",";
+    events += *served;
+  }
+  events += "]";
+  JsonWriter json;
+  json.begin_object()
+      .key("@context").begin_array()
+      .string("https://ref.gs1.org/standards/epcis/epcis-context.jsonld")
+      .begin_object().key("custos").string(kCustosNamespace).end_object()
+      .end_array()
+      .key("type").string("EPCISQueryDocument")
+      .key("schemaVersion").string("2.0")
+      .key("creationDate").string(utc_text(now_micros));
+  if (parsed.proof) {
+    json.key("custos:treeSize").number(tree_size).key("custos:checkpoint").string(checkpoint);
+  }
+  json.key("epcisBody").begin_object().key("queryResults").begin_object()
+      .key("queryName").string("SimpleEventQuery")
+      .key("resultsBody").begin_object().key("eventList").raw(events).end_object()
+      .end_object().end_object().end_object();
+  HttpResponse response = json_response(200, json.take());
+  response.content_type = "application/ld+json";
+  if (!page->next_page_token.empty()) {
+    std::string next = request.path + "?";
+    for (const auto& [name, value] : request.query) {
+      if (name == "nextPageToken") continue;
+      next += percent_encode(name) + "=" + percent_encode(value) + "&";
+    }
+    next += "nextPageToken=" + percent_encode(page->next_page_token);
+    response.headers.set("Link", "<" + next + ">; rel=\"next\"");
+    response.headers.set("GS1-Next-Page-Token", page->next_page_token);
+  }
+  return response;
+}
+
+}  // namespace
+
+Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& index,
+                        WorkQueue& indexer, EpcisApiOptions options) {
+  if (options.gatekeeper == nullptr || options.clock == nullptr) {
+    return invalid_argument("EPCIS routes need a gatekeeper and a clock");
+  }
+  auto state = std::make_shared<CaptureState>(log, index, indexer, std::move(options));
+  for (const SiteConfig& site : state->options.sites) {
+    for (const auto& [location, zone] : site.locations) {
+      auto parsed = epcis::parse_identifier(location);
+      if (!parsed.is_ok()) {
+        return invalid_argument("sites." + site.id + ".locations: " + parsed.status().message());
+      }
+      state->locations[parsed->canonical] = SiteZone{site.id, zone};
+    }
+  }
+  const Gatekeeper& gatekeeper = *state->options.gatekeeper;
+
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "POST", "/capture", "epcis_capture",
+      gatekeeper.guard(RouteAccess{"capture", own_zone}, [state](const HttpRequest& request,
+                                                                 const RouteParams&,
+                                                                 AccessGrant grant,
+                                                                 Responder respond) {
+        if (request.body.size() > state->options.max_document_bytes) {
+          return respond(epcis_problem(
+              413, "epcis-capture-limit", "Document too large",
+              "the document is " + std::to_string(request.body.size()) +
+                  " bytes; this server captures at most " +
+                  std::to_string(state->options.max_document_bytes)));
+        }
+        const std::string type = media_type(request);
+        std::string converted;
+        std::string_view json = request.body;
+        if (type == "application/xml" || type == "text/xml") {
+          epcis::XmlBindingLimits limits;
+          limits.max_document_bytes = state->options.max_document_bytes;
+          auto from_xml = epcis::xml_document_to_json(request.body, limits);
+          if (!from_xml.is_ok()) {
+            return respond(epcis_problem(400, "epcis-validation", "Validation failed",
+                                         from_xml.status().message()));
+          }
+          converted = std::move(from_xml).value();
+          json = converted;
+        } else if (type != "application/json" && type != "application/ld+json") {
+          return respond(epcis_problem(415, "unsupported-media-type", "Unsupported Media Type",
+                                       "send application/ld+json, application/json or "
+                                       "application/xml"));
+        }
+        epcis::ValidationLimits limits;
+        limits.max_bytes = state->options.max_document_bytes * 4;  // XML converts to more JSON
+        limits.max_events = state->options.max_events + 1;
+        auto problems = epcis::validate_document(json, limits);
+        if (!problems.empty()) {
+          return respond(epcis_problem(400, "epcis-validation", "Validation failed",
+                                       "the document is not valid EPCIS 2.0; nothing was captured",
+                                       to_problems(problems)));
+        }
+        thread_local epcis::JsonCodec codec;
+        epcis::DecodeError error;
+        auto document = codec.decode_document(json, &error);
+        if (!document.is_ok()) {
+          return respond(epcis_problem(400, "epcis-validation", "Validation failed",
+                                       "the document could not be decoded; nothing was captured",
+                                       {{error.pointer, error.detail}}));
+        }
+        auto hashes = epcis::document_event_hashes(json);
+        if (!hashes.is_ok() || hashes->size() != document->events.size()) {
+          return respond(epcis_problem(400, "epcis-validation", "Validation failed",
+                                       hashes.is_ok() ? "event hashes do not match the events"
+                                                      : hashes.status().message()));
+        }
+        capture_events(state, request, grant, std::move(document->events), *hashes,
+                       document->context_json, false, std::move(respond));
+      })));
+
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "POST", "/events", "epcis_capture_event",
+      gatekeeper.guard(RouteAccess{"capture", own_zone}, [state](const HttpRequest& request,
+                                                                 const RouteParams&,
+                                                                 AccessGrant grant,
+                                                                 Responder respond) {
+        const std::string type = media_type(request);
+        if (type != "application/json" && type != "application/ld+json") {
+          return respond(epcis_problem(415, "unsupported-media-type", "Unsupported Media Type",
+                                       "send one event as application/ld+json or application/json"));
+        }
+        if (request.body.size() > state->options.max_document_bytes) {
+          return respond(epcis_problem(413, "epcis-capture-limit", "Event too large",
+                                       "the event is larger than this server captures"));
+        }
+        auto problems = epcis::validate_event(request.body);
+        if (!problems.empty()) {
+          return respond(epcis_problem(400, "epcis-validation", "Validation failed",
+                                       "the event is not valid EPCIS 2.0; nothing was captured",
+                                       to_problems(problems)));
+        }
+        epcis::DecodeError error;
+        auto event = epcis::decode_event(request.body, &error);
+        if (!event.is_ok()) {
+          return respond(epcis_problem(400, "epcis-validation", "Validation failed",
+                                       "the event could not be decoded",
+                                       {{error.pointer, error.detail}}));
+        }
+        auto hash = epcis::event_hash(request.body);
+        if (!hash.is_ok()) return respond(problem_from_status(hash.status()));
+        std::vector<epcis::Event> events;
+        events.push_back(std::move(event).value());
+        capture_events(state, request, grant, std::move(events), {*hash}, std::string(), true,
+                       std::move(respond));
+      })));
+
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/capture/{captureID}", "epcis_capture_job",
+      gatekeeper.guard(RouteAccess{"query", query_resource},
+                       [state](const HttpRequest&, const RouteParams& params, AccessGrant,
+                               Responder respond) {
+                         std::lock_guard lock(state->mutex);
+                         auto found = state->jobs.find(params.value("captureID"));
+                         if (found == state->jobs.end()) {
+                           return respond(problem_response(404, "Not Found",
+                                                           "no capture job with that id",
+                                                           "not-found"));
+                         }
+                         respond(json_response(200, found->second));
+                       })));
+
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/capture", "epcis_capture_jobs",
+      gatekeeper.guard(RouteAccess{"query", query_resource},
+                       [state](const HttpRequest&, const RouteParams&, AccessGrant,
+                               Responder respond) {
+                         std::lock_guard lock(state->mutex);
+                         std::string body = "[";
+                         size_t shown = 0;
+                         for (auto it = state->job_order.rbegin();
+                              it != state->job_order.rend() && shown < 100; ++it, ++shown) {
+                           if (shown > 0) body += ",";
+                           body += state->jobs.at(*it);
+                         }
+                         body += "]";
+                         respond(json_response(200, std::move(body)));
+                       })));
+
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/events", "epcis_events",
+      gatekeeper.guard(RouteAccess{"query", query_resource},
+                       [state](const HttpRequest& request, const RouteParams&, AccessGrant,
+                               Responder respond) {
+                         auto parsed = parse_event_query(request.query);
+                         if (!parsed.is_ok()) {
+                           return respond(epcis_problem(400, "epcis-query-parameter",
+                                                        "Query parameter refused",
+                                                        parsed.status().message()));
+                         }
+                         respond(query_answer(state->log, state->index, *parsed, request,
+                                              state->options.clock->now_micros()));
+                       })));
+
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/events/{eventID}", "epcis_event",
+      gatekeeper.guard(RouteAccess{"query", query_resource},
+                       [state](const HttpRequest& request, const RouteParams& params,
+                               AccessGrant, Responder respond) {
+                         ParsedQuery parsed;
+                         parsed.query.event_ids = {std::string(params.value("eventID"))};
+                         if (auto proof = request.query_param("proof")) {
+                           parsed.proof = *proof == "true";
+                         }
+                         respond(query_answer(state->log, state->index, parsed, request,
+                                              state->options.clock->now_micros()));
+                       })));
+  return Status::ok();
+}
+
+}  // namespace custos
