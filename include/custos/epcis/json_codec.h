@@ -32,9 +32,11 @@
 // text. decode(encode(x)) == x for any x that decode produced, and encode
 // (decode(text)) equals text as a JSON value (object member order aside).
 //
-// JsonCodec keeps parser buffers between calls (no allocation per call once
-// warm, apart from the model's own strings): use one per thread; it is not
-// thread-safe. The free functions build a codec per call.
+// JsonCodec keeps its parser and input buffers between calls, so once warm a
+// call allocates only the model it returns (the input is copied once into a
+// padded buffer, as simdjson requires; its size is the caller's to limit).
+// Use one per thread; it is not thread-safe. The free functions build a
+// codec per call.
 #pragma once
 
 #include <memory>
