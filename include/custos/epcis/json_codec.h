@@ -10,6 +10,9 @@
 //    eventTimeZoneOffset, action on every type but TransformationEvent,
 //    readPoint/bizLocation id, epcClass, bizTransaction, source/destination
 //    type and value, declarationTime), nothing after the top-level value.
+//  - Objects the standard closes (bizTransaction, source, destination,
+//    persistentDisposition) refuse other members; every other object keeps
+//    them as extensions (see event.h).
 //  - A standard member named twice in one object is refused ("repeated
 //    member"): JSON leaves its meaning open and two readers could disagree.
 //    Repeated extension keys are kept, in order, and written back as given.
@@ -48,7 +51,9 @@
 
 namespace custos::epcis {
 
-// Deepest nesting of arrays and objects accepted anywhere in a document.
+// Deepest nesting of arrays and objects accepted inside one value kept as raw
+// JSON (an extension value, @context, epcisHeader). The standard structure
+// around such values adds at most 8 levels.
 inline constexpr size_t kMaxJsonDepth = 64;
 
 // Where and why a decode failed.
