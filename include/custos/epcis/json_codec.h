@@ -53,7 +53,7 @@ namespace custos::epcis {
 
 // Deepest nesting of arrays and objects accepted inside one value kept as raw
 // JSON (an extension value, @context, epcisHeader). The standard structure
-// around such values adds at most 8 levels.
+// around such values adds at most 10 levels.
 inline constexpr size_t kMaxJsonDepth = 64;
 
 // Where and why a decode failed.
