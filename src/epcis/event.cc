@@ -47,7 +47,8 @@ void civil_from_days(int64_t days, int64_t& year, int64_t& month, int64_t& day) 
   const int64_t day_of_era = days - era * 146097;
   const int64_t year_of_era =
       (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
   const int64_t month_index = (5 * day_of_year + 2) / 153;
   day = day_of_year - (153 * month_index + 2) / 5 + 1;
   month = month_index < 10 ? month_index + 3 : month_index - 9;
@@ -145,11 +146,10 @@ Timestamp timestamp_from_utc_micros(int64_t utc_micros) {
 
 Result<Timestamp> parse_timestamp(std::string_view text) {
   int64_t year, month, day, hour, minute, second;
-  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
-      text[13] != ':' || text[16] != ':' || !read_digits(text, 0, 4, year) ||
-      !read_digits(text, 5, 2, month) || !read_digits(text, 8, 2, day) ||
-      !read_digits(text, 11, 2, hour) || !read_digits(text, 14, 2, minute) ||
-      !read_digits(text, 17, 2, second)) {
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || !read_digits(text, 0, 4, year) || !read_digits(text, 5, 2, month) ||
+      !read_digits(text, 8, 2, day) || !read_digits(text, 11, 2, hour) ||
+      !read_digits(text, 14, 2, minute) || !read_digits(text, 17, 2, second)) {
     return bad_time(text, "expected YYYY-MM-DDThh:mm:ss");
   }
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) {
@@ -189,9 +189,9 @@ Result<Timestamp> parse_timestamp(std::string_view text) {
 
 std::string_view identifier_role_name(IdentifierRole role) {
   static constexpr std::array<std::string_view, 13> kNames = {
-      "epc",         "epcClass",         "parentID",  "childEPC",    "childEPCClass",
-      "inputEPC",    "inputEPCClass",    "outputEPC", "outputEPCClass", "readPoint",
-      "bizLocation", "source",           "destination"};
+      "epc",         "epcClass",      "parentID",   "childEPC",       "childEPCClass",
+      "inputEPC",    "inputEPCClass", "outputEPC",  "outputEPCClass", "readPoint",
+      "bizLocation", "source",        "destination"};
   return kNames[static_cast<size_t>(role)];
 }
 
@@ -217,7 +217,8 @@ class IdentifierCollector {
     return Status::ok();
   }
 
-  Status add_quantities(IdentifierRole role, const std::optional<std::vector<QuantityElement>>& list,
+  Status add_quantities(IdentifierRole role,
+                        const std::optional<std::vector<QuantityElement>>& list,
                         std::string_view name) {
     if (!list) return Status::ok();
     for (size_t i = 0; i < list->size(); ++i) {
@@ -226,8 +227,7 @@ class IdentifierCollector {
     return Status::ok();
   }
 
-  Status add_parties(IdentifierRole role,
-                     const std::optional<std::vector<SourceDestination>>& list,
+  Status add_parties(IdentifierRole role, const std::optional<std::vector<SourceDestination>>& list,
                      std::string_view name, std::string_view member) {
     if (!list) return Status::ok();
     for (size_t i = 0; i < list->size(); ++i) {
@@ -275,7 +275,8 @@ Result<std::vector<RoleIdentifier>> canonical_identifiers(const Event& event) {
   CUSTOS_RETURN_IF_ERROR(ids.add_quantities(IdentifierRole::kOutputEpcClass,
                                             event.output_quantity_list, "outputQuantityList"));
   if (event.read_point) {
-    CUSTOS_RETURN_IF_ERROR(ids.add(IdentifierRole::kReadPoint, event.read_point->id, "/readPoint/id"));
+    CUSTOS_RETURN_IF_ERROR(
+        ids.add(IdentifierRole::kReadPoint, event.read_point->id, "/readPoint/id"));
   }
   if (event.biz_location) {
     CUSTOS_RETURN_IF_ERROR(

@@ -124,8 +124,15 @@ enum MetadataKey {
 };
 
 constexpr std::array<std::string_view, kMetadataKeyCount> kMetadataKeys = {
-    "time",    "startTime", "endTime", "deviceID", "deviceMetadata", "rawData",
-    "dataProcessingMethod", "bizRules"};
+    "time",
+    "startTime",
+    "endTime",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "bizRules",
+};
 
 enum ReportKey {
   kRpType,
@@ -156,12 +163,31 @@ enum ReportKey {
 };
 
 constexpr std::array<std::string_view, kReportKeyCount> kReportKeys = {
-    "type",        "exception",     "deviceID",   "deviceMetadata", "rawData",
-    "dataProcessingMethod",         "bizRules",   "time",           "microorganism",
-    "chemicalSubstance",            "coordinateReferenceSystem",    "value",
-    "component",   "stringValue",   "booleanValue", "hexBinaryValue", "uriValue",
-    "minValue",    "maxValue",      "meanValue",  "sDev",           "percRank",
-    "percValue",   "uom"};
+    "type",
+    "exception",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "bizRules",
+    "time",
+    "microorganism",
+    "chemicalSubstance",
+    "coordinateReferenceSystem",
+    "value",
+    "component",
+    "stringValue",
+    "booleanValue",
+    "hexBinaryValue",
+    "uriValue",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+    "uom",
+};
 
 std::string_view trim_right(std::string_view text) {
   while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\r' ||
@@ -593,15 +619,24 @@ class Walker {
       if (index < 0) return extension(key, field, metadata.extensions);
       CUSTOS_RETURN_IF_ERROR(once(seen, index));
       switch (static_cast<MetadataKey>(index)) {
-        case kMdTime: return timestamp(field, metadata.time);
-        case kMdStartTime: return timestamp(field, metadata.start_time);
-        case kMdEndTime: return timestamp(field, metadata.end_time);
-        case kMdDeviceId: return string(field, metadata.device_id);
-        case kMdDeviceMetadata: return string(field, metadata.device_metadata);
-        case kMdRawData: return string(field, metadata.raw_data);
-        case kMdDataProcessingMethod: return string(field, metadata.data_processing_method);
-        case kMdBizRules: return string(field, metadata.biz_rules);
-        case kMetadataKeyCount: break;
+        case kMdTime:
+          return timestamp(field, metadata.time);
+        case kMdStartTime:
+          return timestamp(field, metadata.start_time);
+        case kMdEndTime:
+          return timestamp(field, metadata.end_time);
+        case kMdDeviceId:
+          return string(field, metadata.device_id);
+        case kMdDeviceMetadata:
+          return string(field, metadata.device_metadata);
+        case kMdRawData:
+          return string(field, metadata.raw_data);
+        case kMdDataProcessingMethod:
+          return string(field, metadata.data_processing_method);
+        case kMdBizRules:
+          return string(field, metadata.biz_rules);
+        case kMetadataKeyCount:
+          break;
       }
       return Status::ok();
     });
@@ -614,32 +649,56 @@ class Walker {
       if (index < 0) return extension(key, field, report.extensions);
       CUSTOS_RETURN_IF_ERROR(once(seen, index));
       switch (static_cast<ReportKey>(index)) {
-        case kRpType: return string(field, report.type);
-        case kRpException: return string(field, report.exception);
-        case kRpDeviceId: return string(field, report.device_id);
-        case kRpDeviceMetadata: return string(field, report.device_metadata);
-        case kRpRawData: return string(field, report.raw_data);
-        case kRpDataProcessingMethod: return string(field, report.data_processing_method);
-        case kRpBizRules: return string(field, report.biz_rules);
-        case kRpTime: return timestamp(field, report.time);
-        case kRpMicroorganism: return string(field, report.microorganism);
-        case kRpChemicalSubstance: return string(field, report.chemical_substance);
+        case kRpType:
+          return string(field, report.type);
+        case kRpException:
+          return string(field, report.exception);
+        case kRpDeviceId:
+          return string(field, report.device_id);
+        case kRpDeviceMetadata:
+          return string(field, report.device_metadata);
+        case kRpRawData:
+          return string(field, report.raw_data);
+        case kRpDataProcessingMethod:
+          return string(field, report.data_processing_method);
+        case kRpBizRules:
+          return string(field, report.biz_rules);
+        case kRpTime:
+          return timestamp(field, report.time);
+        case kRpMicroorganism:
+          return string(field, report.microorganism);
+        case kRpChemicalSubstance:
+          return string(field, report.chemical_substance);
         case kRpCoordinateReferenceSystem:
           return string(field, report.coordinate_reference_system);
-        case kRpValue: return number(field, report.value);
-        case kRpComponent: return string(field, report.component);
-        case kRpStringValue: return string(field, report.string_value);
-        case kRpBooleanValue: return boolean(field, report.boolean_value);
-        case kRpHexBinaryValue: return string(field, report.hex_binary_value);
-        case kRpUriValue: return string(field, report.uri_value);
-        case kRpMinValue: return number(field, report.min_value);
-        case kRpMaxValue: return number(field, report.max_value);
-        case kRpMeanValue: return number(field, report.mean_value);
-        case kRpSDev: return number(field, report.s_dev);
-        case kRpPercRank: return number(field, report.perc_rank);
-        case kRpPercValue: return number(field, report.perc_value);
-        case kRpUom: return string(field, report.uom);
-        case kReportKeyCount: break;
+        case kRpValue:
+          return number(field, report.value);
+        case kRpComponent:
+          return string(field, report.component);
+        case kRpStringValue:
+          return string(field, report.string_value);
+        case kRpBooleanValue:
+          return boolean(field, report.boolean_value);
+        case kRpHexBinaryValue:
+          return string(field, report.hex_binary_value);
+        case kRpUriValue:
+          return string(field, report.uri_value);
+        case kRpMinValue:
+          return number(field, report.min_value);
+        case kRpMaxValue:
+          return number(field, report.max_value);
+        case kRpMeanValue:
+          return number(field, report.mean_value);
+        case kRpSDev:
+          return number(field, report.s_dev);
+        case kRpPercRank:
+          return number(field, report.perc_rank);
+        case kRpPercValue:
+          return number(field, report.perc_value);
+        case kRpUom:
+          return string(field, report.uom);
+        case kReportKeyCount:
+          break;
       }
       return Status::ok();
     });
@@ -681,8 +740,7 @@ class Walker {
     return event_object(fields, event, namespaces);
   }
 
-  Status event_object(od::object& fields, Event& event,
-                      std::vector<NamespaceBinding>& namespaces) {
+  Status event_object(od::object& fields, Event& event, std::vector<NamespaceBinding>& namespaces) {
     uint64_t seen = 0;
     CUSTOS_RETURN_IF_ERROR(members(fields, [&](std::string_view key, od::value field) -> Status {
       int index = find_key(kEventKeys, key);
@@ -698,7 +756,8 @@ class Walker {
           event.type = *type;
           return Status::ok();
         }
-        case kEventTime: return timestamp(field, event.event_time);
+        case kEventTime:
+          return timestamp(field, event.event_time);
         case kEventTimeZoneOffset: {
           CUSTOS_RETURN_IF_ERROR(string(field, event.event_time_zone_offset));
           const std::string& zone = event.event_time_zone_offset;
@@ -709,20 +768,34 @@ class Walker {
           }
           return Status::ok();
         }
-        case kRecordTime: return timestamp(field, event.record_time);
-        case kEventId: return string(field, event.event_id);
-        case kCertificationInfo: return certification_info(field, event.certification_info);
-        case kErrorDeclaration: return error_declaration(field, event.error_declaration);
-        case kEpcList: return strings(field, event.epc_list);
-        case kQuantityList: return quantities(field, event.quantity_list);
-        case kParentId: return string(field, event.parent_id);
-        case kChildEpcs: return strings(field, event.child_epcs);
-        case kChildQuantityList: return quantities(field, event.child_quantity_list);
-        case kInputEpcList: return strings(field, event.input_epc_list);
-        case kInputQuantityList: return quantities(field, event.input_quantity_list);
-        case kOutputEpcList: return strings(field, event.output_epc_list);
-        case kOutputQuantityList: return quantities(field, event.output_quantity_list);
-        case kTransformationId: return string(field, event.transformation_id);
+        case kRecordTime:
+          return timestamp(field, event.record_time);
+        case kEventId:
+          return string(field, event.event_id);
+        case kCertificationInfo:
+          return certification_info(field, event.certification_info);
+        case kErrorDeclaration:
+          return error_declaration(field, event.error_declaration);
+        case kEpcList:
+          return strings(field, event.epc_list);
+        case kQuantityList:
+          return quantities(field, event.quantity_list);
+        case kParentId:
+          return string(field, event.parent_id);
+        case kChildEpcs:
+          return strings(field, event.child_epcs);
+        case kChildQuantityList:
+          return quantities(field, event.child_quantity_list);
+        case kInputEpcList:
+          return strings(field, event.input_epc_list);
+        case kInputQuantityList:
+          return quantities(field, event.input_quantity_list);
+        case kOutputEpcList:
+          return strings(field, event.output_epc_list);
+        case kOutputQuantityList:
+          return quantities(field, event.output_quantity_list);
+        case kTransformationId:
+          return string(field, event.transformation_id);
         case kAction: {
           std::string_view name;
           CUSTOS_RETURN_IF_ERROR(expect(field, od::json_type::string, "expected a string"));
@@ -731,19 +804,30 @@ class Walker {
           if (!event.action) return fail("expected \"ADD\", \"OBSERVE\" or \"DELETE\"");
           return Status::ok();
         }
-        case kBizStep: return string(field, event.biz_step);
-        case kDisposition: return string(field, event.disposition);
+        case kBizStep:
+          return string(field, event.biz_step);
+        case kDisposition:
+          return string(field, event.disposition);
         case kPersistentDisposition:
           return persistent_disposition(field, event.persistent_disposition);
-        case kReadPoint: return location(field, event.read_point);
-        case kBizLocation: return location(field, event.biz_location);
-        case kBizTransactionList: return biz_transactions(field, event.biz_transaction_list);
-        case kSourceList: return parties(field, "source", event.source_list);
-        case kDestinationList: return parties(field, "destination", event.destination_list);
-        case kSensorElementList: return sensor_elements(field, event.sensor_element_list);
-        case kIlmd: return ilmd(field, event.ilmd);
-        case kContext: return context(field, event.context_json.emplace(), namespaces);
-        case kEventKeyCount: break;
+        case kReadPoint:
+          return location(field, event.read_point);
+        case kBizLocation:
+          return location(field, event.biz_location);
+        case kBizTransactionList:
+          return biz_transactions(field, event.biz_transaction_list);
+        case kSourceList:
+          return parties(field, "source", event.source_list);
+        case kDestinationList:
+          return parties(field, "destination", event.destination_list);
+        case kSensorElementList:
+          return sensor_elements(field, event.sensor_element_list);
+        case kIlmd:
+          return ilmd(field, event.ilmd);
+        case kContext:
+          return context(field, event.context_json.emplace(), namespaces);
+        case kEventKeyCount:
+          break;
       }
       return Status::ok();
     }));
@@ -808,8 +892,8 @@ class Resolver {
     if (event.biz_location) resolve(event.biz_location->extensions);
     if (event.error_declaration) resolve(event.error_declaration->extensions);
     if (event.ilmd) resolve(*event.ilmd);
-    for (auto* list : {&event.quantity_list, &event.child_quantity_list,
-                       &event.input_quantity_list, &event.output_quantity_list}) {
+    for (auto* list : {&event.quantity_list, &event.child_quantity_list, &event.input_quantity_list,
+                       &event.output_quantity_list}) {
       if (!*list) continue;
       for (QuantityElement& quantity : **list) resolve(quantity.extensions);
     }
@@ -864,8 +948,7 @@ void resolve_events(std::vector<Event>& events, const std::vector<NamespaceBindi
 struct JsonCodec::Parsers {
   od::parser walker;
   simdjson::dom::parser context_parser;  // reads the prefixes of @context values
-  std::string buffer;  // the input plus simdjson's padding, reused between calls
-
+  std::string buffer;                    // the input plus simdjson's padding, reused between calls
 
   // The input copied into the padded buffer.
   std::string_view pad(std::string_view json) {
@@ -969,8 +1052,8 @@ Result<Document> JsonCodec::decode_document(std::string_view json, DecodeError* 
     });
   };
 
-  Status status = walk_root(
-      parsers_->walker, padded, parsers_->buffer.size(), walker, [&](od::object& root) {
+  Status status =
+      walk_root(parsers_->walker, padded, parsers_->buffer.size(), walker, [&](od::object& root) {
         return walker.members(root, [&](std::string_view key, od::value field) -> Status {
           if (key == "@context") {
             CUSTOS_RETURN_IF_ERROR(walker.once(seen, 0));
@@ -979,7 +1062,8 @@ Result<Document> JsonCodec::decode_document(std::string_view json, DecodeError* 
           if (key == "type") {
             CUSTOS_RETURN_IF_ERROR(walker.once(seen, 1));
             std::string_view name;
-            CUSTOS_RETURN_IF_ERROR(walker.expect(field, od::json_type::string, "expected a string"));
+            CUSTOS_RETURN_IF_ERROR(
+                walker.expect(field, od::json_type::string, "expected a string"));
             if (auto code = field.get_string().get(name)) return walker.fail(code);
             if (name == "EPCISDocument") {
               document.type = DocumentType::kEpcisDocument;
@@ -1042,9 +1126,8 @@ Result<Event> JsonCodec::decode_event(std::string_view json, DecodeError* error)
   Event event;
   std::vector<NamespaceBinding> own;
   Status status =
-      walk_root(parsers_->walker, padded, parsers_->buffer.size(), walker, [&](od::object& root) {
-        return walker.event_object(root, event, own);
-      });
+      walk_root(parsers_->walker, padded, parsers_->buffer.size(), walker,
+                [&](od::object& root) { return walker.event_object(root, event, own); });
   if (!status.is_ok()) return status;
   const std::vector<NamespaceBinding> no_document_namespaces;
   Resolver(&own, no_document_namespaces).resolve(event);

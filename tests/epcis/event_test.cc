@@ -55,9 +55,9 @@ TEST(EventTest, BadTimestampsAreRefused) {
 }
 
 TEST(EventTest, NamesRoundTrip) {
-  for (EventType type : {EventType::kObjectEvent, EventType::kAggregationEvent,
-                         EventType::kTransactionEvent, EventType::kTransformationEvent,
-                         EventType::kAssociationEvent}) {
+  for (EventType type :
+       {EventType::kObjectEvent, EventType::kAggregationEvent, EventType::kTransactionEvent,
+        EventType::kTransformationEvent, EventType::kAssociationEvent}) {
     EXPECT_EQ(event_type_from_name(event_type_name(type)), type);
   }
   EXPECT_EQ(event_type_name(EventType::kAssociationEvent), "AssociationEvent");
@@ -82,7 +82,8 @@ TEST(EventTest, CanonicalIdentifiersCoverEveryRole) {
   event.child_epcs = {"https://id.gs1.org/01/10614141073464/21/2018"};
   event.child_quantity_list = {QuantityElement{"urn:epc:idpat:sgtin:4012345.098765.*", {}, {}, {}}};
   event.input_epc_list = {"urn:epc:id:giai:4000001.12345"};
-  event.input_quantity_list = {QuantityElement{"urn:epc:class:lgtin:4012345.011111.4444", {}, {}, {}}};
+  event.input_quantity_list = {
+      QuantityElement{"urn:epc:class:lgtin:4012345.011111.4444", {}, {}, {}}};
   event.output_epc_list = {"urn:epc:id:grai:4012345.55555.987"};
   event.output_quantity_list = {QuantityElement{"urn:example:class:1", {}, {}, {}}};
   event.read_point = Location{"urn:epc:id:sgln:0614141.00777.0", {}};

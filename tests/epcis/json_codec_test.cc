@@ -14,11 +14,15 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <random>
 #include <sstream>
+
+#include "custos/epcis/event_hash.h"
 
 namespace custos::epcis {
 namespace {
@@ -133,8 +137,7 @@ std::optional<std::string> first_difference(simdjson::dom::element a, simdjson::
 }
 
 // nullopt when both texts are the same JSON value; else where they differ.
-std::optional<std::string> json_difference(const std::string& expected,
-                                           const std::string& actual) {
+std::optional<std::string> json_difference(const std::string& expected, const std::string& actual) {
   simdjson::dom::parser pa, pb;
   simdjson::dom::element a, b;
   if (pa.parse(expected).get(a) != simdjson::SUCCESS) return "expected text is not JSON";
@@ -188,11 +191,31 @@ TEST(JsonCodecTest, CorpusRoundTrip) {
     events += document->events.size();
     ++documents;
   }
-  std::cout << "[ round trip ] " << documents << " of " << files.size() << " documents, "
-            << events << " events; " << refused << " refused as expected\n";
+  std::cout << "[ round trip ] " << documents << " of " << files.size() << " documents, " << events
+            << " events; " << refused << " refused as expected\n";
   EXPECT_EQ(documents + refused, files.size());
   EXPECT_EQ(refused, kRefusedCorpusFiles.size());
   EXPECT_EQ(events, 90u);
+}
+
+// The round trip keeps what the CBV 2.0 event hash is taken over: every
+// event of every corpus document hashes the same before and after.
+TEST(JsonCodecTest, RoundTripKeepsEventHashes) {
+  size_t compared = 0;
+  for (const fs::path& file : corpus_files()) {
+    if (refused_corpus_file(file)) continue;
+    SCOPED_TRACE(file.string());
+    std::string text = read_text(file);
+    Result<std::vector<std::string>> before = document_event_hashes(text);
+    if (!before.is_ok()) continue;  // a document the hash module does not take
+    Result<Document> document = decode_document(text);
+    ASSERT_TRUE(document.is_ok());
+    Result<std::vector<std::string>> after = document_event_hashes(encode_document(*document));
+    ASSERT_TRUE(after.is_ok()) << after.status().to_string();
+    EXPECT_EQ(*after, *before);
+    compared += before->size();
+  }
+  EXPECT_GE(compared, 80u);
 }
 
 // Counts of events per type in each file equal what a plain JSON parser sees.
@@ -241,7 +264,7 @@ TEST(JsonCodecTest, ObjectEventFields) {
   EXPECT_EQ(e.disposition, "in_transit");
   ASSERT_TRUE(e.epc_list.has_value());
   EXPECT_EQ(*e.epc_list, (std::vector<std::string>{"urn:epc:id:sgtin:0614141.107346.2017",
-                                                    "urn:epc:id:sgtin:0614141.107346.2018"}));
+                                                   "urn:epc:id:sgtin:0614141.107346.2018"}));
   EXPECT_EQ(e.event_time.text, "2005-04-03T20:33:31.116000-06:00");
   // 2005-04-04T02:33:31.116Z
   EXPECT_EQ(e.event_time.utc_micros, 1112582011116000);
@@ -350,8 +373,8 @@ TEST(JsonCodecTest, SensorAndErrorDeclarationFields) {
   EXPECT_EQ((*element.reports)[0].value->text, "26.0");  // not re-rendered as 26
   EXPECT_EQ((*element.reports)[0].uom, "CEL");
 
-  Document all = decode_file(
-      "JSON/WithFullCombinationOfFields/object_event_all_possible_fields.jsonld");
+  Document all =
+      decode_file("JSON/WithFullCombinationOfFields/object_event_all_possible_fields.jsonld");
   ASSERT_EQ(all.events.size(), 1u);
   const Event& f = all.events[0];
   ASSERT_TRUE(f.error_declaration.has_value());
@@ -383,8 +406,8 @@ TEST(JsonCodecTest, SensorAndErrorDeclarationFields) {
 // The @context of that document comes after its body: prefixes still resolve,
 // nested extension objects stay raw.
 TEST(JsonCodecTest, ExtensionsKeepRawJsonAndNamespace) {
-  Document all = decode_file(
-      "JSON/WithFullCombinationOfFields/object_event_all_possible_fields.jsonld");
+  Document all =
+      decode_file("JSON/WithFullCombinationOfFields/object_event_all_possible_fields.jsonld");
   ASSERT_EQ(all.events.size(), 1u);
   const Event& e = all.events[0];
   const Extension* object = nullptr;
@@ -453,8 +476,8 @@ TEST(JsonCodecTest, EventBuiltInCodeEncodes) {
   event.event_time_zone_offset = "-06:00";
   event.action = Action::kObserve;
   event.epc_list = {"urn:epc:id:sgtin:0614141.107346.2017"};
-  event.quantity_list = {QuantityElement{"urn:epc:class:lgtin:4012345.012345.998877",
-                                         JsonNumber{"", 200.5}, "KGM", {}}};
+  event.quantity_list = {QuantityElement{
+      "urn:epc:class:lgtin:4012345.012345.998877", JsonNumber{"", 200.5}, "KGM", {}}};
   event.extensions = {Extension{"example:x", "http://ns.example.com/epcis/", "[1,{\"a\":2}]"},
                       Extension{"example:empty", "http://ns.example.com/epcis/", ""}};
   std::string json = encode_event(event);
@@ -551,10 +574,12 @@ TEST(JsonCodecTest, UnknownTypesAndMissingMembers) {
   expect_document_error(R"({"type":"EPCISMasterDataDocument","epcisBody":{"eventList":[]}})",
                         "/type", "expected \"EPCISDocument\"");
   expect_document_error(
-      document_with_events(R"({"type":"ObjectEvent","eventTimeZoneOffset":"+00:00","action":"ADD"})"),
+      document_with_events(
+          R"({"type":"ObjectEvent","eventTimeZoneOffset":"+00:00","action":"ADD"})"),
       "/epcisBody/eventList/0", "missing \"eventTime\"");
   expect_document_error(
-      document_with_events(R"({"type":"ObjectEvent","eventTime":"2020-01-01T00:00:00Z","eventTimeZoneOffset":"+00:00"})"),
+      document_with_events(
+          R"({"type":"ObjectEvent","eventTime":"2020-01-01T00:00:00Z","eventTimeZoneOffset":"+00:00"})"),
       "/epcisBody/eventList/0", "missing \"action\"");
   expect_document_error(document_with_events(event_with(R"("action":"ADD")")),
                         "/epcisBody/eventList/0/action", "repeated member");
@@ -571,17 +596,16 @@ TEST(JsonCodecTest, UnknownTypesAndMissingMembers) {
 
 TEST(JsonCodecTest, BadTimesNameThePointer) {
   for (const char* time : {"2020-01-01T00:00:00", "2020-02-30T00:00:00Z", "2020-01-01 00:00:00Z",
-                           "2020-01-01T24:00:00Z", "2020-01-01T00:00:00.Z", "2020-01-01T00:00:00+1:00",
-                           "yesterday", ""}) {
+                           "2020-01-01T24:00:00Z", "2020-01-01T00:00:00.Z",
+                           "2020-01-01T00:00:00+1:00", "yesterday", ""}) {
     std::string event = kGoodEvent;
     event.replace(event.find("2020-01-01T00:00:00Z"), 20, time);
     expect_document_error(document_with_events(event), "/epcisBody/eventList/0/eventTime",
                           "xsd:dateTime");
   }
-  expect_document_error(
-      document_with_events(event_with(
-          R"("errorDeclaration":{"declarationTime":"2020-13-01T00:00:00Z"})")),
-      "/epcisBody/eventList/0/errorDeclaration/declarationTime", "no such date");
+  expect_document_error(document_with_events(event_with(
+                            R"("errorDeclaration":{"declarationTime":"2020-13-01T00:00:00Z"})")),
+                        "/epcisBody/eventList/0/errorDeclaration/declarationTime", "no such date");
   std::string zone = kGoodEvent;
   zone.replace(zone.find("+00:00"), 6, "UTC");
   expect_document_error(document_with_events(zone), "/epcisBody/eventList/0/eventTimeZoneOffset",
@@ -601,8 +625,9 @@ TEST(JsonCodecTest, MalformedJsonIsAnError) {
                         "/epcisBody/eventList/0/x:a", "");
   expect_document_error(document_with_events(event_with(R"("bizStep":"\ud800")")),
                         "/epcisBody/eventList/0/bizStep", "");
-  expect_document_error(document_with_events(event_with(R"("quantityList":[{"epcClass":"u","quantity":1e999}])")),
-                        "/epcisBody/eventList/0/quantityList/0/quantity", "");
+  expect_document_error(
+      document_with_events(event_with(R"("quantityList":[{"epcClass":"u","quantity":1e999}])")),
+      "/epcisBody/eventList/0/quantityList/0/quantity", "");
 }
 
 TEST(JsonCodecTest, InvalidUtf8IsAnError) {
@@ -706,6 +731,60 @@ TEST(JsonCodecTest, TruncatedAndMutatedInputNeverCrashes) {
   EXPECT_GT(accepted, 0u);
 }
 
+// Seeded random edits (byte replaced, inserted, deleted, span duplicated) of
+// every corpus document: refused with InvalidArgument or decoded into a model
+// that round-trips. Deterministic, so a failure reproduces.
+TEST(JsonCodecTest, RandomEditsOfTheCorpusNeverCrash) {
+  // CUSTOS_JSON_EDIT_ROUNDS and CUSTOS_JSON_EDIT_SEED widen the sweep by hand.
+  const char* rounds_text = std::getenv("CUSTOS_JSON_EDIT_ROUNDS");
+  const char* seed_text = std::getenv("CUSTOS_JSON_EDIT_SEED");
+  const int rounds = rounds_text != nullptr ? std::atoi(rounds_text) : 400;
+  std::mt19937_64 random(seed_text != nullptr ? std::strtoull(seed_text, nullptr, 10) : 20261126);
+  const std::string alphabet = "{}[]:,\"\\0123456789-+.eEtrufalsn \n\x80\xc3\xa9\xed\xa0\xff";
+  JsonCodec codec;
+  size_t accepted = 0, refused = 0;
+  for (const fs::path& file : corpus_files()) {
+    const std::string text = read_text(file);
+    for (int round = 0; round < rounds; ++round) {
+      std::string mutated = text;
+      int edits = 1 + static_cast<int>(random() % 3);
+      for (int k = 0; k < edits && !mutated.empty(); ++k) {
+        size_t at = random() % mutated.size();
+        char c = alphabet[random() % alphabet.size()];
+        switch (random() % 4) {
+          case 0:
+            mutated[at] = c;
+            break;
+          case 1:
+            mutated.insert(mutated.begin() + static_cast<std::ptrdiff_t>(at), c);
+            break;
+          case 2:
+            mutated.erase(at, 1 + random() % 8);
+            break;
+          default: {
+            size_t length = std::min<size_t>(1 + random() % 64, mutated.size() - at);
+            mutated.insert(at, mutated.substr(at, length));
+          }
+        }
+      }
+      Result<Document> document = codec.decode_document(mutated);
+      if (!document.is_ok()) {
+        ++refused;
+        ASSERT_EQ(document.status().code(), StatusCode::kInvalidArgument);
+        continue;
+      }
+      ++accepted;
+      Result<Document> again = codec.decode_document(encode_document(*document));
+      ASSERT_TRUE(again.is_ok()) << file << ": " << again.status().to_string();
+      ASSERT_TRUE(*again == *document) << file;
+    }
+  }
+  std::cout << "[ random edits ] " << accepted << " accepted and round-tripped, " << refused
+            << " refused\n";
+  EXPECT_GT(refused, 0u);
+  EXPECT_GT(accepted, 0u);
+}
+
 TEST(JsonCodecTest, QueryDocumentKeepsQueryMembers) {
   Document document = decode_file("JSON/EPCISQueryDocument.jsonld");
   EXPECT_EQ(document.type, DocumentType::kEpcisQueryDocument);
@@ -718,8 +797,8 @@ TEST(JsonCodecTest, QueryDocumentKeepsQueryMembers) {
 }
 
 TEST(JsonCodecTest, HeaderMembersAreKept) {
-  Document document = decode_file(
-      "JSON/WithFullCombinationOfFields/object_event_all_possible_fields.jsonld");
+  Document document =
+      decode_file("JSON/WithFullCombinationOfFields/object_event_all_possible_fields.jsonld");
   std::vector<std::string> keys;
   for (const Extension& member : document.members) keys.push_back(member.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"sender", "receiver", "instanceIdentifier"}));

@@ -172,7 +172,7 @@ struct SensorMetadata {
 };
 
 struct SensorReport {
-  std::optional<std::string> type;       // measurement type, e.g. "Temperature" or "gs1:Temperature"
+  std::optional<std::string> type;  // measurement type, e.g. "Temperature" or "gs1:Temperature"
   std::optional<std::string> exception;  // sensor alert type
   std::optional<std::string> device_id;
   std::optional<std::string> device_metadata;
@@ -276,9 +276,9 @@ struct NamespaceBinding {
 
 struct Document {
   DocumentType type = DocumentType::kEpcisDocument;
-  std::string context_json;               // "@context", raw JSON
+  std::string context_json;                  // "@context", raw JSON
   std::vector<NamespaceBinding> namespaces;  // the string-valued members of @context objects
-  std::optional<std::string> id;          // "id"
+  std::optional<std::string> id;             // "id"
   std::optional<std::string> schema_version;
   std::optional<Timestamp> creation_date;
   std::optional<std::string> epcis_header_json;  // "epcisHeader", raw JSON
@@ -291,9 +291,9 @@ struct Document {
   // EPCISQueryDocument: epcisBody.queryResults.
   std::optional<std::string> subscription_id;
   std::optional<std::string> query_name;
-  Extensions query_results_members;   // other members of queryResults
-  Extensions results_body_members;    // other members of resultsBody (e.g. vocabularyList)
-  bool has_event_list = true;         // a query document's resultsBody may hold no eventList
+  Extensions query_results_members;  // other members of queryResults
+  Extensions results_body_members;   // other members of resultsBody (e.g. vocabularyList)
+  bool has_event_list = true;        // a query document's resultsBody may hold no eventList
 
   std::vector<Event> events;
 
@@ -302,19 +302,19 @@ struct Document {
 
 // The role an identifier plays in an event.
 enum class IdentifierRole {
-  kEpc,              // epcList
-  kEpcClass,         // quantityList
-  kParent,           // parentID
-  kChildEpc,         // childEPCs
-  kChildEpcClass,    // childQuantityList
-  kInputEpc,         // inputEPCList
-  kInputEpcClass,    // inputQuantityList
-  kOutputEpc,        // outputEPCList
-  kOutputEpcClass,   // outputQuantityList
-  kReadPoint,        // readPoint.id
-  kBizLocation,      // bizLocation.id
-  kSource,           // sourceList
-  kDestination,      // destinationList
+  kEpc,             // epcList
+  kEpcClass,        // quantityList
+  kParent,          // parentID
+  kChildEpc,        // childEPCs
+  kChildEpcClass,   // childQuantityList
+  kInputEpc,        // inputEPCList
+  kInputEpcClass,   // inputQuantityList
+  kOutputEpc,       // outputEPCList
+  kOutputEpcClass,  // outputQuantityList
+  kReadPoint,       // readPoint.id
+  kBizLocation,     // bizLocation.id
+  kSource,          // sourceList
+  kDestination,     // destinationList
 };
 
 // "epc", "epcClass", "parentID", "childEPC", ...

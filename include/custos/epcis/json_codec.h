@@ -10,6 +10,9 @@
 //    eventTimeZoneOffset, action on every type but TransformationEvent,
 //    readPoint/bizLocation id, epcClass, bizTransaction, source/destination
 //    type and value, declarationTime), nothing after the top-level value.
+//  - Objects the standard closes (bizTransaction, source, destination,
+//    persistentDisposition) refuse other members; every other object keeps
+//    them as extensions (see event.h).
 //  - A standard member named twice in one object is refused ("repeated
 //    member"): JSON leaves its meaning open and two readers could disagree.
 //    Repeated extension keys are kept, in order, and written back as given.
@@ -32,9 +35,11 @@
 // text. decode(encode(x)) == x for any x that decode produced, and encode
 // (decode(text)) equals text as a JSON value (object member order aside).
 //
-// JsonCodec keeps parser buffers between calls (no allocation per call once
-// warm, apart from the model's own strings): use one per thread; it is not
-// thread-safe. The free functions build a codec per call.
+// JsonCodec keeps its parser and input buffers between calls, so once warm a
+// call allocates only the model it returns (the input is copied once into a
+// padded buffer, as simdjson requires; its size is the caller's to limit).
+// Use one per thread; it is not thread-safe. The free functions build a
+// codec per call.
 #pragma once
 
 #include <memory>
@@ -46,7 +51,9 @@
 
 namespace custos::epcis {
 
-// Deepest nesting of arrays and objects accepted anywhere in a document.
+// Deepest nesting of arrays and objects accepted inside one value kept as raw
+// JSON (an extension value, @context, epcisHeader). The standard structure
+// around such values adds at most 10 levels.
 inline constexpr size_t kMaxJsonDepth = 64;
 
 // Where and why a decode failed.
