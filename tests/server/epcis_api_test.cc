@@ -1,0 +1,355 @@
+// The EPCIS REST binding end to end: a device at site dc1, zone dock signs
+// capture documents; events commit all-or-nothing with receipts whose proofs
+// verify against the checkpoint; recapture is idempotent; conflicts,
+// unauthorised events and invalid documents are refused whole; queries find
+// events by URN or Digital Link spelling.
+#include "custos/server/epcis_api.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "custos/core/work_queue.h"
+#include "custos/custody/capture_record.h"
+#include "custos/epcis/identifiers.h"
+#include "custos/identity/identity_service.h"
+#include "custos/ledger/checkpoint.h"
+#include "custos/ledger/proof.h"
+#include "custos/policy/policy_store.h"
+#include "custos/policy/schema.h"
+#include "custos/sdk/signer.h"
+#include "custos/server/default_policies.h"
+#include "custos/server/http_client.h"
+#include "custos/server/policy_api.h"
+#include "custos/server/server.h"
+#include "support/access_helpers.h"
+
+namespace custos {
+namespace {
+
+constexpr std::string_view kDock = "urn:epc:id:sgln:0614141.00001.0";
+constexpr std::string_view kElsewhere = "urn:epc:id:sgln:0614141.00999.0";
+constexpr std::string_view kGeo = "52.37,4.89";
+
+std::string object_event(std::string_view event_id, std::string_view epc, std::string_view location,
+                         std::string_view biz_step = "receiving") {
+  std::string event = R"({"type":"ObjectEvent",)";
+  if (!event_id.empty()) event += R"("eventID":")" + std::string(event_id) + R"(",)";
+  event += R"("eventTime":"2026-05-28T09:00:00.000Z","eventTimeZoneOffset":"+00:00",)"
+           R"("epcList":[")" + std::string(epc) + R"("],"action":"OBSERVE","bizStep":")" +
+           std::string(biz_step) + R"(","readPoint":{"id":")" + std::string(location) +
+           R"("},"bizLocation":{"id":")" + std::string(location) + R"("}})";
+  return event;
+}
+
+std::string document(const std::vector<std::string>& events) {
+  std::string json =
+      R"({"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],)"
+      R"("type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-05-28T09:01:00Z",)"
+      R"("epcisBody":{"eventList":[)";
+  for (size_t i = 0; i < events.size(); ++i) json += (i > 0 ? "," : "") + events[i];
+  return json + "]}}";
+}
+
+class EpcisApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    directory_ = std::filesystem::temp_directory_path() /
+                 ("custos-epcis-api-" + std::to_string(::getpid()) + "-" +
+                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(directory_);
+    auto store = store::Store::open(directory_.string(), store::StoreOptions{});
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    store_ = std::move(store).value();
+    ledger::LogOptions log_options;
+    log_options.origin = "epcis.test/log";
+    log_options.clock = &clock_;
+    log_options.sign_checkpoint = [](std::string_view body) -> Result<std::string> {
+      return std::string(body) + "\n";
+    };
+    auto log = ledger::Log::open(*store_, std::move(log_options));
+    ASSERT_TRUE(log.is_ok()) << log.status().to_string();
+    log_ = std::move(log).value();
+    auto identity = identity::IdentityService::open(*log_, *store_, clock_);
+    ASSERT_TRUE(identity.is_ok()) << identity.status().to_string();
+    identity_ = std::move(identity).value();
+    auto policies = policy::PolicyStore::open(*log_, *store_, policy::custos_schema());
+    ASSERT_TRUE(policies.is_ok()) << policies.status().to_string();
+    policies_ = std::move(policies).value();
+    ASSERT_TRUE(policies_->push(default_policy_text(), "bootstrap", "init").is_ok());
+    auto index = custody::EventIndex::open(*store_, *log_, custody::summarise_entry);
+    ASSERT_TRUE(index.is_ok()) << index.status().to_string();
+    index_ = std::move(index).value();
+
+    SiteConfig dc1;
+    dc1.id = "dc1";
+    dc1.hours_start = 0;
+    dc1.hours_end = 24;
+    dc1.has_geofence = true;
+    dc1.latitude = 52.37;
+    dc1.longitude = 4.89;
+    dc1.radius_m = 500;
+    dc1.locations = {{std::string(kDock), "dock"}};
+    AccessControlOptions access_options;
+    access_options.sites = {dc1};
+    access_ = std::make_unique<AccessControl>(*identity_, clock_, metrics_, access_options);
+    ASSERT_TRUE(follow_policy_store(*policies_, *access_).is_ok());
+
+    Router router;
+    EpcisApiOptions options;
+    options.gatekeeper = &access_->gatekeeper();
+    options.clock = &clock_;
+    options.max_events = 5;
+    options.sites = {dc1};
+    ASSERT_TRUE(add_epcis_routes(router, *log_, *index_, indexer_, options).is_ok());
+    ServerOptions server_options;
+    server_options.listen = "127.0.0.1:0";
+    server_ = std::make_unique<HttpServer>(server_options, std::move(router), &metrics_);
+    ASSERT_TRUE(server_->start().is_ok());
+    client_ = std::make_unique<HttpClient>("127.0.0.1", server_->port());
+    authority_ = "127.0.0.1:" + std::to_string(server_->port());
+
+    auto key = test_support::make_device(*identity_, "scanner-1", "dc1", "dock");
+    ASSERT_TRUE(key.is_ok()) << key.status().to_string();
+    auto signer = sdk::RequestSigner::create(std::move(key).value());
+    ASSERT_TRUE(signer.is_ok());
+    signer_ = std::make_unique<sdk::RequestSigner>(std::move(signer).value());
+
+    // An operator who may query (devices may not: query-staff policy).
+    identity::PrincipalAttributes operator_user;
+    operator_user.id = "olga";
+    operator_user.kind = identity::PrincipalKind::kUser;
+    operator_user.roles = {"operator"};
+    ASSERT_TRUE(
+        identity_->apply(identity::PrincipalCreate{operator_user}, "test", "dec-test").is_ok());
+    auto token = identity_->create_api_token("olga", {"query"}, std::chrono::hours(1), "test",
+                                             "dec-test");
+    ASSERT_TRUE(token.is_ok()) << token.status().to_string();
+    operator_token_ = token->token;
+  }
+
+  // A query by the operator.
+  HttpResponse query(std::string_view target) {
+    HttpHeaders headers;
+    headers.set("Authorization", "Bearer " + operator_token_);
+    auto response = client_->request("GET", target, "", headers);
+    EXPECT_TRUE(response.is_ok()) << response.status().to_string();
+    return response.is_ok() ? std::move(response).value() : HttpResponse{};
+  }
+
+  void TearDown() override {
+    client_.reset();
+    if (server_) server_->stop();
+    server_.reset();
+    policies_->set_on_change({});
+    access_.reset();
+    if (log_) log_->close();
+    index_.reset();
+    policies_.reset();
+    identity_.reset();
+    log_.reset();
+    store_.reset();
+    std::filesystem::remove_all(directory_);
+  }
+
+  // A request signed by the scanner, with a healthy posture inside the fence.
+  HttpResponse send(std::string_view method, std::string_view target, std::string_view body,
+                    std::string_view content_type = "application/ld+json") {
+    std::vector<std::pair<std::string, std::string>> covered = {
+        {"Custos-Device-Posture", "healthy"}, {"Custos-Geo", std::string(kGeo)}};
+    auto signed_headers = signer_->sign(method, "http", authority_, target, body,
+                                        clock_.now_micros() / 1000000, covered);
+    EXPECT_TRUE(signed_headers.is_ok()) << signed_headers.status().to_string();
+    HttpHeaders headers;
+    if (signed_headers->content_digest) {
+      headers.set("Content-Digest", *signed_headers->content_digest);
+    }
+    headers.set("Signature-Input", signed_headers->signature_input);
+    headers.set("Signature", signed_headers->signature);
+    for (const auto& [name, value] : covered) headers.set(name, value);
+    if (!body.empty()) headers.set("Content-Type", content_type);
+    auto response = client_->request(method, target, body, headers);
+    EXPECT_TRUE(response.is_ok()) << response.status().to_string();
+    return response.is_ok() ? std::move(response).value() : HttpResponse{};
+  }
+
+  HttpResponse capture(const std::string& body) { return send("POST", "/capture", body); }
+
+  simdjson::dom::element parse(const std::string& body) {
+    simdjson::dom::element element;
+    EXPECT_EQ(parser_.parse(body).get(element), simdjson::SUCCESS) << body;
+    return element;
+  }
+
+  // Checks every receipt in a capture answer against its checkpoint.
+  void expect_receipts_verify(simdjson::dom::element answer) {
+    std::string_view note = answer["checkpoint"];
+    auto checkpoint = ledger::parse_checkpoint_body(note.substr(0, note.size() - 1));
+    ASSERT_TRUE(checkpoint.is_ok()) << checkpoint.status().to_string();
+    EXPECT_EQ(checkpoint->tree_size, uint64_t(answer["treeSize"]));
+    for (simdjson::dom::element event : answer["events"].get_array()) {
+      auto leaf = Hash256::from_base64(std::string_view(event["leafHash"]));
+      ASSERT_TRUE(leaf.is_ok());
+      std::vector<Hash256> path;
+      for (simdjson::dom::element hash : event["inclusionProof"].get_array()) {
+        path.push_back(*Hash256::from_base64(std::string_view(hash)));
+      }
+      EXPECT_TRUE(ledger::verify_inclusion(uint64_t(event["logIndex"]), checkpoint->tree_size,
+                                           *leaf, path, checkpoint->root_hash)
+                      .is_ok());
+    }
+  }
+
+  std::filesystem::path directory_;
+  SystemClock clock_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<ledger::Log> log_;
+  std::unique_ptr<identity::IdentityService> identity_;
+  std::unique_ptr<policy::PolicyStore> policies_;
+  std::unique_ptr<custody::EventIndex> index_;
+  std::unique_ptr<AccessControl> access_;
+  WorkQueue indexer_{1};
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<sdk::RequestSigner> signer_;
+  std::string authority_;
+  std::string operator_token_;
+  simdjson::dom::parser parser_;
+};
+
+TEST_F(EpcisApiTest, CaptureCommitsEveryEventWithAVerifiableReceipt) {
+  const uint64_t before = log_->tree_size();
+  HttpResponse response = capture(document({
+      object_event("urn:uuid:e-1", "urn:epc:id:sgtin:0614141.107346.2017", kDock),
+      object_event("", "urn:epc:id:sgtin:0614141.107346.2018", kDock, "shipping"),
+  }));
+  ASSERT_EQ(response.status, 202) << response.body;
+  ASSERT_TRUE(response.headers.get("Location").has_value());
+  auto answer = parse(response.body);
+  EXPECT_EQ(log_->tree_size(), before + 2);
+  ASSERT_EQ(answer["events"].get_array().size(), 2u);
+  EXPECT_EQ(std::string_view(answer["events"].at(0)["eventID"]), "urn:uuid:e-1");
+  // No eventID: the event hash names it.
+  EXPECT_EQ(std::string_view(answer["events"].at(1)["eventID"]),
+            std::string_view(answer["events"].at(1)["eventHash"]));
+  EXPECT_TRUE(std::string_view(answer["events"].at(1)["eventHash"]).starts_with("ni:///sha-256;"));
+  expect_receipts_verify(answer);
+
+  // The job is remembered.
+  HttpResponse job = query(*response.headers.get("Location"));
+  EXPECT_EQ(job.status, 200) << job.body;
+  EXPECT_EQ(std::string_view(parse(job.body)["captureID"]), std::string_view(answer["captureID"]));
+
+  // Found by the Digital Link spelling of the URN it was captured with.
+  auto digital_link = epcis::parse_identifier("urn:epc:id:sgtin:0614141.107346.2017");
+  ASSERT_TRUE(digital_link.is_ok());
+  ASSERT_TRUE(digital_link->canonical.starts_with("https://id.gs1.org/01/"));
+  HttpResponse found = query("/events?MATCH_epc=" + percent_encode(digital_link->canonical));
+  ASSERT_EQ(found.status, 200) << found.body;
+  auto events = parse(found.body)["epcisBody"]["queryResults"]["resultsBody"]["eventList"];
+  ASSERT_EQ(events.get_array().size(), 1u);
+  EXPECT_EQ(std::string_view(events.at(0)["eventID"]), "urn:uuid:e-1");
+  EXPECT_FALSE(std::string_view(events.at(0)["recordTime"]).empty());
+
+  HttpResponse shipped = query("/events?EQ_bizStep=shipping&proof=true");
+  ASSERT_EQ(shipped.status, 200) << shipped.body;
+  auto shipped_doc = parse(shipped.body);
+  auto shipped_events = shipped_doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"];
+  ASSERT_EQ(shipped_events.get_array().size(), 1u);
+  EXPECT_EQ(uint64_t(shipped_events.at(0)["custos:logIndex"]), before + 1);
+  EXPECT_GT(shipped_events.at(0)["custos:inclusionProof"].get_array().size(), 0u);
+}
+
+TEST_F(EpcisApiTest, RecaptureIsAcknowledgedAndAChangedEventIsAConflict) {
+  const std::string doc = document({object_event("urn:uuid:r-1", "urn:epc:id:sgtin:0614141.107346.1", kDock)});
+  HttpResponse first = capture(doc);
+  ASSERT_EQ(first.status, 202) << first.body;
+  const uint64_t size = log_->tree_size();
+  const uint64_t index = uint64_t(parse(first.body)["events"].at(0)["logIndex"]);
+
+  HttpResponse again = capture(doc);
+  ASSERT_EQ(again.status, 202) << again.body;
+  auto answer = parse(again.body);
+  EXPECT_TRUE(bool(answer["events"].at(0)["duplicate"]));
+  EXPECT_EQ(uint64_t(answer["events"].at(0)["logIndex"]), index);
+  EXPECT_EQ(log_->tree_size(), size);
+  expect_receipts_verify(answer);
+
+  HttpResponse changed = capture(document(
+      {object_event("urn:uuid:r-1", "urn:epc:id:sgtin:0614141.107346.1", kDock, "shipping")}));
+  EXPECT_EQ(changed.status, 409) << changed.body;
+  EXPECT_NE(changed.body.find("/epcisBody/eventList/0"), std::string::npos);
+  EXPECT_EQ(log_->tree_size(), size);
+}
+
+TEST_F(EpcisApiTest, OneUnauthorisedEventRefusesTheWholeDocument) {
+  const uint64_t size = log_->tree_size();
+  HttpResponse response = capture(document({
+      object_event("urn:uuid:a-1", "urn:epc:id:sgtin:0614141.107346.3", kDock),
+      object_event("urn:uuid:a-2", "urn:epc:id:sgtin:0614141.107346.4", kElsewhere),
+  }));
+  EXPECT_EQ(response.status, 403) << response.body;
+  auto problem = parse(response.body);
+  EXPECT_EQ(std::string_view(problem["event"]), "/epcisBody/eventList/1");
+  EXPECT_EQ(std::string_view(problem["eventID"]), "urn:uuid:a-2");
+  EXPECT_TRUE(std::string_view(problem["decision_id"]).starts_with("dec-"));
+  EXPECT_EQ(log_->tree_size(), size);
+  auto found = index_->find_event_id("urn:uuid:a-1");
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_FALSE(found->has_value());
+}
+
+TEST_F(EpcisApiTest, BadDocumentsAreRefusedWithPointersAndNothingIsCaptured) {
+  const uint64_t size = log_->tree_size();
+  std::string no_time = object_event("urn:uuid:b-1", "urn:epc:id:sgtin:0614141.107346.5", kDock);
+  no_time.replace(no_time.find(R"("eventTime":"2026-05-28T09:00:00.000Z",)"),
+                  std::string_view(R"("eventTime":"2026-05-28T09:00:00.000Z",)").size(), "");
+  HttpResponse invalid = capture(document({object_event("urn:uuid:b-0", "urn:epc:id:sgtin:0614141.107346.6", kDock), no_time}));
+  EXPECT_EQ(invalid.status, 400) << invalid.body;
+  EXPECT_NE(invalid.body.find("/epcisBody/eventList/1"), std::string::npos) << invalid.body;
+
+  EXPECT_EQ(capture("{\"type\":\"EPCISDocument\",").status, 400);
+  EXPECT_EQ(send("POST", "/capture", document({}), "text/plain").status, 415);
+  std::vector<std::string> six;
+  for (int i = 0; i < 6; ++i) {
+    six.push_back(object_event("urn:uuid:c-" + std::to_string(i),
+                               "urn:epc:id:sgtin:0614141.107346.1" + std::to_string(i), kDock));
+  }
+  EXPECT_EQ(capture(document(six)).status, 413);
+  EXPECT_EQ(log_->tree_size(), size);
+
+  // Unsigned: 401.
+  EXPECT_EQ(client_->request("POST", "/capture", document({no_time}))->status, 401);
+  // Query parameters are checked.
+  EXPECT_EQ(query("/events?MATCH_colour=red").status, 400);
+  EXPECT_EQ(query("/events?GE_eventTime=yesterday").status, 400);
+  EXPECT_EQ(query("/events?perPage=0").status, 400);
+  // Devices do not query (the default policies give queries to staff).
+  EXPECT_EQ(send("GET", "/events", "").status, 403);
+}
+
+TEST_F(EpcisApiTest, XmlDocumentsAreCapturedLikeJson) {
+  const std::string xml = R"(<?xml version="1.0" encoding="UTF-8"?>
+<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0" creationDate="2026-05-28T09:01:00Z">
+  <EPCISBody><EventList><ObjectEvent>
+    <eventTime>2026-05-28T09:00:00.000Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>
+    <eventID>urn:uuid:x-1</eventID>
+    <epcList><epc>urn:epc:id:sgtin:0614141.107346.77</epc></epcList>
+    <action>OBSERVE</action><bizStep>urn:epcglobal:cbv:bizstep:receiving</bizStep>
+    <readPoint><id>urn:epc:id:sgln:0614141.00001.0</id></readPoint>
+    <bizLocation><id>urn:epc:id:sgln:0614141.00001.0</id></bizLocation>
+  </ObjectEvent></EventList></EPCISBody>
+</epcis:EPCISDocument>)";
+  HttpResponse response = send("POST", "/capture", xml, "application/xml");
+  ASSERT_EQ(response.status, 202) << response.body;
+  EXPECT_EQ(std::string_view(parse(response.body)["events"].at(0)["eventID"]), "urn:uuid:x-1");
+  HttpResponse found = query("/events/urn:uuid:x-1");
+  ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_NE(found.body.find("urn:epc:id:sgtin:0614141.107346.77"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace custos
