@@ -495,6 +495,46 @@ std::shared_ptr<const policy::PolicySet> RequestAuthorizer::policies() const {
   return policies_;
 }
 
+std::shared_ptr<const policy::EntityStore> RequestAuthorizer::entity_store_for(
+    const identity::PrincipalPtr& principal, const policy::Entity& resource) const {
+  {
+    std::lock_guard lock(store_cache_mutex_);
+    auto cached = store_cache_.find(principal->id());
+    if (cached != store_cache_.end() && cached->second.principal == principal &&
+        cached->second.resource_uid == resource.uid &&
+        cached->second.resource_parents == resource.parents &&
+        cached->second.resource_attributes == resource.attributes) {
+      return cached->second.store;
+    }
+  }
+  const identity::PrincipalAttributes& attributes = principal->attributes;
+  std::vector<policy::Entity> entities;
+  entities.reserve(4);
+  entities.push_back(principal_entity(*principal));
+  if (!attributes.site.empty()) {
+    entities.push_back(policy::Entity{site_uid(attributes.site), policy::Value::record({}), {}});
+  }
+  if (!attributes.zone.empty()) {
+    policy::Entity zone{zone_uid(attributes.zone), policy::Value::record({}), {}};
+    if (!attributes.site.empty()) zone.parents.push_back(site_uid(attributes.site));
+    entities.push_back(std::move(zone));
+  }
+  // A resource that names the principal itself (or its site or zone) must
+  // not replace identity's attributes: a repeated uid would keep the last.
+  bool resource_is_known = false;
+  for (const policy::Entity& entity : entities) resource_is_known |= entity.uid == resource.uid;
+  if (!resource_is_known) entities.push_back(resource);
+
+  auto built = policy::EntityStore::build(std::move(entities));
+  if (!built.is_ok()) return nullptr;
+  auto store = std::make_shared<const policy::EntityStore>(std::move(built).value());
+  std::lock_guard lock(store_cache_mutex_);
+  if (store_cache_.size() >= kStoreCacheEntries) store_cache_.clear();
+  store_cache_[principal->id()] =
+      CachedStore{principal, resource.uid, resource.attributes, resource.parents, store};
+  return store;
+}
+
 AuthorizationDecision RequestAuthorizer::authorize(const AuthenticatedPrincipal& who,
                                                    std::string_view action,
                                                    const policy::EntityUid& resource,
@@ -525,27 +565,9 @@ AuthorizationDecision RequestAuthorizer::authorize(const AuthenticatedPrincipal&
     return decision;
   }
 
-  const identity::PrincipalAttributes& attributes = principal->attributes;
-  std::vector<policy::Entity> entities;
-  entities.reserve(4);
-  entities.push_back(principal_entity(*principal));
-  if (!attributes.site.empty()) {
-    entities.push_back(policy::Entity{site_uid(attributes.site), policy::Value::record({}), {}});
-  }
-  if (!attributes.zone.empty()) {
-    policy::Entity zone{zone_uid(attributes.zone), policy::Value::record({}), {}};
-    if (!attributes.site.empty()) zone.parents.push_back(site_uid(attributes.site));
-    entities.push_back(std::move(zone));
-  }
-  // A resource that names the principal itself (or its site or zone) must
-  // not replace identity's attributes: a repeated uid would keep the last.
-  bool resource_is_known = false;
-  for (const policy::Entity& entity : entities) resource_is_known |= entity.uid == resource.uid;
-  if (!resource_is_known) entities.push_back(resource);
-
-  auto store = policy::EntityStore::build(std::move(entities));
-  if (!store.is_ok()) {
-    decision.detail = "entity store: " + store.status().message();
+  std::shared_ptr<const policy::EntityStore> store = entity_store_for(principal, resource);
+  if (!store) {
+    decision.detail = "entity store: the principal's hierarchy is invalid";
     return decision;
   }
 

@@ -57,6 +57,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -185,7 +186,7 @@ struct AuthenticateMode {
 struct AuthenticatorOptions {
   int64_t max_skew_seconds = 300;  // should equal the NonceCache's
   std::string scheme = "http";     // for @target-uri; "https" once TLS terminates in custos
-  // Public keys kept prepared for fast verification (~4 KiB each); 0 = none.
+  // Public keys kept prepared for fast verification (~8 KiB each); 0 = none.
   size_t key_cache_entries = Ed25519KeyCache::kDefaultCapacity;
 };
 
@@ -289,6 +290,22 @@ class RequestAuthorizer {
   const Clock& clock_;
   mutable std::mutex policies_mutex_;  // guards the pointer only, never held during evaluation
   std::shared_ptr<const policy::PolicySet> policies_;
+
+  // The entity store of a principal's latest request, reused while the
+  // principal is unchanged (identity hands out a new PrincipalPtr for every
+  // change) and the resource is the same: a device mostly acts on one resource.
+  struct CachedStore {
+    identity::PrincipalPtr principal;
+    policy::EntityUid resource_uid;
+    policy::Value resource_attributes;
+    std::vector<policy::EntityUid> resource_parents;
+    std::shared_ptr<const policy::EntityStore> store;
+  };
+  std::shared_ptr<const policy::EntityStore> entity_store_for(
+      const identity::PrincipalPtr& principal, const policy::Entity& resource) const;
+  static constexpr size_t kStoreCacheEntries = 16384;
+  mutable std::mutex store_cache_mutex_;
+  mutable std::unordered_map<std::string, CachedStore> store_cache_;
 };
 
 }  // namespace custos
