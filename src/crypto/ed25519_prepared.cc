@@ -9,8 +9,8 @@
 // (d = -121665/121666, B has y = 4/5 and even x) when the base tables are built.
 //
 // Verification computes [s]B + [h](-A) with scalars in width-w non-adjacent
-// form, split into sixteen 16-bit chunks: chunk c of a scalar multiplies
-// 2^(16c) times the point, so one chain of 16 doublings serves all chunks.
+// form, split into eight 32-bit chunks: chunk c of a scalar multiplies
+// 2^(32c) times the point, so one chain of 32 doublings serves all chunks.
 // Everything here is variable-time: it only ever sees public data.
 #include "custos/crypto/ed25519_prepared.h"
 
@@ -336,9 +336,9 @@ void normalize(const std::array<P3, N>& points, std::array<Niels, N>& out, const
   }
 }
 
-// Odd multiples 1P, 3P, ..., (2*kPerChunk - 1)P of 2^(16c)P for c = 0..15.
-constexpr int kChunks = 16;
-constexpr int kChunkBits = 16;
+// Odd multiples 1P, 3P, ..., (2*kPerChunk - 1)P of 2^(32c)P for c = 0..7.
+constexpr int kChunks = 8;
+constexpr int kChunkBits = 32;
 
 template <int kPerChunk>
 void build_tables(const P3& point, std::array<Niels, kChunks * kPerChunk>& out, const Fe& d2) {
@@ -495,7 +495,7 @@ void wnaf(const uint8_t scalar[32], int width, std::array<int8_t, 256>& digits) 
 }  // namespace
 
 struct Ed25519PreparedKey::Tables {
-  std::array<Niels, kChunks * kKeyPerChunk> minus_a;  // odd multiples of -2^(16c)A
+  std::array<Niels, kChunks * kKeyPerChunk> minus_a;  // odd multiples of -2^(32c)A
 };
 
 Ed25519PreparedKey::Ed25519PreparedKey(const Ed25519PublicKey& public_key,
