@@ -35,13 +35,17 @@ echo "== custos init: a data directory with a log key and the first admin (passw
 "$custos" init --data "$data" --origin demo.custos.local/log \
   --credentials-out "$secrets/admin.credentials"
 
-# The demo site: Rotterdam, open around the clock, with a 2 km geofence.
+# The demo site: Rotterdam, open around the clock, with a 2 km geofence; its
+# dock door 4 (GLN 0614141000043) is in zone dock-a.
 config="$secrets/custos.toml"
 cat > "$config" <<'TOML'
 [sites.rotterdam]
 utc_offset = "+01:00"
 hours = "00-24"
 geofence = "51.9500,4.1400,2000"
+
+[sites.rotterdam.locations]
+"urn:epc:id:sgln:0614141.00004.0" = "dock-a"
 TOML
 
 ready="$data/ready"
@@ -88,6 +92,19 @@ for payload in \
   'trailer NL-42-XK departed DC-Rotterdam'; do
   "$custos" log append "${device[@]}" --vkey "$vkey" "$payload"
 done
+
+echo
+echo "== the device captures an EPCIS 2.0 document (pack 3 cases on a pallet, load, ship):"
+echo "   one signed request, validated, authorised per event, committed in one group commit"
+shipment="$PWD/docs/examples/epcis/dock4-shipment.jsonld"
+"$custos" epcis capture "$shipment" "${device[@]}" --vkey "$vkey"
+echo "== capturing the same document again is acknowledged, not logged twice"
+"$custos" epcis capture "$shipment" "${device[@]}" --vkey "$vkey"
+echo "== the admin asks where the pallet has been (EPCIS query by SSCC, with proofs)"
+curl -fsS -H "Authorization: Bearer $(cat "$secrets/admin.session")" \
+  "$url/events?MATCH_epc=urn%3Aepc%3Aid%3Asscc%3A0614141.1234567890&proof=true" |
+  head -c 600
+echo " ..."
 
 echo
 echo "== the same device reporting a position 40 km away is refused by policy (403, decision id)"

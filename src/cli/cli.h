@@ -220,6 +220,13 @@ struct EpcisHashOptions {
 };
 int run_epcis_hash(const EpcisHashOptions& options);
 
+struct EpcisCaptureOptions {
+  std::string path;  // EPCIS document: JSON / JSON-LD, or XML (by its first character)
+  RemoteOptions remote;  // --url, --key-file (signed), --posture, --geo, --vkey
+  bool json = false;     // print the server's answer
+};
+int run_epcis_capture(const EpcisCaptureOptions& options);
+
 struct EpcisValidateOptions {
   std::string path;  // an EPCIS 2.0 JSON / JSON-LD document, or one event with its @context
 };

@@ -324,6 +324,16 @@ int main(int argc, char** argv) {
   epcis_hash_cmd->add_flag("--prehash", epcis_hash.prehash,
                            "Print the canonical pre-hash strings instead of the hashes");
   epcis_hash_cmd->footer(kExitCodes);
+  EpcisCaptureOptions epcis_capture;
+  auto* epcis_capture_cmd = epcis_cmd->add_subcommand(
+      "capture", "Capture an EPCIS document (JSON, JSON-LD or XML) through POST /capture, signed "
+                 "with --key-file; verifies every receipt's inclusion proof with --vkey");
+  epcis_capture_cmd->add_option("FILE", epcis_capture.path, "EPCIS document")->required();
+  add_remote_options(epcis_capture_cmd, epcis_capture.remote, /*device=*/true);
+  epcis_capture_cmd->add_option("--vkey", epcis_capture.remote.vkey,
+                                "The log's verifier key: check the checkpoint and every receipt");
+  epcis_capture_cmd->add_flag("--json", epcis_capture.json, "Print the server's answer");
+  epcis_capture_cmd->footer(kExitCodes);
   EpcisValidateOptions epcis_validate;
   auto* epcis_validate_cmd = epcis_cmd->add_subcommand(
       "validate",
@@ -369,6 +379,7 @@ int main(int argc, char** argv) {
   if (approve_cmd->parsed()) return run_approve(approve);
   if (epcis_hash_cmd->parsed()) return run_epcis_hash(epcis_hash);
   if (epcis_validate_cmd->parsed()) return run_epcis_validate(epcis_validate);
+  if (epcis_capture_cmd->parsed()) return run_epcis_capture(epcis_capture);
   if (policy_check_cmd->parsed()) return run_policy_check(policy_path);
   if (policy_test_cmd->parsed()) return run_policy_test(policy_path, policy_cases, policy_test_json);
   if (policy_push_cmd->parsed()) return run_policy_push(policy_push);
