@@ -105,6 +105,16 @@ curl -fsS -H "Authorization: Bearer $(cat "$secrets/admin.session")" \
   "$url/events?MATCH_epc=urn%3Aepc%3Aid%3Asscc%3A0614141.1234567890&proof=true" |
   head -c 600
 echo " ..."
+echo "== the chain of custody of one case: its own packing, then the pallet it rode on;"
+echo "   every step checked against the signed checkpoint (and saved for offline checks)"
+"$custos" trace urn:epc:id:sgtin:0614141.107346.2018 --url "$url" \
+  --token-file "$secrets/admin.session" --vkey "$vkey" --verify --out "$data/trace.json"
+echo "== offline, from the saved file: verified again; a copy with one custodian changed is refused"
+"$custos" trace --file "$data/trace.json" --vkey "$vkey" --verify | tail -1
+sed 's/"custodian":"dock-door-4"/"custodian":"someone-else"/' "$data/trace.json" > "$data/trace-tampered.json"
+if "$custos" trace --file "$data/trace-tampered.json" --vkey "$vkey" --verify; then
+  echo "demo: the tampered trace verified" >&2; exit 1
+fi
 
 echo
 echo "== the same device reporting a position 40 km away is refused by policy (403, decision id)"

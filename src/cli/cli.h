@@ -227,6 +227,16 @@ struct EpcisCaptureOptions {
 };
 int run_epcis_capture(const EpcisCaptureOptions& options);
 
+struct TraceOptions {
+  std::string epc;        // EPC URN or GS1 Digital Link
+  RemoteOptions remote;   // --url, --token-file / --key-file, --vkey
+  std::string file;       // read a saved trace instead of asking the server (offline)
+  std::string out;        // save the trace (JSON) here
+  bool verify = false;    // check every step against the log-key-signed checkpoint
+  bool json = false;      // print the trace JSON
+};
+int run_trace(const TraceOptions& options);
+
 struct EpcisValidateOptions {
   std::string path;  // an EPCIS 2.0 JSON / JSON-LD document, or one event with its @context
 };

@@ -334,6 +334,19 @@ int main(int argc, char** argv) {
                                 "The log's verifier key: check the checkpoint and every receipt");
   epcis_capture_cmd->add_flag("--json", epcis_capture.json, "Print the server's answer");
   epcis_capture_cmd->footer(kExitCodes);
+  TraceOptions trace;
+  auto* trace_cmd = app.add_subcommand(
+      "trace", "An object's chain of custody (containers, contents, transformation inputs, gaps); "
+               "--verify checks every step against the checkpoint signed with --vkey");
+  trace_cmd->add_option("EPC", trace.epc, "EPC URN or GS1 Digital Link");
+  add_remote_options(trace_cmd, trace.remote);
+  trace_cmd->add_option("--vkey", trace.remote.vkey, "The log's verifier key");
+  trace_cmd->add_flag("--verify", trace.verify, "Verify every step (needs --vkey)");
+  trace_cmd->add_option("--out", trace.out, "Save the trace (JSON) to this new file");
+  trace_cmd->add_option("--file", trace.file,
+                        "Read a trace saved with --out instead of asking the server (offline)");
+  trace_cmd->add_flag("--json", trace.json, "Print the trace as JSON");
+  trace_cmd->footer(kExitCodes);
   EpcisValidateOptions epcis_validate;
   auto* epcis_validate_cmd = epcis_cmd->add_subcommand(
       "validate",
@@ -380,6 +393,7 @@ int main(int argc, char** argv) {
   if (epcis_hash_cmd->parsed()) return run_epcis_hash(epcis_hash);
   if (epcis_validate_cmd->parsed()) return run_epcis_validate(epcis_validate);
   if (epcis_capture_cmd->parsed()) return run_epcis_capture(epcis_capture);
+  if (trace_cmd->parsed()) return run_trace(trace);
   if (policy_check_cmd->parsed()) return run_policy_check(policy_path);
   if (policy_test_cmd->parsed()) return run_policy_test(policy_path, policy_cases, policy_test_json);
   if (policy_push_cmd->parsed()) return run_policy_push(policy_push);

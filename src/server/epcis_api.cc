@@ -13,6 +13,7 @@
 #include "custos/crypto/random.h"
 #include "custos/core/work_queue.h"
 #include "custos/custody/capture_record.h"
+#include "custos/custody/trace.h"
 #include "custos/epcis/event_hash.h"
 #include "custos/epcis/identifiers.h"
 #include "custos/epcis/json_codec.h"
@@ -669,6 +670,66 @@ HttpResponse query_answer(const ledger::Log& log, const EventIndex& index,
   return response;
 }
 
+// GET /custos/v1/trace/{epc}: the trace with every step's entry and proof.
+HttpResponse trace_answer(const ledger::Log& log, const EventIndex& index, std::string_view epc) {
+  auto identifier = epcis::parse_identifier(epc);
+  if (!identifier.is_ok()) {
+    return epcis_problem(400, "epcis-query-parameter", "Not an identifier",
+                         identifier.status().message());
+  }
+  const std::string checkpoint = log.latest_checkpoint();
+  const uint64_t tree_size = checkpoint_size(checkpoint).value_or(log.tree_size());
+  auto traced = custody::trace(index, identifier->canonical);
+  if (!traced.is_ok()) return problem_from_status(traced.status());
+  JsonWriter json;
+  json.begin_object()
+      .key("subject").string(traced->subject)
+      .key("treeSize").number(tree_size)
+      .key("checkpoint").string(checkpoint)
+      .key("truncated").boolean(traced->truncated)
+      .key("steps").begin_array();
+  for (const custody::TraceStep& step : traced->steps) {
+    const IndexedEvent& event = step.event;
+    if (event.log_index >= tree_size) continue;  // indexed after the checkpoint was read
+    auto bytes = log.entry(event.log_index);
+    if (!bytes.is_ok()) return problem_from_status(bytes.status());
+    auto proof = log.inclusion_proof(event.log_index, tree_size);
+    if (!proof.is_ok()) return problem_from_status(proof.status());
+    json.begin_object()
+        .key("logIndex").number(event.log_index)
+        .key("relation").string(custody::trace_relation_name(step.relation))
+        .key("subject").string(step.subject)
+        .key("depth").number(static_cast<uint64_t>(step.depth))
+        .key("eventID").string(event.event_id)
+        .key("eventHash").string(event.event_hash)
+        .key("eventType").string(custody::event_type_name(event.type))
+        .key("action").string(custody::action_name(event.action))
+        .key("eventTime").string(utc_text(event.event_time_micros))
+        .key("recordTime").string(utc_text(event.record_time_micros))
+        .key("bizStep").string(event.biz_step)
+        .key("disposition").string(event.disposition)
+        .key("readPoint").string(event.read_point)
+        .key("bizLocation").string(event.biz_location)
+        .key("custodian").string(event.principal)
+        .key("entry").string(base64_encode(*bytes))
+        .key("inclusionProof");
+    write_hashes(json, *proof);
+    json.end_object();
+  }
+  json.end_array().key("gaps").begin_array();
+  for (const custody::TraceGap& gap : traced->gaps) {
+    json.begin_object()
+        .key("afterLogIndex").number(gap.after_log_index)
+        .key("beforeLogIndex").number(gap.before_log_index)
+        .key("from").string(utc_text(gap.from_micros))
+        .key("to").string(utc_text(gap.to_micros))
+        .key("seconds").number((gap.to_micros - gap.from_micros) / 1000000)
+        .end_object();
+  }
+  json.end_array().end_object();
+  return json_response(200, json.take());
+}
+
 }  // namespace
 
 Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& index,
@@ -841,6 +902,13 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
                          }
                          respond(query_answer(state->log, state->index, parsed, request,
                                               state->options.clock->now_micros()));
+                       })));
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/custos/v1/trace/{epc}", "custody_trace",
+      gatekeeper.guard(RouteAccess{"query", query_resource},
+                       [state](const HttpRequest&, const RouteParams& params, AccessGrant,
+                               Responder respond) {
+                         respond(trace_answer(state->log, state->index, params.value("epc")));
                        })));
   return Status::ok();
 }

@@ -16,6 +16,7 @@
 #include "custos/epcis/identifiers.h"
 #include "custos/identity/identity_service.h"
 #include "custos/ledger/checkpoint.h"
+#include "custos/ledger/merkle.h"
 #include "custos/ledger/proof.h"
 #include "custos/policy/policy_store.h"
 #include "custos/policy/schema.h"
@@ -349,6 +350,43 @@ TEST_F(EpcisApiTest, XmlDocumentsAreCapturedLikeJson) {
   HttpResponse found = query("/events/urn:uuid:x-1");
   ASSERT_EQ(found.status, 200) << found.body;
   EXPECT_NE(found.body.find("urn:epc:id:sgtin:0614141.107346.77"), std::string::npos);
+}
+
+TEST_F(EpcisApiTest, TraceFollowsThePalletAndEveryStepIsProven) {
+  std::string packing = R"({"type":"AggregationEvent","eventID":"urn:uuid:t-1",)"
+                        R"("eventTime":"2026-05-28T08:00:00.000Z","eventTimeZoneOffset":"+00:00",)"
+                        R"("parentID":"urn:epc:id:sscc:0614141.1234567890",)"
+                        R"("childEPCs":["urn:epc:id:sgtin:0614141.107346.41"],"action":"ADD",)"
+                        R"("bizStep":"packing","bizLocation":{"id":"urn:epc:id:sgln:0614141.00001.0"}})";
+  ASSERT_EQ(capture(document({packing, object_event("urn:uuid:t-2",
+                                                    "urn:epc:id:sscc:0614141.1234567890", kDock,
+                                                    "shipping")}))
+                .status,
+            202);
+  HttpResponse traced = query("/custos/v1/trace/urn:epc:id:sgtin:0614141.107346.41");
+  ASSERT_EQ(traced.status, 200) << traced.body;
+  auto answer = parse(traced.body);
+  auto steps = answer["steps"].get_array();
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(std::string_view(steps.at(0)["relation"]), "self");
+  EXPECT_EQ(std::string_view(steps.at(1)["relation"]), "container");
+  EXPECT_EQ(std::string_view(steps.at(1)["custodian"]), "scanner-1");
+  std::string_view note = answer["checkpoint"];
+  auto checkpoint = ledger::parse_checkpoint_body(note.substr(0, note.size() - 1));
+  ASSERT_TRUE(checkpoint.is_ok());
+  for (simdjson::dom::element step : steps) {
+    auto entry = base64_decode(std::string_view(step["entry"]));
+    ASSERT_TRUE(entry.is_ok());
+    std::vector<Hash256> path;
+    for (simdjson::dom::element hash : step["inclusionProof"].get_array()) {
+      path.push_back(*Hash256::from_base64(std::string_view(hash)));
+    }
+    EXPECT_TRUE(ledger::verify_inclusion(uint64_t(step["logIndex"]), checkpoint->tree_size,
+                                         ledger::hash_leaf(*entry), path, checkpoint->root_hash)
+                    .is_ok());
+  }
+  EXPECT_EQ(query("/custos/v1/trace/urn:epc:id:sgtin:0614141.107346.999").status, 404);
+  EXPECT_EQ(query("/custos/v1/trace/not-an-epc").status, 400);
 }
 
 }  // namespace
