@@ -192,6 +192,8 @@ class BenchIdentity {
 
   // Precondition: enroll() succeeded.
   const identity::IdentityService& service() const { return *service_; }
+  ledger::Log& log() { return *log_; }
+  store::Store& store() { return *store_; }
 
  private:
   BenchIdentity() = default;

@@ -139,6 +139,7 @@ int run_serve(const ServeOptions& options) {
     epcis_options.max_document_bytes = config.epcis.max_document_bytes;
     epcis_options.max_events = config.epcis.max_events;
     epcis_options.sites = config.sites;
+    epcis_options.receipts = &receipts;
     routes = add_epcis_routes(router, **log, **event_index, indexer, std::move(epcis_options));
   }
   if (!routes.is_ok()) {

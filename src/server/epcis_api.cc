@@ -140,6 +140,7 @@ struct PreparedEvent {
   IndexedEvent summary;
   Bytes payload;
   std::optional<uint64_t> existing_index;  // a recapture: the original entry
+  std::optional<Hash256> leaf_hash;        // from the commit's receipt (new events)
 };
 
 struct CaptureJob {
@@ -162,16 +163,22 @@ HttpResponse capture_answer(CaptureState& state, CaptureJob& job, const std::str
   for (const PreparedEvent& prepared : job.events) {
     const uint64_t index = prepared.existing_index.value_or(prepared.summary.log_index);
     auto proof = state.log.inclusion_proof(index, tree_size);
-    auto entry = state.log.entry(index);
-    if (!proof.is_ok() || !entry.is_ok()) {
-      return problem_from_status(!proof.is_ok() ? proof.status() : entry.status());
+    if (!proof.is_ok()) return problem_from_status(proof.status());
+    Hash256 leaf_hash;
+    if (prepared.leaf_hash) {
+      leaf_hash = *prepared.leaf_hash;
+    } else {
+      // A recapture: the original entry's leaf (reads its entry bundle).
+      auto entry = state.log.entry(index);
+      if (!entry.is_ok()) return problem_from_status(entry.status());
+      leaf_hash = ledger::hash_leaf(*entry);
     }
     events.begin_object()
         .key("eventID").string(prepared.summary.event_id)
         .key("eventHash").string(prepared.summary.event_hash)
         .key("logIndex").number(index)
         .key("duplicate").boolean(prepared.existing_index.has_value())
-        .key("leafHash").string(ledger::hash_leaf(*entry).base64())
+        .key("leafHash").string(leaf_hash.base64())
         .key("inclusionProof");
     write_hashes(events, *proof);
     events.end_object();
@@ -233,6 +240,7 @@ void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob>
                              receipts = std::move(receipts).value()] {
           std::vector<IndexedEvent> summaries;
           for (size_t k = 0; k < new_positions.size(); ++k) {
+            job->events[new_positions[k]].leaf_hash = receipts[k].leaf_hash;
             IndexedEvent& summary = job->events[new_positions[k]].summary;
             summary.log_index = receipts[k].index;
             summary.record_time_micros = receipts[k].receive_time;
@@ -247,7 +255,11 @@ void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob>
                             " but indexing failed: " + indexed.message())));
             return;
           }
-          respond(capture_answer(*state, *job, receipts[0].checkpoint, receipts[0].tree_size));
+          WorkQueue& answers = state->options.receipts ? *state->options.receipts : state->indexer;
+          answers.post([state, job, respond, checkpoint = receipts[0].checkpoint,
+                        tree_size = receipts[0].tree_size] {
+            respond(capture_answer(*state, *job, checkpoint, tree_size));
+          });
         });
       });
 }

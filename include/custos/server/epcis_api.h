@@ -51,11 +51,13 @@ struct EpcisApiOptions {
   size_t max_events = 10000;               // GS1-EPCIS-Capture-Limit
   size_t max_capture_jobs = 10000;         // jobs remembered for GET /capture/{id}
   std::vector<SiteConfig> sites;           // location -> site and zone
+  // Builds the receipts (inclusion proofs) once events are indexed, so the
+  // indexer stays free for the next commit. Borrowed; null: the indexer does it.
+  WorkQueue* receipts = nullptr;
 };
 
 // Adds the routes above. `log`, `index` and `indexer` must outlive the
-// server; `indexer` (one thread) indexes committed events in commit order and
-// builds the receipts.
+// server; `indexer` (one thread) indexes committed events in commit order.
 Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& index,
                         WorkQueue& indexer, EpcisApiOptions options);
 
