@@ -465,6 +465,27 @@ Result<std::vector<Hash256>> Log::inclusion_proof(uint64_t index, uint64_t tree_
   return reader.inclusion_proof(index);
 }
 
+Result<std::vector<std::vector<Hash256>>> Log::inclusion_proofs(std::span<const uint64_t> indexes,
+                                                                uint64_t tree_size) const {
+  uint64_t committed = this->tree_size();
+  if (tree_size > committed) {
+    return out_of_range("tree size " + std::to_string(tree_size) + " is beyond the committed " +
+                        std::to_string(committed));
+  }
+  TileReader reader(log_internal::store_tile_fetcher(store_), tree_size);
+  std::vector<std::vector<Hash256>> proofs;
+  proofs.reserve(indexes.size());
+  for (uint64_t index : indexes) {
+    if (index >= tree_size) {
+      return out_of_range("entry " + std::to_string(index) + " is not in the tree of size " +
+                          std::to_string(tree_size));
+    }
+    CUSTOS_ASSIGN_OR_RETURN(std::vector<Hash256> proof, reader.inclusion_proof(index));
+    proofs.push_back(std::move(proof));
+  }
+  return proofs;
+}
+
 Result<std::vector<Hash256>> Log::consistency_proof(uint64_t size1, uint64_t size2) const {
   if (size1 > size2) {
     return invalid_argument("consistency proof needs size1 <= size2 (got " + std::to_string(size1) +

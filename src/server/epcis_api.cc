@@ -158,12 +158,19 @@ void release_claims(CaptureState& state, const std::vector<std::string>& claimed
 // The answer once every new event is committed and indexed.
 HttpResponse capture_answer(CaptureState& state, CaptureJob& job, const std::string& checkpoint,
                             uint64_t tree_size) {
+  std::vector<uint64_t> indexes;
+  indexes.reserve(job.events.size());
+  for (const PreparedEvent& prepared : job.events) {
+    indexes.push_back(prepared.existing_index.value_or(prepared.summary.log_index));
+  }
+  auto proofs = state.log.inclusion_proofs(indexes, tree_size);
+  if (!proofs.is_ok()) return problem_from_status(proofs.status());
   JsonWriter events;
   events.begin_array();
-  for (const PreparedEvent& prepared : job.events) {
-    const uint64_t index = prepared.existing_index.value_or(prepared.summary.log_index);
-    auto proof = state.log.inclusion_proof(index, tree_size);
-    if (!proof.is_ok()) return problem_from_status(proof.status());
+  for (size_t position = 0; position < job.events.size(); ++position) {
+    const PreparedEvent& prepared = job.events[position];
+    const uint64_t index = indexes[position];
+    const std::vector<Hash256>& proof = (*proofs)[position];
     Hash256 leaf_hash;
     if (prepared.leaf_hash) {
       leaf_hash = *prepared.leaf_hash;
@@ -180,7 +187,7 @@ HttpResponse capture_answer(CaptureState& state, CaptureJob& job, const std::str
         .key("duplicate").boolean(prepared.existing_index.has_value())
         .key("leafHash").string(leaf_hash.base64())
         .key("inclusionProof");
-    write_hashes(events, *proof);
+    write_hashes(events, proof);
     events.end_object();
   }
   events.end_array();

@@ -233,6 +233,30 @@ TEST_F(LogProofTest, EveryProofOfASmallLogMatchesTheReference) {
   }
 }
 
+// inclusion_proofs shares one reader's tiles across indexes: same answers.
+TEST_F(LogProofTest, BatchedProofsEqualSingleProofs) {
+  open_log();
+  append_batches({3, 250, 300, 97, 1});
+  const uint64_t total = leaves_.size();
+  for (uint64_t size : {uint64_t{1}, uint64_t{253}, uint64_t{256}, uint64_t{557}, total}) {
+    std::vector<uint64_t> indexes;
+    for (uint64_t i = 0; i < size; i += (size > 300 ? 7 : 1)) indexes.push_back(i);
+    indexes.push_back(size - 1);
+    auto batched = log_->inclusion_proofs(indexes, size);
+    ASSERT_TRUE(batched.is_ok()) << batched.status().to_string();
+    ASSERT_EQ(batched->size(), indexes.size());
+    for (size_t k = 0; k < indexes.size(); ++k) {
+      auto single = log_->inclusion_proof(indexes[k], size);
+      ASSERT_TRUE(single.is_ok());
+      EXPECT_EQ((*batched)[k], *single) << "index " << indexes[k] << " size " << size;
+    }
+  }
+  std::vector<uint64_t> beyond = {0, total};
+  EXPECT_EQ(log_->inclusion_proofs(beyond, total).status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(log_->inclusion_proofs(std::vector<uint64_t>{0}, total + 1).status().code(),
+            StatusCode::kOutOfRange);
+}
+
 TEST_F(LogProofTest, ProofRequestsBeyondTheTreeAreRefused) {
   open_log();
   append_batches({10});

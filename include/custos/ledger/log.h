@@ -39,6 +39,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -160,6 +161,11 @@ class Log {
   // `tree_size` leaves, leaf to root order. OutOfRange when tree_size exceeds
   // the committed size or index >= tree_size.
   Result<std::vector<Hash256>> inclusion_proof(uint64_t index, uint64_t tree_size) const;
+  // The proofs of several entries in one tree, sharing the tiles they read
+  // (a capture's receipts: consecutive entries need mostly the same tiles).
+  // Same answers and errors as inclusion_proof for each index, in order.
+  Result<std::vector<std::vector<Hash256>>> inclusion_proofs(std::span<const uint64_t> indexes,
+                                                             uint64_t tree_size) const;
   // RFC 9162 consistency proof (PROOF) between sizes size1 <= size2; empty
   // when size1 is 0 or equal to size2. InvalidArgument when size1 > size2,
   // OutOfRange when size2 exceeds the committed size.
