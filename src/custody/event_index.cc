@@ -445,9 +445,10 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
                               " events before filtering; narrow it (an EPC, location, bizStep "
                               "or time range)");
   };
+  // One iterator for every prefix (creating one costs more than a seek).
+  auto iterator = store_.new_iterator(Family::kIndexes);
   // Log indexes stored as the last 8 bytes of keys under `prefix`.
   auto collect = [&](std::string_view prefix) -> Status {
-    auto iterator = store_.new_iterator(Family::kIndexes);
     for (iterator->seek(prefix); iterator->valid(); iterator->next()) {
       std::string_view key = iterator->key();
       if (!key.starts_with(prefix)) break;
@@ -491,7 +492,6 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
     } else {
       end.push_back(static_cast<char>(0xff));
     }
-    auto iterator = store_.new_iterator(Family::kIndexes);
     for (iterator->seek(first); iterator->valid(); iterator->next()) {
       std::string_view key = iterator->key();
       if (key >= std::string_view(end) || key.size() != 17) break;
@@ -502,7 +502,6 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
   } else {
     // No indexed condition: every summary is a candidate.
     std::string prefix(1, kSummaryPrefix);
-    auto iterator = store_.new_iterator(Family::kIndexes);
     for (iterator->seek(prefix); iterator->valid(); iterator->next()) {
       std::string_view key = iterator->key();
       if (!key.starts_with(prefix) || key.size() != 9) break;

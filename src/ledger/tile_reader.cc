@@ -63,12 +63,24 @@ Result<Hash256> TileReader::subtree_hash(uint64_t start, uint64_t size) {
   auto height = static_cast<uint64_t>(std::countr_zero(size));
   uint64_t level = height / kTileHeight;
   uint64_t count = uint64_t{1} << (height % kTileHeight);
+  if (count == 1) {
+    CUSTOS_ASSIGN_OR_RETURN(auto hashes, tile_hashes(static_cast<uint8_t>(level),
+                                                     (start >> (level * kTileHeight)) / kTileWidth,
+                                                     (start >> (level * kTileHeight)) % kTileWidth + 1));
+    return hashes[(start >> (level * kTileHeight)) % kTileWidth];
+  }
+  // Hashed up from several tile hashes: remembered, as the proofs of
+  // neighbouring leaves (Log::inclusion_proofs) need the same subtrees.
+  auto cached = subtree_cache_.find({start, size});
+  if (cached != subtree_cache_.end()) return cached->second;
   uint64_t first = start >> (level * kTileHeight);
   uint64_t tile_index = first / kTileWidth;
   uint64_t offset = first % kTileWidth;
   CUSTOS_ASSIGN_OR_RETURN(auto hashes,
                           tile_hashes(static_cast<uint8_t>(level), tile_index, offset + count));
-  return root_from_leaf_hashes(hashes.subspan(offset, count));
+  Hash256 root = root_from_leaf_hashes(hashes.subspan(offset, count));
+  subtree_cache_.emplace(std::make_pair(start, size), root);
+  return root;
 }
 
 Result<Hash256> TileReader::range_hash(uint64_t start, uint64_t end) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -70,6 +71,7 @@ class TileReader {
     std::vector<Hash256> hashes;
   };
   std::vector<CachedTile> cache_;
+  std::map<std::pair<uint64_t, uint64_t>, Hash256> subtree_cache_;  // (start, size) -> hash
 };
 
 }  // namespace custos::ledger
