@@ -707,13 +707,23 @@ HttpResponse trace_answer(const ledger::Log& log, const EventIndex& index, std::
       .key("checkpoint").string(checkpoint)
       .key("truncated").boolean(traced->truncated)
       .key("steps").begin_array();
+  // Steps indexed after the checkpoint was read are left out; the proofs of
+  // the others share one tile reader.
+  std::vector<const custody::TraceStep*> proven;
+  std::vector<uint64_t> indexes;
   for (const custody::TraceStep& step : traced->steps) {
+    if (step.event.log_index >= tree_size) continue;
+    proven.push_back(&step);
+    indexes.push_back(step.event.log_index);
+  }
+  auto proofs = log.inclusion_proofs(indexes, tree_size);
+  if (!proofs.is_ok()) return problem_from_status(proofs.status());
+  for (size_t position = 0; position < proven.size(); ++position) {
+    const custody::TraceStep& step = *proven[position];
     const IndexedEvent& event = step.event;
-    if (event.log_index >= tree_size) continue;  // indexed after the checkpoint was read
     auto bytes = log.entry(event.log_index);
     if (!bytes.is_ok()) return problem_from_status(bytes.status());
-    auto proof = log.inclusion_proof(event.log_index, tree_size);
-    if (!proof.is_ok()) return problem_from_status(proof.status());
+    const std::vector<Hash256>& proof = (*proofs)[position];
     json.begin_object()
         .key("logIndex").number(event.log_index)
         .key("relation").string(custody::trace_relation_name(step.relation))
@@ -732,7 +742,7 @@ HttpResponse trace_answer(const ledger::Log& log, const EventIndex& index, std::
         .key("custodian").string(event.principal)
         .key("entry").string(base64_encode(*bytes))
         .key("inclusionProof");
-    write_hashes(json, *proof);
+    write_hashes(json, proof);
     json.end_object();
   }
   json.end_array().key("gaps").begin_array();
