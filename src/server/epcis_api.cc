@@ -19,6 +19,7 @@
 #include "custos/epcis/json_codec.h"
 #include "custos/epcis/validate.h"
 #include "custos/epcis/xml_binding.h"
+#include "custos/ledger/checkpoint.h"
 #include "custos/ledger/entry.h"
 #include "custos/ledger/merkle.h"
 #include "custos/server/log_api.h"
@@ -111,12 +112,6 @@ std::string event_pointer(size_t index) { return "/epcisBody/eventList/" + std::
 // "2026-05-28T10:00:00.000Z" for a UTC instant.
 std::string utc_text(int64_t micros) { return epcis::timestamp_from_utc_micros(micros).text; }
 
-void write_hashes(JsonWriter& json, const std::vector<Hash256>& hashes) {
-  json.begin_array();
-  for (const auto& hash : hashes) json.string(hash.base64());
-  json.end_array();
-}
-
 // The resource an event is captured at: the zone its location belongs to.
 policy::Entity capture_resource(const CaptureState& state, const IndexedEvent& summary) {
   const std::string& location = summary.biz_location.empty() ? summary.read_point
@@ -141,6 +136,7 @@ struct PreparedEvent {
   Bytes payload;
   std::optional<uint64_t> existing_index;  // a recapture: the original entry
   std::optional<Hash256> leaf_hash;        // from the commit's receipt (new events)
+  bool repeats_earlier_event = false;      // the same event earlier in this document
 };
 
 struct CaptureJob {
@@ -367,7 +363,7 @@ void capture_events(std::shared_ptr<CaptureState> state, const HttpRequest& requ
                                        "eventID " + id + " appears twice with different content",
                                        {{pointer_of(i), "eventID already used in this document"}}));
         }
-        prepared.existing_index = std::numeric_limits<uint64_t>::max();  // fixed up below
+        prepared.repeats_earlier_event = true;  // answered once, at its first occurrence
         continue;
       }
       seen_in_document.emplace(id, hash);
@@ -391,18 +387,13 @@ void capture_events(std::shared_ptr<CaptureState> state, const HttpRequest& requ
       }
     }
     for (PreparedEvent& prepared : job->events) {
-      if (prepared.existing_index) continue;
+      if (prepared.existing_index || prepared.repeats_earlier_event) continue;
       state->in_flight.emplace(prepared.summary.event_id, prepared.summary.event_hash);
       job->claimed.push_back(prepared.summary.event_id);
     }
   }
-  // Repeats inside the document point at the first occurrence once it has an index.
-  std::vector<PreparedEvent> unique_events;
-  for (PreparedEvent& prepared : job->events) {
-    if (prepared.existing_index == std::numeric_limits<uint64_t>::max()) continue;
-    unique_events.push_back(std::move(prepared));
-  }
-  job->events = std::move(unique_events);
+  std::erase_if(job->events,
+                [](const PreparedEvent& prepared) { return prepared.repeats_earlier_event; });
   commit_job(state, job, grant.who.id(), signature_evidence(grant.who), std::move(respond));
 }
 
@@ -623,17 +614,13 @@ Result<std::string> served_event(const ledger::Log& log, uint64_t index, bool pr
   return out;
 }
 
-// The tree size a checkpoint note names (its second line).
+// The tree size a signed checkpoint note names (its body ends at the blank line).
 std::optional<uint64_t> checkpoint_size(std::string_view note) {
-  size_t first = note.find('\n');
-  if (first == std::string_view::npos) return std::nullopt;
-  size_t second = note.find('\n', first + 1);
-  std::string_view line = note.substr(first + 1, second - first - 1);
-  if (line.empty() || line.size() > 19 ||
-      !std::all_of(line.begin(), line.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  return std::stoull(std::string(line));
+  const size_t body_end = note.find("\n\n");
+  if (body_end == std::string_view::npos) return std::nullopt;
+  auto checkpoint = ledger::parse_checkpoint_body(note.substr(0, body_end + 1));
+  if (!checkpoint.is_ok()) return std::nullopt;
+  return checkpoint->tree_size;
 }
 
 HttpResponse query_answer(const ledger::Log& log, const EventIndex& index,

@@ -24,12 +24,6 @@ std::vector<double> power_of_two_buckets(int count) {
 // Largest append body: an entry (with principal and signature) fits in 64 KiB.
 constexpr size_t kMaxAppendBytes = 61440;
 
-void write_hashes(JsonWriter& json, const std::vector<Hash256>& hashes) {
-  json.begin_array();
-  for (const auto& hash : hashes) json.string(hash.base64());
-  json.end_array();
-}
-
 }  // namespace
 
 ResourceFn log_stream_resource(std::string origin) {
@@ -96,6 +90,12 @@ Result<ProofQuery> parse_proof_query(const QueryParams& query,
     values[name] = *value;
   }
   return values;
+}
+
+void write_hashes(JsonWriter& json, const std::vector<Hash256>& hashes) {
+  json.begin_array();
+  for (const auto& hash : hashes) json.string(hash.base64());
+  json.end_array();
 }
 
 HttpResponse problem_from_status(const Status& status) {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 
+#include "custos/core/json_writer.h"
 #include "custos/core/status.h"
 #include "custos/ledger/log.h"
 #include "custos/server/gatekeeper.h"
@@ -69,6 +70,9 @@ Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
 using ProofQuery = std::map<std::string, uint64_t, std::less<>>;
 Result<ProofQuery> parse_proof_query(const QueryParams& query,
                                      std::initializer_list<std::string_view> allowed);
+
+// Writes proof hashes as a JSON array of base64 strings (receipts, proofs).
+void write_hashes(JsonWriter& json, const std::vector<Hash256>& hashes);
 
 // Maps a Status to the problem+json response a client should see.
 HttpResponse problem_from_status(const Status& status);
