@@ -577,6 +577,102 @@ Result<std::vector<std::string>> EventIndex::list_under(Family family, std::stri
   return out;
 }
 
+namespace {
+
+constexpr std::string_view kValueTokenPrefix = "vv1.";
+
+struct VocabularyKeys {
+  Family family;
+  char prefix;
+  bool value_then_nul;  // index keys: prefix + value + NUL + log index
+};
+
+VocabularyKeys vocabulary_keys(Vocabulary vocabulary) {
+  switch (vocabulary) {
+    case Vocabulary::kBizStep:
+      return {Family::kIndexes, kBizStepPrefix, true};
+    case Vocabulary::kDisposition:
+      return {Family::kIndexes, kDispositionPrefix, true};
+    case Vocabulary::kReadPoint:
+      return {Family::kIndexes, kReadPointPrefix, true};
+    case Vocabulary::kBizLocation:
+      return {Family::kIndexes, kLocationPrefix, true};
+    case Vocabulary::kObject:
+      break;
+  }
+  return {Family::kCustody, kObjectPrefix, false};
+}
+
+}  // namespace
+
+Result<ValuePage> EventIndex::distinct_values(Vocabulary vocabulary, size_t per_page,
+                                              std::string_view page_token) const {
+  if (per_page == 0 || per_page > kMaxPerPage) {
+    return invalid_argument("perPage must be between 1 and " + std::to_string(kMaxPerPage));
+  }
+  std::string after;
+  if (!page_token.empty()) {
+    auto raw = page_token.starts_with(kValueTokenPrefix)
+                   ? hex_decode(page_token.substr(kValueTokenPrefix.size()))
+                   : Result<Bytes>(invalid_argument("not a token"));
+    if (!raw.is_ok() || raw->empty()) {
+      return invalid_argument("nextPageToken is not one this server issued");
+    }
+    after.assign(raw->begin(), raw->end());
+  }
+  const VocabularyKeys keys = vocabulary_keys(vocabulary);
+  const std::string prefix(1, keys.prefix);
+  ValuePage page;
+  auto iterator = store_.new_iterator(keys.family);
+  // Past every key of the last value shown: its keys continue with NUL (index
+  // keys) or end there (object keys), and "\x01" sorts after both.
+  std::string target = prefix;
+  if (!after.empty()) {
+    target += after;
+    target.push_back('\x01');
+  }
+  iterator->seek(target);
+  bool more = false;
+  while (iterator->valid()) {
+    std::string_view key = iterator->key();
+    if (!key.starts_with(prefix)) break;
+    std::string_view value = key.substr(1);
+    if (keys.value_then_nul) {
+      const size_t nul = value.find('\0');
+      if (nul == std::string_view::npos) return data_loss("malformed index key");
+      value = value.substr(0, nul);
+    }
+    if (page.values.size() == per_page) {
+      more = true;
+      break;
+    }
+    page.values.emplace_back(value);
+    if (keys.value_then_nul) {
+      target = prefix;
+      target += value;
+      target.push_back('\x01');
+      iterator->seek(target);
+    } else {
+      iterator->next();
+    }
+  }
+  CUSTOS_RETURN_IF_ERROR(iterator->status());
+  if (more) {
+    page.next_page_token = std::string(kValueTokenPrefix) + hex_encode(as_bytes(page.values.back()));
+  }
+  return page;
+}
+
+Result<bool> EventIndex::has_value(Vocabulary vocabulary, std::string_view value) const {
+  const VocabularyKeys keys = vocabulary_keys(vocabulary);
+  if (!keys.value_then_nul) {
+    CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(keys.family, object_key(value)));
+    return stored.has_value();
+  }
+  CUSTOS_ASSIGN_OR_RETURN(auto found, list_under(keys.family, value_prefix(keys.prefix, value), 1));
+  return !found.empty();
+}
+
 Result<std::vector<std::string>> EventIndex::objects_at(std::string_view biz_location,
                                                         size_t limit) const {
   return list_under(Family::kCustody, value_prefix(kPresentPrefix, biz_location), limit);

@@ -451,6 +451,13 @@ Result<std::vector<std::string>> canonical_ids(const std::string& name,
   return ids;
 }
 
+// The roles MATCH_anyEPC (and /epcs/{epc}/events) look in.
+std::vector<custody::IdentifierRole> any_epc_roles() {
+  using custody::IdentifierRole;
+  return {IdentifierRole::kEpc, IdentifierRole::kChild, IdentifierRole::kParent,
+          IdentifierRole::kInput, IdentifierRole::kOutput};
+}
+
 struct ParsedQuery {
   custody::EventQuery query;
   size_t per_page = kDefaultPerPage;
@@ -486,9 +493,7 @@ Result<ParsedQuery> parse_event_query(const QueryParams& params) {
       {"MATCH_parentID", {IdentifierRole::kParent}},
       {"MATCH_inputEPC", {IdentifierRole::kInput}},
       {"MATCH_outputEPC", {IdentifierRole::kOutput}},
-      {"MATCH_anyEPC",
-       {IdentifierRole::kEpc, IdentifierRole::kChild, IdentifierRole::kParent,
-        IdentifierRole::kInput, IdentifierRole::kOutput}},
+      {"MATCH_anyEPC", any_epc_roles()},
       {"MATCH_epcClass", {IdentifierRole::kEpcClass}},
       {"MATCH_inputEPCClass", {IdentifierRole::kInputClass}},
       {"MATCH_outputEPCClass", {IdentifierRole::kOutputClass}},
@@ -623,6 +628,21 @@ std::optional<uint64_t> checkpoint_size(std::string_view note) {
   return checkpoint->tree_size;
 }
 
+// The binding's paging: the next page's URL (this request with the token
+// replaced) in a Link header, and the token itself.
+void set_next_page_headers(HttpResponse& response, const HttpRequest& request,
+                           std::string_view next_page_token) {
+  if (next_page_token.empty()) return;
+  std::string next = request.path + "?";
+  for (const auto& [name, value] : request.query) {
+    if (name == "nextPageToken") continue;
+    next += percent_encode(name) + "=" + percent_encode(value) + "&";
+  }
+  next += "nextPageToken=" + percent_encode(next_page_token);
+  response.headers.set("Link", "<" + next + ">; rel=\"next\"");
+  response.headers.set("GS1-Next-Page-Token", std::string(next_page_token));
+}
+
 HttpResponse query_answer(const ledger::Log& log, const EventIndex& index,
                           const ParsedQuery& parsed, const HttpRequest& request,
                           int64_t now_micros) {
@@ -663,17 +683,237 @@ HttpResponse query_answer(const ledger::Log& log, const EventIndex& index,
       .end_object().end_object().end_object();
   HttpResponse response = json_response(200, json.take());
   response.content_type = "application/ld+json";
-  if (!page->next_page_token.empty()) {
-    std::string next = request.path + "?";
-    for (const auto& [name, value] : request.query) {
-      if (name == "nextPageToken") continue;
-      next += percent_encode(name) + "=" + percent_encode(value) + "&";
-    }
-    next += "nextPageToken=" + percent_encode(page->next_page_token);
-    response.headers.set("Link", "<" + next + ">; rel=\"next\"");
-    response.headers.set("GS1-Next-Page-Token", page->next_page_token);
-  }
+  set_next_page_headers(response, request, page->next_page_token);
   return response;
+}
+
+// ------------------------------------------------- top-level resources ----
+//
+// The binding's discovery endpoints: /eventTypes, /epcs, /bizSteps,
+// /bizLocations, /readPoints, /dispositions list what the repository knows
+// (paged collections), /<kind>/{value} names its sub-resources ("events"),
+// and /<kind>/{value}/events is GET /events with that value as a condition.
+
+constexpr std::string_view kEpcisContext = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld";
+
+HttpResponse collection_answer(const std::vector<std::string>& members, const HttpRequest& request,
+                               std::string_view next_page_token) {
+  JsonWriter json;
+  json.begin_object()
+      .key("@context").string(kEpcisContext)
+      .key("type").string("Collection")
+      .key("member").begin_array();
+  for (const std::string& member : members) json.string(member);
+  json.end_array().end_object();
+  HttpResponse response = json_response(200, json.take());
+  set_next_page_headers(response, request, next_page_token);
+  return response;
+}
+
+// perPage and nextPageToken, the only parameters of a listing.
+Result<std::pair<size_t, std::string>> listing_params(const QueryParams& params) {
+  size_t per_page = kDefaultPerPage;
+  std::string token;
+  for (const auto& [name, value] : params) {
+    if (name == "perPage") {
+      const bool digits = !value.empty() && value.size() <= 5 &&
+                          std::all_of(value.begin(), value.end(),
+                                      [](char c) { return c >= '0' && c <= '9'; });
+      per_page = digits ? std::stoul(value) : 0;
+      if (per_page == 0 || per_page > 10000) {
+        return invalid_argument("perPage must be between 1 and 10000");
+      }
+    } else if (name == "nextPageToken") {
+      token = value;
+    } else {
+      return invalid_argument("unknown query parameter " + name);
+    }
+  }
+  return std::make_pair(per_page, token);
+}
+
+HttpResponse query_refused(const Status& status) {
+  return epcis_problem(400, "epcis-query-parameter", "Query parameter refused", status.message());
+}
+
+struct ResourceKind {
+  std::string_view path;             // "/bizSteps"
+  std::string_view route_name;       // "epcis_biz_steps"
+  std::string_view query_parameter;  // the GET /events parameter the path stands for
+  custody::Vocabulary vocabulary;
+};
+
+// The value of /<kind>/{value} as the index holds it (full CBV URI, canonical id).
+Result<std::string> resource_value(const ResourceKind& kind, std::string_view raw) {
+  using custody::Vocabulary;
+  switch (kind.vocabulary) {
+    case Vocabulary::kBizStep:
+      return custody::cbv_full_uri(std::string(raw), custody::CbvVocabulary::kBizStep);
+    case Vocabulary::kDisposition:
+      return custody::cbv_full_uri(std::string(raw), custody::CbvVocabulary::kDisposition);
+    case Vocabulary::kReadPoint:
+    case Vocabulary::kBizLocation:
+    case Vocabulary::kObject:
+      break;
+  }
+  auto identifier = epcis::parse_identifier(raw);
+  if (!identifier.is_ok()) {
+    return invalid_argument(std::string(kind.path.substr(1)) + ": " +
+                            identifier.status().message());
+  }
+  return identifier->canonical;
+}
+
+// GET /events's query with the path's value as one more condition; the same
+// condition in the query string as well is refused as ambiguous.
+Status add_path_condition(const ResourceKind& kind, const std::string& value,
+                          const HttpRequest& request, custody::EventQuery& query) {
+  using custody::Vocabulary;
+  for (const auto& [name, ignored] : request.query) {
+    if (name == kind.query_parameter ||
+        (kind.query_parameter.starts_with("EQ_") && name == "WD_" + std::string(kind.query_parameter.substr(3)))) {
+      return invalid_argument(name + " repeats what the path " + std::string(kind.path) +
+                              "/{value} already says");
+    }
+  }
+  switch (kind.vocabulary) {
+    case Vocabulary::kBizStep:
+      query.biz_steps = {value};
+      break;
+    case Vocabulary::kDisposition:
+      query.dispositions = {value};
+      break;
+    case Vocabulary::kReadPoint:
+      query.read_points = {value};
+      break;
+    case Vocabulary::kBizLocation:
+      query.biz_locations = {value};
+      break;
+    case Vocabulary::kObject:
+      query.identifier_matches.push_back({any_epc_roles(), {value}});
+      break;
+  }
+  return Status::ok();
+}
+
+constexpr std::string_view kEventTypeNames[] = {"ObjectEvent", "AggregationEvent",
+                                                "TransactionEvent", "TransformationEvent",
+                                                "AssociationEvent"};
+
+Status add_resource_routes(Router& router, const Gatekeeper& gatekeeper,
+                           const std::shared_ptr<CaptureState>& state) {
+  const RouteAccess access{"query", query_resource};
+  auto sub_resources = [] {
+    std::vector<std::string> members = {"events"};
+    return collection_answer(members, HttpRequest{}, {});
+  };
+
+  // Event types: the five standard ones (custom event types are not captured).
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/eventTypes", "epcis_event_types",
+      gatekeeper.guard(access, [](const HttpRequest& request, const RouteParams&, AccessGrant,
+                                  Responder respond) {
+        auto params = listing_params(request.query);
+        if (!params.is_ok()) return respond(query_refused(params.status()));
+        if (!params->second.empty()) {
+          return respond(query_refused(invalid_argument("nextPageToken is not one this server issued")));
+        }
+        std::vector<std::string> members(std::begin(kEventTypeNames), std::end(kEventTypeNames));
+        if (members.size() > params->first) members.resize(params->first);
+        respond(collection_answer(members, request, {}));
+      })));
+  auto known_event_type = [](std::string_view name) {
+    return std::find(std::begin(kEventTypeNames), std::end(kEventTypeNames), name) !=
+           std::end(kEventTypeNames);
+  };
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/eventTypes/{eventType}", "epcis_event_type",
+      gatekeeper.guard(access, [known_event_type, sub_resources](
+                                   const HttpRequest&, const RouteParams& params, AccessGrant,
+                                   Responder respond) {
+        if (!known_event_type(params.value("eventType"))) {
+          return respond(epcis_problem(404, "epcis-resource-not-found", "No such event type",
+                                       "unknown event type " + std::string(params.value("eventType"))));
+        }
+        respond(sub_resources());
+      })));
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/eventTypes/{eventType}/events", "epcis_event_type_events",
+      gatekeeper.guard(access, [state, known_event_type](const HttpRequest& request,
+                                                         const RouteParams& params, AccessGrant,
+                                                         Responder respond) {
+        const std::string type(params.value("eventType"));
+        if (!known_event_type(type)) {
+          return respond(epcis_problem(404, "epcis-resource-not-found", "No such event type",
+                                       "unknown event type " + type));
+        }
+        auto parsed = parse_event_query(request.query);
+        if (!parsed.is_ok()) return respond(query_refused(parsed.status()));
+        if (!parsed->query.event_types.empty()) {
+          return respond(query_refused(invalid_argument(
+              "eventType repeats what the path /eventTypes/{eventType} already says")));
+        }
+        parsed->query.event_types = {custody::parse_event_type(type).value()};
+        respond(query_answer(state->log, state->index, *parsed, request,
+                             state->options.clock->now_micros()));
+      })));
+
+  static constexpr ResourceKind kKinds[] = {
+      {"/epcs", "epcis_epcs", "MATCH_anyEPC", custody::Vocabulary::kObject},
+      {"/bizSteps", "epcis_biz_steps", "EQ_bizStep", custody::Vocabulary::kBizStep},
+      {"/bizLocations", "epcis_biz_locations", "EQ_bizLocation", custody::Vocabulary::kBizLocation},
+      {"/readPoints", "epcis_read_points", "EQ_readPoint", custody::Vocabulary::kReadPoint},
+      {"/dispositions", "epcis_dispositions", "EQ_disposition", custody::Vocabulary::kDisposition},
+  };
+  for (const ResourceKind& kind : kKinds) {
+    const std::string path(kind.path);
+    const std::string name(kind.route_name);
+    CUSTOS_RETURN_IF_ERROR(router.add(
+        "GET", path, name,
+        gatekeeper.guard(access, [state, &kind](const HttpRequest& request, const RouteParams&,
+                                                AccessGrant, Responder respond) {
+          auto params = listing_params(request.query);
+          if (!params.is_ok()) return respond(query_refused(params.status()));
+          auto page = state->index.distinct_values(kind.vocabulary, params->first, params->second);
+          if (!page.is_ok()) {
+            if (page.status().code() == StatusCode::kInvalidArgument) {
+              return respond(query_refused(page.status()));
+            }
+            return respond(problem_from_status(page.status()));
+          }
+          respond(collection_answer(page->values, request, page->next_page_token));
+        })));
+    CUSTOS_RETURN_IF_ERROR(router.add(
+        "GET", path + "/{value}", name + "_value",
+        gatekeeper.guard(access, [state, &kind, sub_resources](
+                                     const HttpRequest&, const RouteParams& params, AccessGrant,
+                                     Responder respond) {
+          auto value = resource_value(kind, params.value("value"));
+          if (!value.is_ok()) return respond(query_refused(value.status()));
+          auto known = state->index.has_value(kind.vocabulary, *value);
+          if (!known.is_ok()) return respond(problem_from_status(known.status()));
+          if (!*known) {
+            return respond(epcis_problem(404, "epcis-resource-not-found", "Not found",
+                                         "no event names " + *value));
+          }
+          respond(sub_resources());
+        })));
+    CUSTOS_RETURN_IF_ERROR(router.add(
+        "GET", path + "/{value}/events", name + "_events",
+        gatekeeper.guard(access, [state, &kind](const HttpRequest& request,
+                                                const RouteParams& params, AccessGrant,
+                                                Responder respond) {
+          auto value = resource_value(kind, params.value("value"));
+          if (!value.is_ok()) return respond(query_refused(value.status()));
+          auto parsed = parse_event_query(request.query);
+          if (!parsed.is_ok()) return respond(query_refused(parsed.status()));
+          Status added = add_path_condition(kind, *value, request, parsed->query);
+          if (!added.is_ok()) return respond(query_refused(added));
+          respond(query_answer(state->log, state->index, *parsed, request,
+                               state->options.clock->now_micros()));
+        })));
+  }
+  return Status::ok();
 }
 
 // GET /custos/v1/trace/{epc}: the trace with every step's entry and proof.
@@ -919,6 +1159,7 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
                          respond(query_answer(state->log, state->index, parsed, request,
                                               state->options.clock->now_micros()));
                        })));
+  CUSTOS_RETURN_IF_ERROR(add_resource_routes(router, gatekeeper, state));
   CUSTOS_RETURN_IF_ERROR(router.add(
       "GET", "/custos/v1/trace/{epc}", "custody_trace",
       gatekeeper.guard(RouteAccess{"query", query_resource},

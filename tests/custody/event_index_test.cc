@@ -109,6 +109,56 @@ TEST_F(EventIndexTest, OrdersAndPagesWithoutGapsOrRepeats) {
   EXPECT_EQ(index_->query(query, 10001).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(EventIndexTest, ListsDistinctValuesPageByPage) {
+  // Several events per value, and a value that extends another ("...-shipping"
+  // and "...-shipping-2"): each value is listed once, in byte order.
+  const std::string shipping_2 = kShipping + "-2";
+  std::vector<IndexedEvent> events;
+  for (int i = 0; i < 3; ++i) {
+    events.push_back(object_event(Action::kObserve, {item(i)}, kDock, kShipping, kBase + i));
+    events.push_back(object_event(Action::kObserve, {item(10 + i)}, kCage, shipping_2, kBase + i));
+    events.push_back(object_event(Action::kAdd, {item(20 + i)}, kTruck, kReceiving, kBase + i));
+  }
+  capture(std::move(events));
+  auto all = [&](Vocabulary vocabulary, size_t per_page) {
+    std::vector<std::string> values;
+    std::string token;
+    int pages = 0;
+    do {
+      auto page = index_->distinct_values(vocabulary, per_page, token);
+      EXPECT_TRUE(page.is_ok()) << page.status().to_string();
+      if (!page.is_ok()) break;
+      EXPECT_LE(page->values.size(), per_page);
+      values.insert(values.end(), page->values.begin(), page->values.end());
+      token = page->next_page_token;
+    } while (!token.empty() && ++pages < 100);
+    return values;
+  };
+  const std::vector<std::string> steps = {kReceiving, kShipping, shipping_2};
+  EXPECT_EQ(all(Vocabulary::kBizStep, 1), steps);
+  EXPECT_EQ(all(Vocabulary::kBizStep, 2), steps);
+  EXPECT_EQ(all(Vocabulary::kBizStep, 3), steps);
+  EXPECT_EQ(all(Vocabulary::kBizLocation, 2), (std::vector<std::string>{kDock, kCage, kTruck}));
+  EXPECT_EQ(all(Vocabulary::kReadPoint, 10), (std::vector<std::string>{kDock, kCage, kTruck}));
+  EXPECT_TRUE(all(Vocabulary::kDisposition, 10).empty());
+  std::vector<std::string> objects = all(Vocabulary::kObject, 4);
+  EXPECT_EQ(objects.size(), 9u);
+  EXPECT_TRUE(std::is_sorted(objects.begin(), objects.end()));
+  EXPECT_EQ(std::set<std::string>(objects.begin(), objects.end()).size(), 9u);
+
+  EXPECT_TRUE(*index_->has_value(Vocabulary::kBizStep, shipping_2));
+  EXPECT_FALSE(*index_->has_value(Vocabulary::kBizStep, kPacking));
+  EXPECT_TRUE(*index_->has_value(Vocabulary::kObject, item(21)));
+  EXPECT_FALSE(*index_->has_value(Vocabulary::kObject, item(99)));
+
+  EXPECT_EQ(index_->distinct_values(Vocabulary::kBizStep, 0).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(index_->distinct_values(Vocabulary::kBizStep, 1, "vv1.zz").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(index_->distinct_values(Vocabulary::kBizStep, 1, "v1.00").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST_F(EventIndexTest, CurrentStateFollowsMovesAggregationAndEnds) {
   capture({
       object_event(Action::kAdd, {item(1), item(2), item(3)}, kDock, kReceiving, kBase),

@@ -352,6 +352,86 @@ TEST_F(EpcisApiTest, XmlDocumentsAreCapturedLikeJson) {
   EXPECT_NE(found.body.find("urn:epc:id:sgtin:0614141.107346.77"), std::string::npos);
 }
 
+TEST_F(EpcisApiTest, TopLevelResourcesListWhatWasCapturedAndFilterEvents) {
+  ASSERT_EQ(capture(document({object_event("urn:uuid:r-1", "urn:epc:id:sgtin:0614141.107346.1",
+                                           kDock, "receiving"),
+                              object_event("urn:uuid:r-2", "urn:epc:id:sgtin:0614141.107346.2",
+                                           kDock, "shipping"),
+                              object_event("urn:uuid:r-3", "urn:epc:id:sgtin:0614141.107346.3",
+                                           kDock, "shipping")}))
+                .status,
+            202);
+  auto members = [&](std::string_view target) {
+    HttpResponse response = query(target);
+    EXPECT_EQ(response.status, 200) << target << ": " << response.body;
+    std::vector<std::string> out;
+    if (response.status != 200) return out;
+    auto answer = parse(response.body);
+    EXPECT_EQ(std::string_view(answer["type"]), "Collection");
+    for (simdjson::dom::element member : answer["member"].get_array()) {
+      out.emplace_back(std::string_view(member));
+    }
+    return out;
+  };
+  auto event_ids = [&](std::string_view target) {
+    HttpResponse response = query(target);
+    EXPECT_EQ(response.status, 200) << target << ": " << response.body;
+    std::vector<std::string> out;
+    if (response.status != 200) return out;
+    auto answer = parse(response.body);
+    for (simdjson::dom::element event :
+         answer["epcisBody"]["queryResults"]["resultsBody"]["eventList"].get_array()) {
+      out.emplace_back(std::string_view(event["eventID"]));
+    }
+    return out;
+  };
+  using Strings = std::vector<std::string>;
+  // Identifiers are listed in their canonical (Digital Link) form.
+  auto canonical = [](std::string_view urn) { return epcis::parse_identifier(urn)->canonical; };
+  EXPECT_EQ(members("/bizSteps"), (Strings{"https://ref.gs1.org/cbv/BizStep-receiving",
+                                            "https://ref.gs1.org/cbv/BizStep-shipping"}));
+  EXPECT_EQ(members("/bizLocations"), Strings{canonical(kDock)});
+  EXPECT_EQ(members("/readPoints"), Strings{canonical(kDock)});
+  EXPECT_EQ(members("/epcs"), (Strings{canonical("urn:epc:id:sgtin:0614141.107346.1"),
+                                       canonical("urn:epc:id:sgtin:0614141.107346.2"),
+                                       canonical("urn:epc:id:sgtin:0614141.107346.3")}));
+  EXPECT_EQ(members("/dispositions"), Strings{});
+  EXPECT_EQ(members("/eventTypes").size(), 5u);
+
+  // Paging: one value per page, following the Link header's token.
+  HttpResponse first = query("/epcs?perPage=2");
+  ASSERT_EQ(first.status, 200);
+  auto token = first.headers.get("GS1-Next-Page-Token");
+  ASSERT_TRUE(token.has_value());
+  EXPECT_NE(first.headers.get("Link").value_or("").find("nextPageToken="), std::string::npos);
+  EXPECT_EQ(members("/epcs?perPage=2&nextPageToken=" + percent_encode(*token)),
+            Strings{canonical("urn:epc:id:sgtin:0614141.107346.3")});
+  EXPECT_EQ(query("/epcs?nextPageToken=vv1.zz").status, 400);
+  EXPECT_EQ(query("/epcs?perPage=0").status, 400);
+  EXPECT_EQ(query("/epcs?colour=red").status, 400);
+
+  // Sub-resources and their events.
+  EXPECT_EQ(members("/bizSteps/shipping"), Strings{"events"});
+  EXPECT_EQ(query("/bizSteps/loading").status, 404);
+  EXPECT_EQ(event_ids("/bizSteps/shipping/events"), (Strings{"urn:uuid:r-2", "urn:uuid:r-3"}));
+  EXPECT_EQ(event_ids("/bizSteps/https:%2F%2Fref.gs1.org%2Fcbv%2FBizStep-receiving/events"),
+            Strings{"urn:uuid:r-1"});
+  EXPECT_EQ(event_ids("/epcs/urn:epc:id:sgtin:0614141.107346.2/events"), Strings{"urn:uuid:r-2"});
+  EXPECT_EQ(event_ids("/bizLocations/" + std::string(kDock) + "/events?EQ_bizStep=shipping"),
+            (Strings{"urn:uuid:r-2", "urn:uuid:r-3"}));
+  EXPECT_EQ(event_ids("/eventTypes/ObjectEvent/events").size(), 3u);
+  EXPECT_EQ(event_ids("/eventTypes/AggregationEvent/events").size(), 0u);
+  EXPECT_EQ(query("/eventTypes/WeirdEvent").status, 404);
+  EXPECT_EQ(query("/epcs/urn:epc:id:sgtin:0614141.107346.9").status, 404);
+  EXPECT_EQ(query("/epcs/not-an-epc/events").status, 400);
+  // The path's condition may not be restated in the query string.
+  EXPECT_EQ(query("/bizSteps/shipping/events?EQ_bizStep=receiving").status, 400);
+  EXPECT_EQ(query("/bizLocations/" + std::string(kDock) + "/events?WD_bizLocation=" +
+                  std::string(kDock))
+                .status,
+            400);
+}
+
 TEST_F(EpcisApiTest, TraceFollowsThePalletAndEveryStepIsProven) {
   std::string packing = R"({"type":"AggregationEvent","eventID":"urn:uuid:t-1",)"
                         R"("eventTime":"2026-05-28T08:00:00.000Z","eventTimeZoneOffset":"+00:00",)"

@@ -93,6 +93,14 @@ struct ObjectState {
   friend bool operator==(const ObjectState&, const ObjectState&) = default;
 };
 
+// What a top-level resource of the REST binding lists (/bizSteps, /epcs, ...).
+enum class Vocabulary { kBizStep, kDisposition, kReadPoint, kBizLocation, kObject };
+
+struct ValuePage {
+  std::vector<std::string> values;  // distinct, in ascending byte order
+  std::string next_page_token;      // empty on the last page
+};
+
 struct EventIdRecord {
   uint64_t log_index = 0;
   std::string event_hash;
@@ -135,6 +143,15 @@ class EventIndex {
   // broad to answer.
   Result<QueryPage> query(const EventQuery& query, size_t per_page,
                           std::string_view page_token = {}) const;
+
+  // One page (1..10000) of the distinct values of `vocabulary` among indexed
+  // events (full CBV URIs, canonical location ids; kObject: every object with
+  // custody state, i.e. instance-level identifiers), after `page_token`.
+  // InvalidArgument for a malformed token or page size.
+  Result<ValuePage> distinct_values(Vocabulary vocabulary, size_t per_page,
+                                    std::string_view page_token = {}) const;
+  // Whether any indexed event has this value (kObject: custody state exists).
+  Result<bool> has_value(Vocabulary vocabulary, std::string_view value) const;
 
   Result<std::optional<ObjectState>> object_state(std::string_view canonical_id) const;
   // Objects whose current bizLocation is `biz_location` (and that exist), in
