@@ -154,8 +154,12 @@ bool matches(const IndexedEvent& event, const EventQuery& query) {
   for (const EventQuery::IdentifierMatch& match : query.identifier_matches) {
     bool found = false;
     for (const auto& [role, identifier] : event.identifiers) {
-      if (std::find(match.roles.begin(), match.roles.end(), role) != match.roles.end() &&
-          std::find(match.values.begin(), match.values.end(), identifier) != match.values.end()) {
+      if (std::find(match.roles.begin(), match.roles.end(), role) == match.roles.end()) continue;
+      if (std::find(match.values.begin(), match.values.end(), identifier) != match.values.end() ||
+          std::any_of(match.patterns.begin(), match.patterns.end(),
+                      [&](const epcis::CanonicalPattern& pattern) {
+                        return epcis::pattern_matches(pattern, identifier);
+                      })) {
         found = true;
         break;
       }
@@ -473,6 +477,24 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
     for (IdentifierRole role : match.roles) {
       for (const std::string& value : match.values) {
         CUSTOS_RETURN_IF_ERROR(collect(identifier_prefix(role, value)));
+      }
+      // A pattern: every key under its fixed prefix whose identifier matches.
+      for (const epcis::CanonicalPattern& pattern : match.patterns) {
+        std::string prefix(1, kIdentifierPrefix);
+        prefix.push_back(static_cast<char>(role));
+        const size_t value_start = prefix.size();
+        prefix += pattern.prefix;
+        for (iterator->seek(prefix); iterator->valid(); iterator->next()) {
+          std::string_view key = iterator->key();
+          if (!key.starts_with(prefix)) break;
+          if (key.size() < value_start + 9 || key[key.size() - 9] != '\0') continue;
+          if (!epcis::pattern_matches(pattern, key.substr(value_start, key.size() - 9 - value_start))) {
+            continue;
+          }
+          if (found.size() >= options_.max_query_candidates) return too_many();
+          found.push_back(parse_u64(key.substr(key.size() - 8)));
+        }
+        CUSTOS_RETURN_IF_ERROR(iterator->status());
       }
     }
   } else if (!query.biz_locations.empty()) {

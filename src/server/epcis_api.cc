@@ -14,6 +14,7 @@
 #include "custos/core/work_queue.h"
 #include "custos/custody/capture_record.h"
 #include "custos/custody/trace.h"
+#include "custos/epcis/epc_pattern.h"
 #include "custos/epcis/event_hash.h"
 #include "custos/epcis/identifiers.h"
 #include "custos/epcis/json_codec.h"
@@ -542,8 +543,21 @@ Result<ParsedQuery> parse_event_query(const QueryParams& params) {
       CUSTOS_ASSIGN_OR_RETURN(auto ids, canonical_ids(name, values));
       query.biz_locations.insert(query.biz_locations.end(), ids.begin(), ids.end());
     } else if (auto match = matches.find(name); match != matches.end()) {
-      CUSTOS_ASSIGN_OR_RETURN(auto ids, canonical_ids(name, values));
-      query.identifier_matches.push_back({match->second, std::move(ids)});
+      // Each value an EPC pattern (urn:epc:idpat:...) or an identifier.
+      const auto level = name.ends_with("Class") ? epcis::PatternLevel::kClass
+                                                 : epcis::PatternLevel::kInstance;
+      custody::EventQuery::IdentifierMatch condition{match->second, {}, {}};
+      for (const std::string& text : values) {
+        auto pattern = epcis::parse_epc_pattern(text, level);
+        if (!pattern.is_ok()) return invalid_argument(name + ": " + pattern.status().message());
+        if (*pattern) {
+          condition.patterns.insert(condition.patterns.end(), (*pattern)->begin(), (*pattern)->end());
+          continue;
+        }
+        CUSTOS_ASSIGN_OR_RETURN(auto ids, canonical_ids(name, {text}));
+        condition.values.push_back(std::move(ids.front()));
+      }
+      query.identifier_matches.push_back(std::move(condition));
     } else if (name.starts_with("EQ_bizTransaction_") || name.starts_with("EQ_source_") ||
                name.starts_with("EQ_destination_")) {
       const bool transaction = name.starts_with("EQ_bizTransaction_");
@@ -790,7 +804,7 @@ Status add_path_condition(const ResourceKind& kind, const std::string& value,
       query.biz_locations = {value};
       break;
     case Vocabulary::kObject:
-      query.identifier_matches.push_back({any_epc_roles(), {value}});
+      query.identifier_matches.push_back({any_epc_roles(), {value}, {}});
       break;
   }
   return Status::ok();

@@ -424,6 +424,16 @@ TEST_F(EpcisApiTest, TopLevelResourcesListWhatWasCapturedAndFilterEvents) {
   EXPECT_EQ(query("/eventTypes/WeirdEvent").status, 404);
   EXPECT_EQ(query("/epcs/urn:epc:id:sgtin:0614141.107346.9").status, 404);
   EXPECT_EQ(query("/epcs/not-an-epc/events").status, 400);
+  // EPC patterns.
+  EXPECT_EQ(event_ids("/events?MATCH_epc=urn:epc:idpat:sgtin:0614141.107346.*").size(), 3u);
+  EXPECT_EQ(event_ids("/events?MATCH_anyEPC=urn:epc:idpat:sgtin:0614141.*.*&EQ_bizStep=shipping"),
+            (Strings{"urn:uuid:r-2", "urn:uuid:r-3"}));
+  EXPECT_EQ(event_ids("/events?MATCH_epc=urn:epc:idpat:sgtin:0614141.107346.2,"
+                      "urn:epc:id:sgtin:0614141.107346.3"),
+            (Strings{"urn:uuid:r-2", "urn:uuid:r-3"}));
+  EXPECT_TRUE(event_ids("/events?MATCH_epc=urn:epc:idpat:sgtin:0614142.*.*").empty());
+  EXPECT_TRUE(event_ids("/events?MATCH_epc=urn:epc:idpat:sscc:*.*").empty());
+  EXPECT_EQ(query("/events?MATCH_epc=urn:epc:idpat:sgtin:0614141.*.7").status, 400);
   // The path's condition may not be restated in the query string.
   EXPECT_EQ(query("/bizSteps/shipping/events?EQ_bizStep=receiving").status, 400);
   EXPECT_EQ(query("/bizLocations/" + std::string(kDock) + "/events?WD_bizLocation=" +

@@ -32,10 +32,12 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "custos/core/status.h"
 #include "custos/custody/indexed_event.h"
+#include "custos/epcis/epc_pattern.h"
 #include "custos/ledger/entry.h"
 #include "custos/ledger/log.h"
 #include "custos/store/store.h"
@@ -55,8 +57,13 @@ struct EventQuery {
   std::vector<std::string> biz_locations;
   // One entry per MATCH_* parameter; all must hold, each by any value in any role.
   struct IdentifierMatch {
+    IdentifierMatch() = default;
+    IdentifierMatch(std::vector<IdentifierRole> roles, std::vector<std::string> values,
+                    std::vector<epcis::CanonicalPattern> patterns = {})
+        : roles(std::move(roles)), values(std::move(values)), patterns(std::move(patterns)) {}
     std::vector<IdentifierRole> roles;
     std::vector<std::string> values;  // canonical identifiers
+    std::vector<epcis::CanonicalPattern> patterns;  // EPC patterns (epc_pattern.h)
   };
   std::vector<IdentifierMatch> identifier_matches;
   // EQ_bizTransaction_<type>, EQ_source_<type>, EQ_destination_<type>: each
