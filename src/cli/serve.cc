@@ -140,6 +140,7 @@ int run_serve(const ServeOptions& options) {
     epcis_options.max_events = config.epcis.max_events;
     epcis_options.sites = config.sites;
     epcis_options.receipts = &receipts;
+    epcis_options.store = store->get();
     routes = add_epcis_routes(router, **log, **event_index, indexer, std::move(epcis_options));
   }
   if (!routes.is_ok()) {

@@ -8,11 +8,14 @@
 #include <optional>
 #include <set>
 
+#include <simdjson.h>
+
 #include "custos/core/bytes.h"
 #include "custos/core/json_writer.h"
 #include "custos/crypto/random.h"
 #include "custos/core/work_queue.h"
 #include "custos/custody/capture_record.h"
+#include "custos/custody/named_queries.h"
 #include "custos/custody/trace.h"
 #include "custos/epcis/epc_pattern.h"
 #include "custos/epcis/event_hash.h"
@@ -53,8 +56,14 @@ struct CaptureState {
   std::deque<std::string> job_order;
   std::map<std::string, std::string, std::less<>> jobs;  // captureID -> job JSON
 
+  std::unique_ptr<custody::NamedQueryStore> named_queries;  // null without options.store
+
   CaptureState(ledger::Log& log, EventIndex& index, WorkQueue& indexer, EpcisApiOptions options)
-      : log(log), index(index), indexer(indexer), options(std::move(options)) {}
+      : log(log), index(index), indexer(indexer), options(std::move(options)) {
+    if (this->options.store != nullptr) {
+      named_queries = std::make_unique<custody::NamedQueryStore>(*this->options.store);
+    }
+  }
 
   void remember_job(const std::string& id, std::string json) {
     std::lock_guard lock(mutex);
@@ -466,7 +475,15 @@ struct ParsedQuery {
   bool proof = false;
 };
 
-Result<ParsedQuery> parse_event_query(const QueryParams& params) {
+// One query parameter: its text as given and its values (a query string's
+// comma-separated list, or a named query's JSON array).
+struct QueryArgument {
+  std::string name;
+  std::string raw;
+  std::vector<std::string> values;
+};
+
+Result<ParsedQuery> parse_event_query(const std::vector<QueryArgument>& arguments) {
   using custody::IdentifierRole;
   ParsedQuery parsed;
   custody::EventQuery& query = parsed.query;
@@ -501,9 +518,11 @@ Result<ParsedQuery> parse_event_query(const QueryParams& params) {
       {"MATCH_anyEPCClass",
        {IdentifierRole::kEpcClass, IdentifierRole::kInputClass, IdentifierRole::kOutputClass}},
   };
-  for (const auto& [name, value] : params) {
+  for (const QueryArgument& argument : arguments) {
+    const std::string& name = argument.name;
+    const std::string& value = argument.raw;
+    const std::vector<std::string>& values = argument.values;
     if (!seen.insert(name).second) return invalid_argument("parameter " + name + " is repeated");
-    std::vector<std::string> values = split_values(value);
     if (name == "eventType") {
       for (const std::string& type : values) {
         CUSTOS_ASSIGN_OR_RETURN(auto parsed_type, custody::parse_event_type(type));
@@ -605,6 +624,13 @@ Result<ParsedQuery> parse_event_query(const QueryParams& params) {
   return parsed;
 }
 
+Result<ParsedQuery> parse_event_query(const QueryParams& params) {
+  std::vector<QueryArgument> arguments;
+  arguments.reserve(params.size());
+  for (const auto& [name, value] : params) arguments.push_back({name, value, split_values(value)});
+  return parse_event_query(arguments);
+}
+
 // The event as served: the logged JSON with recordTime (and, with proofs,
 // custos:logIndex and custos:inclusionProof) added.
 Result<std::string> served_event(const ledger::Log& log, uint64_t index, bool proof,
@@ -659,7 +685,7 @@ void set_next_page_headers(HttpResponse& response, const HttpRequest& request,
 
 HttpResponse query_answer(const ledger::Log& log, const EventIndex& index,
                           const ParsedQuery& parsed, const HttpRequest& request,
-                          int64_t now_micros) {
+                          int64_t now_micros, std::string_view query_name = "SimpleEventQuery") {
   auto page = index.query(parsed.query, parsed.per_page, parsed.page_token);
   if (!page.is_ok()) {
     if (page.status().code() == StatusCode::kResourceExhausted) {
@@ -692,7 +718,7 @@ HttpResponse query_answer(const ledger::Log& log, const EventIndex& index,
     json.key("custos:treeSize").number(tree_size).key("custos:checkpoint").string(checkpoint);
   }
   json.key("epcisBody").begin_object().key("queryResults").begin_object()
-      .key("queryName").string("SimpleEventQuery")
+      .key("queryName").string(query_name)
       .key("resultsBody").begin_object().key("eventList").raw(events).end_object()
       .end_object().end_object().end_object();
   HttpResponse response = json_response(200, json.take());
@@ -927,6 +953,197 @@ Status add_resource_routes(Router& router, const Gatekeeper& gatekeeper,
                                state->options.clock->now_micros()));
         })));
   }
+  return Status::ok();
+}
+
+// ------------------------------------------------------- named queries ----
+//
+// POST /queries {"name": "...", "query": {<GET /events parameters>}} keeps a
+// view (custody/named_queries.h); GET /queries/{name}/events runs it. In the
+// definition a parameter's value is a string, a number, a boolean or an
+// array of strings (a list: any of).
+
+Result<std::vector<QueryArgument>> definition_arguments(simdjson::dom::object definition) {
+  std::vector<QueryArgument> arguments;
+  for (auto [key, value] : definition) {
+    QueryArgument argument;
+    argument.name = std::string(key);
+    if (argument.name == "nextPageToken" || argument.name == "perPage" || argument.name == "proof") {
+      return invalid_argument("query/" + argument.name +
+                              " belongs in the request for the results, not in the definition");
+    }
+    switch (value.type()) {
+      case simdjson::dom::element_type::STRING:
+        argument.raw = std::string(std::string_view(value));
+        argument.values = {argument.raw};
+        break;
+      case simdjson::dom::element_type::INT64:
+      case simdjson::dom::element_type::UINT64:
+        argument.raw = simdjson::to_string(value);
+        argument.values = {argument.raw};
+        break;
+      case simdjson::dom::element_type::BOOL:
+        argument.raw = bool(value) ? "true" : "false";
+        argument.values = {argument.raw};
+        break;
+      case simdjson::dom::element_type::ARRAY:
+        for (simdjson::dom::element item : simdjson::dom::array(value)) {
+          std::string_view text;
+          if (item.get(text) != simdjson::SUCCESS) {
+            return invalid_argument("query/" + argument.name + ": a list holds strings only");
+          }
+          argument.values.emplace_back(text);
+        }
+        for (const std::string& item : argument.values) {
+          argument.raw += (argument.raw.empty() ? "" : ",") + item;
+        }
+        break;
+      default:
+        return invalid_argument("query/" + argument.name +
+                                ": a string, number, boolean or array of strings");
+    }
+    arguments.push_back(std::move(argument));
+  }
+  return arguments;
+}
+
+// The stored resource's definition as query arguments.
+Result<std::vector<QueryArgument>> stored_arguments(const custody::NamedQuery& stored) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::object definition;
+  if (parser.parse(stored.json).get(root) != simdjson::SUCCESS ||
+      root["query"].get(definition) != simdjson::SUCCESS) {
+    return data_loss("stored query " + stored.name + " is not readable");
+  }
+  return definition_arguments(definition);
+}
+
+HttpResponse not_a_query(std::string_view name) {
+  return epcis_problem(404, "epcis-no-such-named-query", "No such query",
+                       "no query is named " + std::string(name));
+}
+
+Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
+                              const std::shared_ptr<CaptureState>& state) {
+  const RouteAccess access{"query", query_resource};
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "POST", "/queries", "epcis_create_query",
+      gatekeeper.guard(access, [state](const HttpRequest& request, const RouteParams&,
+                                       AccessGrant grant, Responder respond) {
+        simdjson::dom::parser parser;
+        simdjson::dom::element root;
+        simdjson::dom::object body;
+        std::string_view name;
+        simdjson::dom::object definition;
+        if (parser.parse(request.body).get(root) != simdjson::SUCCESS ||
+            root.get(body) != simdjson::SUCCESS) {
+          return respond(epcis_problem(400, "epcis-query-parameter", "Not a query definition",
+                                       "the body must be a JSON object with name and query"));
+        }
+        if (body["name"].get(name) != simdjson::SUCCESS ||
+            body["query"].get(definition) != simdjson::SUCCESS) {
+          return respond(epcis_problem(400, "epcis-query-parameter", "Not a query definition",
+                                       "name (a string) and query (an object) are required"));
+        }
+        if (Status valid = custody::check_query_name(name); !valid.is_ok()) {
+          return respond(query_refused(valid));
+        }
+        auto arguments = definition_arguments(definition);
+        if (!arguments.is_ok()) return respond(query_refused(arguments.status()));
+        if (auto parsed = parse_event_query(*arguments); !parsed.is_ok()) {
+          return respond(query_refused(parsed.status()));
+        }
+        JsonWriter json;
+        json.begin_object()
+            .key("name").string(name)
+            .key("query").raw(simdjson::minify(definition))
+            .key("createdAt").string(utc_text(state->options.clock->now_micros()))
+            .key("createdBy").string(grant.who.principal->id())
+            .end_object();
+        std::string resource = json.take();
+        Status created = state->named_queries->create({std::string(name), resource});
+        if (created.code() == StatusCode::kAlreadyExists) {
+          return respond(epcis_problem(409, "epcis-query-exists", "Query exists", created.message()));
+        }
+        if (!created.is_ok()) return respond(problem_from_status(created));
+        HttpResponse response = json_response(201, std::move(resource));
+        response.headers.set("Location", "/queries/" + std::string(name));
+        respond(std::move(response));
+      })));
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/queries", "epcis_queries",
+      gatekeeper.guard(access, [state](const HttpRequest& request, const RouteParams&, AccessGrant,
+                                       Responder respond) {
+        auto params = listing_params(request.query);
+        if (!params.is_ok()) return respond(query_refused(params.status()));
+        std::string after;
+        if (!params->second.empty()) {
+          auto raw = params->second.starts_with("q1.") ? hex_decode(params->second.substr(3))
+                                                        : Result<Bytes>(invalid_argument("token"));
+          if (!raw.is_ok()) {
+            return respond(query_refused(invalid_argument("nextPageToken is not one this server issued")));
+          }
+          after.assign(raw->begin(), raw->end());
+        }
+        auto listed = state->named_queries->list(params->first + 1, after);
+        if (!listed.is_ok()) return respond(problem_from_status(listed.status()));
+        std::string token;
+        if (listed->size() > params->first) {
+          listed->pop_back();
+          token = "q1." + hex_encode(as_bytes(listed->back().name));
+        }
+        std::string body = "[";
+        for (size_t i = 0; i < listed->size(); ++i) body += (i > 0 ? "," : "") + (*listed)[i].json;
+        body += "]";
+        HttpResponse response = json_response(200, std::move(body));
+        set_next_page_headers(response, request, token);
+        respond(std::move(response));
+      })));
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/queries/{queryName}", "epcis_query",
+      gatekeeper.guard(access, [state](const HttpRequest&, const RouteParams& params, AccessGrant,
+                                       Responder respond) {
+        auto found = state->named_queries->find(params.value("queryName"));
+        if (!found.is_ok()) return respond(problem_from_status(found.status()));
+        if (!*found) return respond(not_a_query(params.value("queryName")));
+        respond(json_response(200, std::move((*found)->json)));
+      })));
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "DELETE", "/queries/{queryName}", "epcis_delete_query",
+      gatekeeper.guard(access, [state](const HttpRequest&, const RouteParams& params, AccessGrant,
+                                       Responder respond) {
+        auto erased = state->named_queries->erase(params.value("queryName"));
+        if (!erased.is_ok()) return respond(problem_from_status(erased.status()));
+        if (!*erased) return respond(not_a_query(params.value("queryName")));
+        HttpResponse response;
+        response.status = 204;
+        respond(std::move(response));
+      })));
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/queries/{queryName}/events", "epcis_query_events",
+      gatekeeper.guard(access, [state](const HttpRequest& request, const RouteParams& params,
+                                       AccessGrant, Responder respond) {
+        const std::string name(params.value("queryName"));
+        auto found = state->named_queries->find(name);
+        if (!found.is_ok()) return respond(problem_from_status(found.status()));
+        if (!*found) return respond(not_a_query(name));
+        auto arguments = stored_arguments(**found);
+        if (!arguments.is_ok()) return respond(problem_from_status(arguments.status()));
+        // The request adds paging and proofs, nothing else.
+        for (const auto& [parameter, value] : request.query) {
+          if (parameter != "perPage" && parameter != "nextPageToken" && parameter != "proof") {
+            return respond(query_refused(invalid_argument(
+                "parameter " + parameter + " is not allowed here: the query " + name +
+                " defines the conditions (perPage, nextPageToken and proof are)")));
+          }
+          arguments->push_back({parameter, value, {value}});
+        }
+        auto parsed = parse_event_query(*arguments);
+        if (!parsed.is_ok()) return respond(query_refused(parsed.status()));
+        respond(query_answer(state->log, state->index, *parsed, request,
+                             state->options.clock->now_micros(), name));
+      })));
   return Status::ok();
 }
 
@@ -1174,6 +1391,7 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
                                               state->options.clock->now_micros()));
                        })));
   CUSTOS_RETURN_IF_ERROR(add_resource_routes(router, gatekeeper, state));
+  if (state->named_queries) CUSTOS_RETURN_IF_ERROR(add_named_query_routes(router, gatekeeper, state));
   CUSTOS_RETURN_IF_ERROR(router.add(
       "GET", "/custos/v1/trace/{epc}", "custody_trace",
       gatekeeper.guard(RouteAccess{"query", query_resource},

@@ -104,6 +104,7 @@ class EpcisApiTest : public ::testing::Test {
     options.clock = &clock_;
     options.max_events = 5;
     options.sites = {dc1};
+    options.store = store_.get();
     ASSERT_TRUE(add_epcis_routes(router, *log_, *index_, indexer_, options).is_ok());
     ServerOptions server_options;
     server_options.listen = "127.0.0.1:0";
@@ -132,10 +133,12 @@ class EpcisApiTest : public ::testing::Test {
   }
 
   // A query by the operator.
-  HttpResponse query(std::string_view target) {
+  HttpResponse query(std::string_view target, std::string_view method = "GET",
+                     std::string_view body = "") {
     HttpHeaders headers;
     headers.set("Authorization", "Bearer " + operator_token_);
-    auto response = client_->request("GET", target, "", headers);
+    if (!body.empty()) headers.set("Content-Type", "application/json");
+    auto response = client_->request(method, target, body, headers);
     EXPECT_TRUE(response.is_ok()) << response.status().to_string();
     return response.is_ok() ? std::move(response).value() : HttpResponse{};
   }
@@ -440,6 +443,65 @@ TEST_F(EpcisApiTest, TopLevelResourcesListWhatWasCapturedAndFilterEvents) {
                   std::string(kDock))
                 .status,
             400);
+}
+
+TEST_F(EpcisApiTest, NamedQueriesAreKeptAndRun) {
+  ASSERT_EQ(capture(document({object_event("urn:uuid:n-1", "urn:epc:id:sgtin:0614141.107346.1",
+                                           kDock, "receiving"),
+                              object_event("urn:uuid:n-2", "urn:epc:id:sgtin:0614141.107346.2",
+                                           kDock, "shipping")}))
+                .status,
+            202);
+  HttpResponse created = query(
+      "/queries", "POST",
+      R"({"name":"shipped","query":{"EQ_bizStep":["shipping","loading"],"eventType":["ObjectEvent"],)"
+      R"("MATCH_epc":["urn:epc:idpat:sgtin:0614141.107346.*"],"eventCountLimit":10}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.headers.get("Location").value_or(""), "/queries/shipped");
+  EXPECT_EQ(std::string_view(parse(created.body)["createdBy"]), "olga");
+
+  HttpResponse results = query("/queries/shipped/events?proof=true");
+  ASSERT_EQ(results.status, 200) << results.body;
+  auto answer = parse(results.body);
+  auto query_results = answer["epcisBody"]["queryResults"];
+  EXPECT_EQ(std::string_view(query_results["queryName"]), "shipped");
+  auto events = query_results["resultsBody"]["eventList"].get_array();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(std::string_view(events.at(0)["eventID"]), "urn:uuid:n-2");
+  EXPECT_TRUE(events.at(0)["custos:inclusionProof"].is_array());
+
+  HttpResponse shown = query("/queries/shipped");
+  ASSERT_EQ(shown.status, 200);
+  EXPECT_EQ(std::string_view(parse(shown.body)["query"]["EQ_bizStep"].at(1)), "loading");
+
+  // Refusals: the name taken, bad definitions, conditions added to a run.
+  EXPECT_EQ(query("/queries", "POST", R"({"name":"shipped","query":{}})").status, 409);
+  EXPECT_EQ(query("/queries", "POST", R"({"name":"bad name","query":{}})").status, 400);
+  EXPECT_EQ(query("/queries", "POST", R"({"name":"q","query":{"EQ_colour":["red"]}})").status, 400);
+  EXPECT_EQ(query("/queries", "POST", R"({"name":"q","query":{"EQ_bizStep":[1]}})").status, 400);
+  EXPECT_EQ(query("/queries", "POST", R"({"name":"q","query":{"perPage":5}})").status, 400);
+  EXPECT_EQ(query("/queries", "POST", R"({"name":"q"})").status, 400);
+  EXPECT_EQ(query("/queries", "POST", "not json").status, 400);
+  EXPECT_EQ(query("/queries/shipped/events?EQ_bizStep=receiving").status, 400);
+  EXPECT_EQ(query("/queries/nothing/events").status, 404);
+
+  // Listing pages through the names in order.
+  ASSERT_EQ(query("/queries", "POST", R"({"name":"all-received","query":{"EQ_bizStep":"receiving"}})").status,
+            201);
+  HttpResponse first = query("/queries?perPage=1");
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(std::string_view(parse(first.body).at(0)["name"]), "all-received");
+  auto token = first.headers.get("GS1-Next-Page-Token");
+  ASSERT_TRUE(token.has_value());
+  HttpResponse second = query("/queries?perPage=1&nextPageToken=" + percent_encode(*token));
+  ASSERT_EQ(second.status, 200);
+  EXPECT_EQ(std::string_view(parse(second.body).at(0)["name"]), "shipped");
+  EXPECT_FALSE(second.headers.get("GS1-Next-Page-Token").has_value());
+
+  EXPECT_EQ(query("/queries/shipped", "DELETE").status, 204);
+  EXPECT_EQ(query("/queries/shipped", "DELETE").status, 404);
+  EXPECT_EQ(query("/queries/shipped/events").status, 404);
+  EXPECT_EQ(query("/queries/all-received/events").status, 200);
 }
 
 TEST_F(EpcisApiTest, TraceFollowsThePalletAndEveryStepIsProven) {

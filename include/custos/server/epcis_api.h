@@ -26,6 +26,10 @@
 //                        (Link header); proof=true adds each event's log index
 //                        and inclusion proof and the checkpoint they prove against
 //   GET /events/{eventID}
+//   GET /eventTypes, /epcs, /bizSteps, /bizLocations, /readPoints,
+//       /dispositions (+ /{value}, /{value}/events)   the binding's resources
+//   POST /queries, GET /queries[/{name}], DELETE /queries/{name},
+//   GET /queries/{name}/events                      named queries (with a store)
 // Unknown or malformed parameters are 400 problems naming the parameter.
 #pragma once
 
@@ -37,6 +41,7 @@
 #include "custos/core/status.h"
 #include "custos/custody/event_index.h"
 #include "custos/ledger/log.h"
+#include "custos/store/store.h"
 #include "custos/server/gatekeeper.h"
 #include "custos/server/router.h"
 
@@ -54,6 +59,9 @@ struct EpcisApiOptions {
   // Builds the receipts (inclusion proofs) once events are indexed, so the
   // indexer stays free for the next commit. Borrowed; null: the indexer does it.
   WorkQueue* receipts = nullptr;
+  // Where named queries (POST /queries) are kept. Borrowed; null: the
+  // /queries routes are not added.
+  store::Store* store = nullptr;
 };
 
 // Adds the routes above. `log`, `index` and `indexer` must outlive the
