@@ -12,6 +12,7 @@
 #include "custos/custody/capture_record.h"
 #include "custos/custody/event_index.h"
 #include "custos/server/epcis_api.h"
+#include "custos/server/epcis_subscriptions.h"
 #include "custos/server/gatekeeper.h"
 #include "custos/server/identity_api.h"
 #include "custos/server/log_api.h"
@@ -122,6 +123,23 @@ int run_serve(const ServeOptions& options) {
     return kExitStorage;
   }
 
+  // Webhook subscriptions to named queries: a subscriber receives events only
+  // while it is an active principal (checked before every delivery).
+  SubscriptionOptions subscription_options;
+  subscription_options.clock = &clock;
+  const identity::IdentityService* identity_ptr = identity->get();
+  subscription_options.may_receive = [identity_ptr](const std::string& owner) {
+    identity::PrincipalPtr principal = identity_ptr->find_principal(owner);
+    return principal != nullptr && principal->status == identity::PrincipalStatus::kActive;
+  };
+  subscription_options.ca_file = config.epcis.webhook_ca_file;
+  use_named_queries(subscription_options, **store, **log);
+  auto subscriptions = SubscriptionManager::open(**store, **event_index, subscription_options);
+  if (!subscriptions.is_ok()) {
+    std::cerr << "custos serve: EPCIS subscriptions: " << subscriptions.status().message() << "\n";
+    return kExitStorage;
+  }
+
   WorkQueue receipts(2);
   WorkQueue indexer(1);  // one thread: events are indexed in commit order
   WorkQueue control(1);
@@ -141,6 +159,7 @@ int run_serve(const ServeOptions& options) {
     epcis_options.sites = config.sites;
     epcis_options.receipts = &receipts;
     epcis_options.store = store->get();
+    epcis_options.subscriptions = subscriptions->get();
     routes = add_epcis_routes(router, **log, **event_index, indexer, std::move(epcis_options));
   }
   if (!routes.is_ok()) {

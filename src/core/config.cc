@@ -186,6 +186,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
       {"epcis.max_document_bytes",
        integer_setter(config.epcis.max_document_bytes, 1024, int64_t(64) << 20)},
       {"epcis.max_events", integer_setter(config.epcis.max_events, 1, 1000000)},
+      {"epcis.webhook_ca_file", string_setter(config.epcis.webhook_ca_file)},
       {"logging.level", string_setter(config.logging.level)},
       {"logging.format", string_setter(config.logging.format)},
   };

@@ -135,7 +135,9 @@ bool typed_matches(const std::vector<EventQuery::TypedMatch>& wanted,
   return true;
 }
 
-bool matches(const IndexedEvent& event, const EventQuery& query) {
+}  // namespace
+
+bool event_matches(const IndexedEvent& event, const EventQuery& query) {
   if (!any_of_or_empty(query.event_types, event.type)) return false;
   if (!any_of_or_empty(query.actions, event.action)) return false;
   if (query.ge_event_time && event.event_time_micros < *query.ge_event_time) return false;
@@ -168,6 +170,8 @@ bool matches(const IndexedEvent& event, const EventQuery& query) {
   }
   return true;
 }
+
+namespace {
 
 // The position of an event in the query's order, as a page token compares it.
 struct OrderKey {
@@ -553,7 +557,7 @@ Result<QueryPage> EventIndex::query(const EventQuery& query, size_t per_page,
     CUSTOS_ASSIGN_OR_RETURN(auto event, summary(log_index));
     if (!event) return data_loss("index names log entry " + std::to_string(log_index) +
                                  " but holds no summary for it");
-    if (matches(*event, query)) matched.push_back(std::move(*event));
+    if (event_matches(*event, query)) matched.push_back(std::move(*event));
   }
   auto before = [&](const IndexedEvent& a, const IndexedEvent& b) {
     return query.descending ? order_key(b, query) < order_key(a, query)

@@ -26,6 +26,7 @@
 #include "custos/ledger/checkpoint.h"
 #include "custos/ledger/entry.h"
 #include "custos/ledger/merkle.h"
+#include "custos/server/epcis_subscriptions.h"
 #include "custos/server/log_api.h"
 #include "epcis_query.h"
 
@@ -266,6 +267,7 @@ void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob>
                             " but indexing failed: " + indexed.message())));
             return;
           }
+          if (state->options.subscriptions != nullptr) state->options.subscriptions->notify();
           WorkQueue& answers = state->options.receipts ? *state->options.receipts : state->indexer;
           answers.post([state, job, respond, checkpoint = receipts[0].checkpoint,
                         tree_size = receipts[0].tree_size] {
@@ -798,6 +800,11 @@ Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
       "DELETE", "/queries/{queryName}", "epcis_delete_query",
       gatekeeper.guard(access, [state](const HttpRequest&, const RouteParams& params, AccessGrant,
                                        Responder respond) {
+        if (state->options.subscriptions != nullptr) {
+          Status unsubscribed =
+              state->options.subscriptions->unsubscribe_all(std::string(params.value("queryName")));
+          if (!unsubscribed.is_ok()) return respond(problem_from_status(unsubscribed));
+        }
         auto erased = state->named_queries->erase(params.value("queryName"));
         if (!erased.is_ok()) return respond(problem_from_status(erased.status()));
         if (!*erased) return respond(not_a_query(params.value("queryName")));
@@ -828,6 +835,126 @@ Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
         if (!parsed.is_ok()) return respond(query_refused(parsed.status()));
         respond(query_answer(state->log, state->index, *parsed, request,
                              state->options.clock->now_micros(), name));
+      })));
+  return Status::ok();
+}
+
+// ------------------------------------------------------- subscriptions ----
+
+std::string subscription_json(const SubscriptionInfo& info) {
+  JsonWriter json;
+  json.begin_object()
+      .key("subscriptionID").string(info.id)
+      .key("queryName").string(info.query_name)
+      .key("dest").string(info.dest)
+      .key("stream").boolean(true)
+      .key("createdAt").string(utc_text(info.created_micros))
+      .key("createdBy").string(info.owner)
+      .key("signed").boolean(info.signed_deliveries);
+  if (info.last_notified_micros != 0) json.key("lastNotifiedAt").string(utc_text(info.last_notified_micros));
+  json.key("custos:cursor").number(info.cursor)
+      .key("custos:deliveredEvents").number(info.delivered_events)
+      .key("custos:failedAttempts").number(info.failed_attempts);
+  if (!info.last_error.empty()) json.key("custos:lastError").string(info.last_error);
+  json.end_object();
+  return json.take();
+}
+
+HttpResponse no_subscription(std::string_view id) {
+  return epcis_problem(404, "epcis-no-such-subscription", "No such subscription",
+                       "no subscription " + std::string(id) + " on this query");
+}
+
+Status add_subscription_routes(Router& router, const Gatekeeper& gatekeeper,
+                               const std::shared_ptr<CaptureState>& state) {
+  const RouteAccess access{"query", query_resource};
+  SubscriptionManager& manager = *state->options.subscriptions;
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "POST", "/queries/{queryName}/subscriptions", "epcis_subscribe",
+      gatekeeper.guard(access, [state, &manager](const HttpRequest& request,
+                                                 const RouteParams& params, AccessGrant grant,
+                                                 Responder respond) {
+        const std::string name(params.value("queryName"));
+        auto found = state->named_queries->find(name);
+        if (!found.is_ok()) return respond(problem_from_status(found.status()));
+        if (!*found) return respond(not_a_query(name));
+        simdjson::dom::parser parser;
+        simdjson::dom::element root;
+        simdjson::dom::object body;
+        auto refuse = [&](std::string detail) {
+          respond(epcis_problem(400, "epcis-subscription", "Subscription refused", detail));
+        };
+        if (parser.parse(request.body).get(root) != simdjson::SUCCESS ||
+            root.get(body) != simdjson::SUCCESS) {
+          return refuse("the body must be a JSON object with dest and stream");
+        }
+        SubscriptionRequest subscription;
+        subscription.query_name = name;
+        subscription.owner = grant.who.principal->id();
+        bool stream = false;
+        for (auto [key, value] : body) {
+          std::string_view text;
+          if (key == "dest" && value.get(text) == simdjson::SUCCESS) {
+            subscription.dest = std::string(text);
+          } else if (key == "signatureToken" && value.get(text) == simdjson::SUCCESS) {
+            subscription.signature_token = std::string(text);
+          } else if (key == "stream" && value.get(stream) == simdjson::SUCCESS) {
+          } else if (key == "schedule" || key == "reportIfEmpty" || key == "initialRecordTime") {
+            return refuse(std::string(key) +
+                          ": scheduled subscriptions and initialRecordTime are not supported; "
+                          "subscribe with \"stream\": true");
+          } else {
+            return refuse("unexpected or malformed member " + std::string(key));
+          }
+        }
+        if (!stream) return refuse("stream must be true (scheduled subscriptions are not supported)");
+        if (subscription.dest.empty()) return refuse("dest (the webhook URL) is required");
+        auto made = manager.subscribe(subscription);
+        if (!made.is_ok()) {
+          if (made.status().code() == StatusCode::kInvalidArgument) return refuse(made.status().message());
+          return respond(problem_from_status(made.status()));
+        }
+        HttpResponse response = json_response(201, subscription_json(*made));
+        response.headers.set("Location", "/queries/" + name + "/subscriptions/" + made->id);
+        respond(std::move(response));
+      })));
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/queries/{queryName}/subscriptions", "epcis_subscriptions",
+      gatekeeper.guard(access, [state, &manager](const HttpRequest&, const RouteParams& params,
+                                                 AccessGrant, Responder respond) {
+        const std::string name(params.value("queryName"));
+        auto found = state->named_queries->find(name);
+        if (!found.is_ok()) return respond(problem_from_status(found.status()));
+        if (!*found) return respond(not_a_query(name));
+        auto listed = manager.list(name);
+        if (!listed.is_ok()) return respond(problem_from_status(listed.status()));
+        std::string body = "[";
+        for (size_t i = 0; i < listed->size(); ++i) {
+          if (i > 0) body += ",";
+          body += subscription_json((*listed)[i]);
+        }
+        respond(json_response(200, body + "]"));
+      })));
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "GET", "/queries/{queryName}/subscriptions/{subscriptionID}", "epcis_subscription",
+      gatekeeper.guard(access, [&manager](const HttpRequest&, const RouteParams& params,
+                                          AccessGrant, Responder respond) {
+        auto found = manager.find(std::string(params.value("queryName")),
+                                  std::string(params.value("subscriptionID")));
+        if (!found) return respond(no_subscription(params.value("subscriptionID")));
+        respond(json_response(200, subscription_json(*found)));
+      })));
+  CUSTOS_RETURN_IF_ERROR(router.add(
+      "DELETE", "/queries/{queryName}/subscriptions/{subscriptionID}", "epcis_unsubscribe",
+      gatekeeper.guard(access, [&manager](const HttpRequest&, const RouteParams& params,
+                                          AccessGrant, Responder respond) {
+        auto removed = manager.unsubscribe(std::string(params.value("queryName")),
+                                           std::string(params.value("subscriptionID")));
+        if (!removed.is_ok()) return respond(problem_from_status(removed.status()));
+        if (!*removed) return respond(no_subscription(params.value("subscriptionID")));
+        HttpResponse response;
+        response.status = 204;
+        respond(std::move(response));
       })));
   return Status::ok();
 }
@@ -1077,6 +1204,9 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
                        })));
   CUSTOS_RETURN_IF_ERROR(add_resource_routes(router, gatekeeper, state));
   if (state->named_queries) CUSTOS_RETURN_IF_ERROR(add_named_query_routes(router, gatekeeper, state));
+  if (state->named_queries && state->options.subscriptions != nullptr) {
+    CUSTOS_RETURN_IF_ERROR(add_subscription_routes(router, gatekeeper, state));
+  }
   CUSTOS_RETURN_IF_ERROR(router.add(
       "GET", "/custos/v1/trace/{epc}", "custody_trace",
       gatekeeper.guard(RouteAccess{"query", query_resource},
@@ -1085,6 +1215,23 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
                          respond(trace_answer(state->log, state->index, params.value("epc")));
                        })));
   return Status::ok();
+}
+
+void use_named_queries(SubscriptionOptions& options, store::Store& store, const ledger::Log& log) {
+  auto queries = std::make_shared<custody::NamedQueryStore>(store);
+  options.resolve_query = [queries](const std::string& name) -> Result<custody::EventQuery> {
+    CUSTOS_ASSIGN_OR_RETURN(auto found, queries->find(name));
+    if (!found) return not_found("no query is named " + name);
+    CUSTOS_ASSIGN_OR_RETURN(auto arguments, stored_arguments(*found));
+    CUSTOS_ASSIGN_OR_RETURN(ParsedQuery parsed, parse_event_query(arguments));
+    return parsed.query;
+  };
+  const Clock* clock = options.clock;
+  options.render = [&log, clock](const std::vector<uint64_t>& indexes,
+                                 const SubscriptionInfo& subscription) -> Result<std::string> {
+    return events_document(log, indexes, /*proof=*/true, clock->now_micros(),
+                           subscription.query_name, subscription.id);
+  };
 }
 
 }  // namespace custos

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <optional>
 
+#include "custos/core/bytes.h"
 #include "tls_util.h"
 
 namespace custos {
@@ -95,6 +96,52 @@ Status make_client_tls_context(const HttpClientTlsOptions& tls,
 }
 
 }  // namespace
+
+Result<BaseUrl> parse_base_url(std::string_view url) {
+  const bool https = url.starts_with("https://");
+  if (!https && !url.starts_with("http://")) {
+    return invalid_argument("the URL must start with http:// or https://: " + std::string(url));
+  }
+  if (has_control_or_space(url) || url.find_first_of("?#") != std::string_view::npos) {
+    return invalid_argument("the URL must be http[s]://host[:port][/prefix]: " + std::string(url));
+  }
+  std::string_view rest = url.substr(https ? 8 : 7);
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  if (authority.find('@') != std::string_view::npos) {
+    return invalid_argument("the URL must not carry user information: " + std::string(url));
+  }
+  BaseUrl parsed;
+  parsed.scheme = https ? "https" : "http";
+  parsed.port = https ? 443 : 80;
+  parsed.authority = std::string(authority);
+  if (slash != std::string_view::npos) {
+    parsed.prefix = std::string(rest.substr(slash));
+    while (!parsed.prefix.empty() && parsed.prefix.back() == '/') parsed.prefix.pop_back();
+  }
+  std::string_view host = authority;
+  size_t colon = authority.rfind(':');
+  size_t bracket = authority.rfind(']');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || bracket < colon)) {
+    auto port = parse_decimal_u64(authority.substr(colon + 1));
+    if (!port.is_ok() || *port == 0 || *port > 65535) {
+      return invalid_argument("bad port in URL " + std::string(url));
+    }
+    parsed.port = static_cast<uint16_t>(*port);
+    host = authority.substr(0, colon);
+  }
+  if (host.starts_with('[')) {
+    if (host.size() < 3 || !host.ends_with(']'))
+      return invalid_argument("bad IPv6 host in URL " + std::string(url));
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find_first_of("[]:") != std::string_view::npos) {
+    return invalid_argument("bad host in URL " + std::string(url));
+  }
+  if (host.empty()) return invalid_argument("the URL has no host: " + std::string(url));
+  parsed.host = std::string(host);
+  return parsed;
+}
+
 
 class HttpClient::Impl {
  public:

@@ -9,7 +9,11 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <openssl/hmac.h>
+#include <thread>
 
 #include "custos/core/work_queue.h"
 #include "custos/custody/capture_record.h"
@@ -22,6 +26,7 @@
 #include "custos/policy/schema.h"
 #include "custos/sdk/signer.h"
 #include "custos/server/default_policies.h"
+#include "custos/server/epcis_subscriptions.h"
 #include "custos/server/http_client.h"
 #include "custos/server/policy_api.h"
 #include "custos/server/server.h"
@@ -105,6 +110,19 @@ class EpcisApiTest : public ::testing::Test {
     options.max_events = 5;
     options.sites = {dc1};
     options.store = store_.get();
+    SubscriptionOptions subscription_options;
+    subscription_options.clock = &clock_;
+    subscription_options.may_receive = [this](const std::string&) { return owner_allowed_.load(); };
+    subscription_options.initial_backoff = std::chrono::milliseconds(20);
+    subscription_options.max_backoff = std::chrono::milliseconds(100);
+    subscription_options.poll_interval = std::chrono::milliseconds(50);
+    subscription_options.max_batch = 2;
+    subscription_options.timeout = std::chrono::milliseconds(2000);
+    use_named_queries(subscription_options, *store_, *log_);
+    auto manager = SubscriptionManager::open(*store_, *index_, subscription_options);
+    ASSERT_TRUE(manager.is_ok()) << manager.status().to_string();
+    subscriptions_ = std::move(manager).value();
+    options.subscriptions = subscriptions_.get();
     ASSERT_TRUE(add_epcis_routes(router, *log_, *index_, indexer_, options).is_ok());
     ServerOptions server_options;
     server_options.listen = "127.0.0.1:0";
@@ -147,6 +165,8 @@ class EpcisApiTest : public ::testing::Test {
     client_.reset();
     if (server_) server_->stop();
     server_.reset();
+    if (subscriptions_) subscriptions_->stop();
+    subscriptions_.reset();
     policies_->set_on_change({});
     access_.reset();
     if (log_) log_->close();
@@ -216,6 +236,8 @@ class EpcisApiTest : public ::testing::Test {
   std::unique_ptr<custody::EventIndex> index_;
   std::unique_ptr<AccessControl> access_;
   WorkQueue indexer_{1};
+  std::unique_ptr<SubscriptionManager> subscriptions_;
+  std::atomic<bool> owner_allowed_{true};
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<HttpClient> client_;
   std::unique_ptr<sdk::RequestSigner> signer_;
@@ -502,6 +524,184 @@ TEST_F(EpcisApiTest, NamedQueriesAreKeptAndRun) {
   EXPECT_EQ(query("/queries/shipped", "DELETE").status, 404);
   EXPECT_EQ(query("/queries/shipped/events").status, 404);
   EXPECT_EQ(query("/queries/all-received/events").status, 200);
+}
+
+// A webhook receiver: records every POST and answers with `status`.
+class Receiver {
+ public:
+  Receiver() {
+    Router router;
+    EXPECT_TRUE(router
+                    .add("POST", "/hook", "hook",
+                         [this](const HttpRequest& request, const RouteParams&, Responder respond) {
+                           {
+                             std::lock_guard lock(mutex_);
+                             bodies_.push_back(request.body);
+                             signatures_.emplace_back(request.header("GS1-Signature").value_or(""));
+                           }
+                           HttpResponse response;
+                           response.status = status_.load();
+                           respond(std::move(response));
+                         })
+                    .is_ok());
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    server_ = std::make_unique<HttpServer>(options, std::move(router));
+    EXPECT_TRUE(server_->start().is_ok());
+  }
+  ~Receiver() { server_->stop(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hook"; }
+  void answer(int status) { status_ = status; }
+  size_t count() const {
+    std::lock_guard lock(mutex_);
+    return bodies_.size();
+  }
+  // Waits until at least `n` deliveries arrived (at most 10 s).
+  bool wait_for(size_t n) const {
+    for (int i = 0; i < 1000 && count() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return count() >= n;
+  }
+  std::string body(size_t i) const {
+    std::lock_guard lock(mutex_);
+    return bodies_.at(i);
+  }
+  std::string signature(size_t i) const {
+    std::lock_guard lock(mutex_);
+    return signatures_.at(i);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> bodies_;
+  std::vector<std::string> signatures_;
+  std::atomic<int> status_{200};
+  std::unique_ptr<HttpServer> server_;
+};
+
+std::string hmac_hex(std::string_view key, std::string_view body) {
+  unsigned char mac[32];
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &size);
+  return hex_encode(ByteView(mac, size));
+}
+
+TEST_F(EpcisApiTest, WebhookSubscriptionsDeliverMatchingEventsOnceAcknowledged) {
+  Receiver receiver;
+  ASSERT_EQ(query("/queries", "POST", R"({"name":"shipping","query":{"EQ_bizStep":"shipping"}})").status,
+            201);
+  const std::string subscribe_body =
+      R"({"dest":")" + receiver.url() + R"(","signatureToken":"s3cret","stream":true})";
+  HttpResponse subscribed = query("/queries/shipping/subscriptions", "POST", subscribe_body);
+  ASSERT_EQ(subscribed.status, 201) << subscribed.body;
+  const std::string id(std::string_view(parse(subscribed.body)["subscriptionID"]));
+  EXPECT_EQ(subscribed.headers.get("Location").value_or(""),
+            "/queries/shipping/subscriptions/" + id);
+  EXPECT_EQ(subscribed.body.find("s3cret"), std::string::npos);  // the token is never shown
+
+  // Refusals.
+  EXPECT_EQ(query("/queries/shipping/subscriptions", "POST",
+                  R"({"dest":"http://127.0.0.1:1/x","schedule":{"hour":"1"}})").status,
+            400);
+  EXPECT_EQ(query("/queries/shipping/subscriptions", "POST", R"({"dest":"ftp://x/y","stream":true})").status,
+            400);
+  EXPECT_EQ(query("/queries/shipping/subscriptions", "POST", R"({"stream":true})").status, 400);
+  EXPECT_EQ(query("/queries/nothing/subscriptions", "POST", subscribe_body).status, 404);
+
+  // The receiver fails first: the same events come again once it accepts.
+  receiver.answer(503);
+  ASSERT_EQ(capture(document({object_event("urn:uuid:w-1", "urn:epc:id:sgtin:0614141.107346.1",
+                                           kDock, "shipping"),
+                              object_event("urn:uuid:w-2", "urn:epc:id:sgtin:0614141.107346.2",
+                                           kDock, "receiving"),
+                              object_event("urn:uuid:w-3", "urn:epc:id:sgtin:0614141.107346.3",
+                                           kDock, "shipping")}))
+                .status,
+            202);
+  ASSERT_TRUE(receiver.wait_for(2));
+  receiver.answer(200);
+  const size_t failed = receiver.count();
+  ASSERT_TRUE(receiver.wait_for(failed + 1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // nothing more should come
+  ASSERT_EQ(receiver.count(), failed + 1);
+  const std::string delivered = receiver.body(failed);
+  // The retries carried the same events (only creationDate differs).
+  auto event_list = [&](const std::string& body) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    EXPECT_EQ(parser.parse(body).get(root), simdjson::SUCCESS);
+    return simdjson::minify(root["epcisBody"]["queryResults"]["resultsBody"]);
+  };
+  EXPECT_EQ(event_list(delivered), event_list(receiver.body(0)));
+  EXPECT_EQ(receiver.signature(failed), "sha256=" + hmac_hex("s3cret", delivered));
+  auto document_delivered = parse(delivered);
+  auto results = document_delivered["epcisBody"]["queryResults"];
+  EXPECT_EQ(std::string_view(results["subscriptionID"]), id);
+  EXPECT_EQ(std::string_view(results["queryName"]), "shipping");
+  auto events = results["resultsBody"]["eventList"].get_array();
+  ASSERT_EQ(events.size(), 2u);  // w-2 is receiving
+  EXPECT_EQ(std::string_view(events.at(0)["eventID"]), "urn:uuid:w-1");
+  EXPECT_EQ(std::string_view(events.at(1)["eventID"]), "urn:uuid:w-3");
+  EXPECT_TRUE(events.at(0)["custos:inclusionProof"].is_array());
+
+  HttpResponse shown = query("/queries/shipping/subscriptions/" + id);
+  ASSERT_EQ(shown.status, 200);
+  EXPECT_EQ(uint64_t(parse(shown.body)["custos:deliveredEvents"]), 2u);
+  EXPECT_EQ(query("/queries/shipping/subscriptions").body.find(id) != std::string::npos, true);
+
+  // A suspended owner gets nothing until allowed again.
+  owner_allowed_ = false;
+  ASSERT_EQ(capture(document({object_event("urn:uuid:w-4", "urn:epc:id:sgtin:0614141.107346.4",
+                                           kDock, "shipping")}))
+                .status,
+            202);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(receiver.count(), failed + 1);
+  owner_allowed_ = true;
+  ASSERT_TRUE(receiver.wait_for(failed + 2));
+
+  // Unsubscribed: no more deliveries; deleting the query removes the rest.
+  EXPECT_EQ(query("/queries/shipping/subscriptions/" + id, "DELETE").status, 204);
+  EXPECT_EQ(query("/queries/shipping/subscriptions/" + id).status, 404);
+  ASSERT_EQ(query("/queries/shipping/subscriptions", "POST", subscribe_body).status, 201);
+  EXPECT_EQ(query("/queries/shipping", "DELETE").status, 204);
+  EXPECT_EQ(subscriptions_->list("shipping")->size(), 0u);
+  const size_t before = receiver.count();
+  ASSERT_EQ(capture(document({object_event("urn:uuid:w-5", "urn:epc:id:sgtin:0614141.107346.5",
+                                           kDock, "shipping")}))
+                .status,
+            202);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(receiver.count(), before);
+}
+
+TEST_F(EpcisApiTest, SubscriptionsResumeFromTheirCursorAfterARestart) {
+  Receiver receiver;
+  ASSERT_EQ(query("/queries", "POST", R"({"name":"all","query":{"eventType":"ObjectEvent"}})").status, 201);
+  ASSERT_EQ(query("/queries/all/subscriptions", "POST",
+                  R"({"dest":")" + receiver.url() + R"(","stream":true})")
+                .status,
+            201);
+  subscriptions_->stop();  // the server goes down; events keep coming
+  ASSERT_EQ(capture(document({object_event("urn:uuid:c-1", "urn:epc:id:sgtin:0614141.107346.1",
+                                           kDock, "shipping")}))
+                .status,
+            202);
+  EXPECT_EQ(receiver.count(), 0u);
+  SubscriptionOptions options;
+  options.clock = &clock_;
+  options.may_receive = [](const std::string&) { return true; };
+  options.poll_interval = std::chrono::milliseconds(50);
+  use_named_queries(options, *store_, *log_);
+  auto reopened = SubscriptionManager::open(*store_, *index_, options);
+  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+  ASSERT_EQ((*reopened)->list("all")->size(), 1u);
+  ASSERT_TRUE(receiver.wait_for(1));
+  EXPECT_NE(receiver.body(0).find("urn:uuid:c-1"), std::string::npos);
+  EXPECT_EQ(receiver.signature(0), "");  // no token: unsigned
+  (*reopened)->stop();
 }
 
 TEST_F(EpcisApiTest, TraceFollowsThePalletAndEveryStepIsProven) {

@@ -74,6 +74,7 @@ struct SiteConfig {
 struct EpcisConfig {
   uint64_t max_document_bytes = 4194304;  // epcis.max_document_bytes
   uint64_t max_events = 10000;            // epcis.max_events
+  std::string webhook_ca_file;            // epcis.webhook_ca_file (empty: system CAs)
 };
 
 struct Config {

@@ -83,6 +83,10 @@ struct EventQuery {
   size_t event_count_limit = 0;  // 0: no limit
 };
 
+// Whether `event` meets every condition of `query` (event_count_limit and
+// the order are about result sets and play no part).
+bool event_matches(const IndexedEvent& event, const EventQuery& query);
+
 struct QueryPage {
   std::vector<IndexedEvent> events;
   std::string next_page_token;  // empty on the last page

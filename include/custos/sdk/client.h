@@ -51,18 +51,9 @@ namespace custos::sdk {
 
 inline constexpr std::string_view kAppendPath = "/custos/v1/log/entries";
 
-struct BaseUrl {
-  std::string scheme = "http";
-  std::string host;  // without IPv6 brackets, for connecting
-  uint16_t port = 80;
-  std::string authority;  // host[:port] as written in the URL; sent as Host and signed
-  std::string prefix;     // path prefix without trailing '/', e.g. "" or "/custos"
-};
-
-// Parses "http[s]://host[:port][/prefix]" (default port 80 or 443).
-// InvalidArgument for anything else (user info, query or fragment, a bad
-// port, no host).
-Result<BaseUrl> parse_base_url(std::string_view url);
+// The URL parser is the server module's (http_client.h), shared with webhooks.
+using custos::BaseUrl;
+using custos::parse_base_url;
 
 // The Status an HTTP error answer stands for: 400, 405 and other 4xx ->
 // InvalidArgument, 401 -> Unauthenticated, 403 -> PermissionDenied, 404 ->

@@ -30,6 +30,8 @@
 //       /dispositions (+ /{value}, /{value}/events)   the binding's resources
 //   POST /queries, GET /queries[/{name}], DELETE /queries/{name},
 //   GET /queries/{name}/events                      named queries (with a store)
+//   POST/GET /queries/{name}/subscriptions[/{id}], DELETE .../{id}
+//                                          webhook subscriptions (with a manager)
 // Unknown or malformed parameters are 400 problems naming the parameter.
 #pragma once
 
@@ -48,6 +50,8 @@
 namespace custos {
 
 class WorkQueue;
+class SubscriptionManager;
+struct SubscriptionOptions;
 
 struct EpcisApiOptions {
   const Gatekeeper* gatekeeper = nullptr;  // required, borrowed
@@ -62,11 +66,20 @@ struct EpcisApiOptions {
   // Where named queries (POST /queries) are kept. Borrowed; null: the
   // /queries routes are not added.
   store::Store* store = nullptr;
+  // Webhook subscriptions to named queries (POST /queries/{name}/subscriptions).
+  // Borrowed; null (or no store): those routes are not added.
+  SubscriptionManager* subscriptions = nullptr;
 };
 
 // Adds the routes above. `log`, `index` and `indexer` must outlive the
 // server; `indexer` (one thread) indexes committed events in commit order.
 Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& index,
                         WorkQueue& indexer, EpcisApiOptions options);
+
+// Fills options.resolve_query (named queries kept in `store`) and
+// options.render (EPCISQueryDocuments with proofs, from `log`) for a
+// SubscriptionManager; options.clock must be set first. `store` and `log`
+// must outlive the manager.
+void use_named_queries(SubscriptionOptions& options, store::Store& store, const ledger::Log& log);
 
 }  // namespace custos

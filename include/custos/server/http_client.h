@@ -40,6 +40,19 @@
 
 namespace custos {
 
+struct BaseUrl {
+  std::string scheme = "http";
+  std::string host;  // without IPv6 brackets, for connecting
+  uint16_t port = 80;
+  std::string authority;  // host[:port] as written in the URL; sent as Host and signed
+  std::string prefix;     // path prefix without trailing '/', e.g. "" or "/custos"
+};
+
+// Parses "http[s]://host[:port][/prefix]" (default port 80 or 443).
+// InvalidArgument for anything else (user info, query or fragment, a bad
+// port, no host).
+Result<BaseUrl> parse_base_url(std::string_view url);
+
 struct HttpClientTlsOptions {
   std::string ca_file;      // PEM CAs trusted for the server; empty = system trust store
   std::string server_name;  // name the server certificate must carry; empty = the host
