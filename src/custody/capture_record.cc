@@ -1,5 +1,7 @@
 #include "custos/custody/capture_record.h"
 
+#include <simdjson.h>
+
 #include "custos/core/json_writer.h"
 #include "custos/epcis/json_codec.h"
 
@@ -9,6 +11,7 @@ namespace {
 
 constexpr std::string_view kEnvelopeStart = "{\"custos\":\"epcis-event/1\",\"eventHash\":\"";
 constexpr std::string_view kEnvelopeEvent = "\",\"event\":";
+constexpr std::string_view kEnvelopeVendor = "\",\"capturerVendor\":\"";
 constexpr std::string_view kCbvBase = "https://ref.gs1.org/cbv/";
 
 struct VocabularyForms {
@@ -159,9 +162,16 @@ Result<IndexedEvent> summarise_event(const epcis::Event& event, std::string even
   return summary;
 }
 
-Bytes encode_event_payload(const epcis::Event& event, std::string_view event_hash) {
+Bytes encode_event_payload(const epcis::Event& event, std::string_view event_hash,
+                           std::string_view capturer_vendor) {
   std::string out(kEnvelopeStart);
   out += event_hash;  // ni:///sha-256;<hex>?ver=CBV2.0: no character needs escaping
+  if (!capturer_vendor.empty()) {
+    out += kEnvelopeVendor;
+    out.pop_back();  // append_json_string writes the opening quote
+    append_json_string(out, capturer_vendor);
+    out.pop_back();  // and kEnvelopeEvent the closing one
+  }
   out += kEnvelopeEvent;
   epcis::append_event_json(out, event);
   out.push_back('}');
@@ -177,11 +187,25 @@ Result<LoggedEvent> decode_event_payload(ByteView payload) {
   size_t end = text.find(kEnvelopeEvent);
   if (end == std::string_view::npos) return data_loss("not an epcis-event/1 payload");
   LoggedEvent logged;
+  const size_t vendor = text.substr(0, end).find(kEnvelopeVendor);
+  if (vendor != std::string_view::npos) {
+    // An escaped JSON string cannot hold the separator's bare quote, so the
+    // first separator after the hash ends it.
+    std::string quoted(text.substr(vendor + kEnvelopeVendor.size() - 1,
+                                   end - vendor - kEnvelopeVendor.size() + 2));
+    simdjson::dom::parser parser;
+    std::string_view value;
+    if (parser.parse(quoted).get(value) != simdjson::SUCCESS) {
+      return data_loss("malformed capturer vendor in an epcis-event/1 payload");
+    }
+    logged.capturer_vendor = std::string(value);
+    end = vendor;
+  }
   logged.event_hash = std::string(text.substr(0, end));
   if (logged.event_hash.find_first_of("\"\\") != std::string::npos) {
     return data_loss("malformed event hash in an epcis-event/1 payload");
   }
-  text.remove_prefix(end + kEnvelopeEvent.size());
+  text.remove_prefix(text.find(kEnvelopeEvent) + kEnvelopeEvent.size());
   text.remove_suffix(1);
   logged.event_json = std::string(text);
   return logged;
@@ -192,6 +216,7 @@ Result<IndexedEvent> summarise_entry(const ledger::LogEntry& entry) {
   CUSTOS_ASSIGN_OR_RETURN(epcis::Event event, epcis::decode_event(logged.event_json));
   CUSTOS_ASSIGN_OR_RETURN(IndexedEvent summary,
                           summarise_event(event, std::move(logged.event_hash), entry.principal));
+  summary.principal_vendor = std::move(logged.capturer_vendor);
   summary.log_index = entry.index;
   summary.record_time_micros = entry.receive_time;
   return summary;

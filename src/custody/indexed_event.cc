@@ -196,6 +196,7 @@ Bytes encode_indexed_event(const IndexedEvent& event) {
   put_pairs(out, event.destinations);
   out.push_back(event.error_declared ? 1 : 0);
   put_text(out, event.principal);
+  if (!event.principal_vendor.empty()) put_text(out, event.principal_vendor);  // optional tail
   return out;
 }
 
@@ -226,7 +227,10 @@ Result<IndexedEvent> decode_indexed_event(ByteView bytes) {
   }
   ok = reader.pairs(event.biz_transactions) && reader.pairs(event.sources) &&
        reader.pairs(event.destinations) && reader.u8(error) && error <= 1 &&
-       reader.text(event.principal) && reader.remaining() == 0;
+       reader.text(event.principal) &&
+       (reader.remaining() == 0 ||
+        (reader.text(event.principal_vendor) && !event.principal_vendor.empty() &&
+         reader.remaining() == 0));
   if (!ok) return data_loss("malformed indexed event summary");
   event.error_declared = error == 1;
   return event;

@@ -198,6 +198,11 @@ Schema custos_schema() {
   resource("Custos::Shipment", {{"site", string}, {"zone", string}});
   resource("Custos::Cage", {{"site", string}});
   resource("Custos::Log", {{"site", string}, {"zone", string}});
+  resource("Custos::Event", {{"site", string},
+                             {"zone", string},
+                             {"captured_by", string},
+                             {"captured_by_vendor", string},
+                             {"parties", strings}});
   resource("Custos::Policy", {});
   resource("Custos::Principal", {});
 

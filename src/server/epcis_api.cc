@@ -313,7 +313,9 @@ void capture_events(std::shared_ptr<CaptureState> state, const HttpRequest& requ
     }
     PreparedEvent prepared;
     prepared.summary = std::move(summary).value();
-    prepared.payload = custody::encode_event_payload(event, hashes[i]);
+    prepared.summary.principal_vendor = grant.who.principal->attributes.vendor;
+    prepared.payload =
+        custody::encode_event_payload(event, hashes[i], grant.who.principal->attributes.vendor);
     if (prepared.payload.size() > ledger::kMaxEntrySize / 2) {
       respond(epcis_problem(413, "epcis-capture-limit", "Event too large",
                             "event " + pointer_of(i) + " is " +
@@ -448,9 +450,43 @@ void set_next_page_headers(HttpResponse& response, const HttpRequest& request,
   response.headers.set("GS1-Next-Page-Token", std::string(next_page_token));
 }
 
-HttpResponse query_answer(const ledger::Log& log, const EventIndex& index,
-                          const ParsedQuery& parsed, const HttpRequest& request,
-                          int64_t now_micros, std::string_view query_name = "SimpleEventQuery") {
+// The event as a policy resource: Custos::Event::"<log index>" in the zone of
+// its place, with who captured it (and that principal's vendor then) and the
+// parties its source and destination lists name (docs/security.md).
+policy::Entity event_resource(const CaptureState& state, const IndexedEvent& event) {
+  const policy::Entity zone = capture_resource(state, event);
+  std::string site, zone_id;
+  const std::string& location = event.biz_location.empty() ? event.read_point : event.biz_location;
+  if (auto found = state.locations.find(location); found != state.locations.end()) {
+    site = found->second.site;
+    zone_id = found->second.zone;
+  }
+  const std::string& vendor = event.principal_vendor;
+  std::vector<policy::Value> parties;
+  for (const auto* list : {&event.sources, &event.destinations}) {
+    for (const custody::TypedValue& party : *list) parties.push_back(policy::Value::string(party.value));
+  }
+  policy::Entity entity;
+  entity.uid = policy::EntityUid{"Custos::Event", std::to_string(event.log_index)};
+  entity.attributes = policy::Value::record({{"site", policy::Value::string(site)},
+                                             {"zone", policy::Value::string(zone_id)},
+                                             {"captured_by", policy::Value::string(event.principal)},
+                                             {"captured_by_vendor", policy::Value::string(vendor)},
+                                             {"parties", policy::Value::set(std::move(parties))}});
+  entity.parents.push_back(zone.uid);
+  return entity;
+}
+
+// One page of a query, showing only the events policy lets the caller see
+// (action "query" on each event's Custos::Event resource); hidden events are
+// left out of the page (which may then hold fewer than perPage) and counted
+// in custos:hiddenEvents.
+HttpResponse query_answer(const CaptureState& state, const ParsedQuery& parsed,
+                          const HttpRequest& request, const AccessGrant& grant,
+                          std::string_view query_name = "SimpleEventQuery") {
+  const ledger::Log& log = state.log;
+  const EventIndex& index = state.index;
+  const int64_t now_micros = state.options.clock->now_micros();
   auto page = index.query(parsed.query, parsed.per_page, parsed.page_token);
   if (!page.is_ok()) {
     if (page.status().code() == StatusCode::kResourceExhausted) {
@@ -461,8 +497,15 @@ HttpResponse query_answer(const ledger::Log& log, const EventIndex& index,
   }
   std::vector<uint64_t> indexes;
   indexes.reserve(page->events.size());
-  for (const IndexedEvent& event : page->events) indexes.push_back(event.log_index);
-  auto document = events_document(log, indexes, parsed.proof, now_micros, query_name);
+  size_t hidden = 0;
+  for (const IndexedEvent& event : page->events) {
+    if (state.options.gatekeeper->may(request, grant.who, "query", event_resource(state, event))) {
+      indexes.push_back(event.log_index);
+    } else {
+      ++hidden;
+    }
+  }
+  auto document = events_document(log, indexes, parsed.proof, now_micros, query_name, {}, hidden);
   if (!document.is_ok()) return problem_from_status(document.status());
   HttpResponse response = json_response(200, std::move(document).value());
   response.content_type = "application/ld+json";
@@ -623,7 +666,7 @@ Status add_resource_routes(Router& router, const Gatekeeper& gatekeeper,
   CUSTOS_RETURN_IF_ERROR(router.add(
       "GET", "/eventTypes/{eventType}/events", "epcis_event_type_events",
       gatekeeper.guard(access, [state, known_event_type](const HttpRequest& request,
-                                                         const RouteParams& params, AccessGrant,
+                                                         const RouteParams& params, AccessGrant grant,
                                                          Responder respond) {
         const std::string type(params.value("eventType"));
         if (!known_event_type(type)) {
@@ -637,8 +680,7 @@ Status add_resource_routes(Router& router, const Gatekeeper& gatekeeper,
               "eventType repeats what the path /eventTypes/{eventType} already says")));
         }
         parsed->query.event_types = {custody::parse_event_type(type).value()};
-        respond(query_answer(state->log, state->index, *parsed, request,
-                             state->options.clock->now_micros()));
+        respond(query_answer(*state, *parsed, request, grant));
       })));
 
   static constexpr ResourceKind kKinds[] = {
@@ -684,7 +726,7 @@ Status add_resource_routes(Router& router, const Gatekeeper& gatekeeper,
     CUSTOS_RETURN_IF_ERROR(router.add(
         "GET", path + "/{value}/events", name + "_events",
         gatekeeper.guard(access, [state, &kind](const HttpRequest& request,
-                                                const RouteParams& params, AccessGrant,
+                                                const RouteParams& params, AccessGrant grant,
                                                 Responder respond) {
           auto value = resource_value(kind, params.value("value"));
           if (!value.is_ok()) return respond(query_refused(value.status()));
@@ -692,8 +734,7 @@ Status add_resource_routes(Router& router, const Gatekeeper& gatekeeper,
           if (!parsed.is_ok()) return respond(query_refused(parsed.status()));
           Status added = add_path_condition(kind, *value, request, parsed->query);
           if (!added.is_ok()) return respond(query_refused(added));
-          respond(query_answer(state->log, state->index, *parsed, request,
-                               state->options.clock->now_micros()));
+          respond(query_answer(*state, *parsed, request, grant));
         })));
   }
   return Status::ok();
@@ -815,7 +856,7 @@ Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
   CUSTOS_RETURN_IF_ERROR(router.add(
       "GET", "/queries/{queryName}/events", "epcis_query_events",
       gatekeeper.guard(access, [state](const HttpRequest& request, const RouteParams& params,
-                                       AccessGrant, Responder respond) {
+                                       AccessGrant grant, Responder respond) {
         const std::string name(params.value("queryName"));
         auto found = state->named_queries->find(name);
         if (!found.is_ok()) return respond(problem_from_status(found.status()));
@@ -833,8 +874,7 @@ Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
         }
         auto parsed = parse_event_query(*arguments);
         if (!parsed.is_ok()) return respond(query_refused(parsed.status()));
-        respond(query_answer(state->log, state->index, *parsed, request,
-                             state->options.clock->now_micros(), name));
+        respond(query_answer(*state, *parsed, request, grant, name));
       })));
   return Status::ok();
 }
@@ -1177,7 +1217,7 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
   CUSTOS_RETURN_IF_ERROR(router.add(
       "GET", "/events", "epcis_events",
       gatekeeper.guard(RouteAccess{"query", query_resource},
-                       [state](const HttpRequest& request, const RouteParams&, AccessGrant,
+                       [state](const HttpRequest& request, const RouteParams&, AccessGrant grant,
                                Responder respond) {
                          auto parsed = parse_event_query(request.query);
                          if (!parsed.is_ok()) {
@@ -1185,22 +1225,20 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
                                                         "Query parameter refused",
                                                         parsed.status().message()));
                          }
-                         respond(query_answer(state->log, state->index, *parsed, request,
-                                              state->options.clock->now_micros()));
+                         respond(query_answer(*state, *parsed, request, grant));
                        })));
 
   CUSTOS_RETURN_IF_ERROR(router.add(
       "GET", "/events/{eventID}", "epcis_event",
       gatekeeper.guard(RouteAccess{"query", query_resource},
                        [state](const HttpRequest& request, const RouteParams& params,
-                               AccessGrant, Responder respond) {
+                               AccessGrant grant, Responder respond) {
                          ParsedQuery parsed;
                          parsed.query.event_ids = {std::string(params.value("eventID"))};
                          if (auto proof = request.query_param("proof")) {
                            parsed.proof = *proof == "true";
                          }
-                         respond(query_answer(state->log, state->index, parsed, request,
-                                              state->options.clock->now_micros()));
+                         respond(query_answer(*state, parsed, request, grant));
                        })));
   CUSTOS_RETURN_IF_ERROR(add_resource_routes(router, gatekeeper, state));
   if (state->named_queries) CUSTOS_RETURN_IF_ERROR(add_named_query_routes(router, gatekeeper, state));

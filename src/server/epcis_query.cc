@@ -308,7 +308,7 @@ std::string utc_text(int64_t micros) { return epcis::timestamp_from_utc_micros(m
 
 Result<std::string> events_document(const ledger::Log& log, std::span<const uint64_t> indexes,
                                     bool proof, int64_t now_micros, std::string_view query_name,
-                                    std::string_view subscription_id) {
+                                    std::string_view subscription_id, size_t hidden) {
   // The checkpoint first: every proof below is against its size.
   const std::string checkpoint = log.latest_checkpoint();
   const uint64_t tree_size = checkpoint_size(checkpoint).value_or(log.tree_size());
@@ -331,6 +331,7 @@ Result<std::string> events_document(const ledger::Log& log, std::span<const uint
   if (proof) {
     json.key("custos:treeSize").number(tree_size).key("custos:checkpoint").string(checkpoint);
   }
+  if (hidden > 0) json.key("custos:hiddenEvents").number(hidden);
   json.key("epcisBody").begin_object().key("queryResults").begin_object();
   if (!subscription_id.empty()) json.key("subscriptionID").string(subscription_id);
   json.key("queryName").string(query_name)

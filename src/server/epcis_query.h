@@ -71,9 +71,10 @@ Result<std::string> served_event(const ledger::Log& log, uint64_t index, bool pr
 // An EPCISQueryDocument with these events in this order; with `proof`, the
 // latest checkpoint (custos:checkpoint, custos:treeSize) and each event's
 // proof against it. `subscription_id` non-empty: names the subscription
-// whose delivery this is.
+// whose delivery this is; `hidden` > 0: that many events matched but policy
+// hid them from the caller (custos:hiddenEvents).
 Result<std::string> events_document(const ledger::Log& log, std::span<const uint64_t> indexes,
                                     bool proof, int64_t now_micros, std::string_view query_name,
-                                    std::string_view subscription_id = {});
+                                    std::string_view subscription_id = {}, size_t hidden = 0);
 
 }  // namespace custos::epcis_query

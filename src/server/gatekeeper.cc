@@ -302,6 +302,24 @@ std::variant<AuthorizationDecision, HttpResponse> Gatekeeper::authorize(
   return decision_made;
 }
 
+bool Gatekeeper::may(const HttpRequest& request, const AuthenticatedPrincipal& who,
+                     std::string_view action_name, const policy::Entity& resource) const {
+  const std::string action(action_name);
+  bool allowed = who.method != CredentialMethod::kApiToken || who.scopes.count(action) > 0;
+  if (allowed) {
+    const AuthorizationContext context = context_for(request, who, {}, action, resource.uid);
+    allowed = authorizer_.authorize(who, action, resource, context).allowed;
+  }
+  if (!allowed) {
+    metrics_
+        .counter("custos_authz_hidden_total",
+                 "Results withheld from an allowed request by policy, by action",
+                 {{"action", action}})
+        .inc();
+  }
+  return allowed;
+}
+
 Handler Gatekeeper::guard(RouteAccess access, GuardedHandler handler) const {
   return [this, access = std::move(access), handler = std::move(handler)](
              const HttpRequest& request, const RouteParams& params, Responder respond) {

@@ -280,6 +280,15 @@ TEST(IndexedEventTest, EncodingRoundTripsAndRefusesDamage) {
   Bytes longer = encoded;
   longer.push_back(0);
   EXPECT_FALSE(decode_indexed_event(longer).is_ok());
+  // The capturer's vendor is an optional tail (summaries written before it
+  // existed still decode).
+  event.principal_vendor = "acme-trucking";
+  auto with_vendor = decode_indexed_event(encode_indexed_event(event));
+  ASSERT_TRUE(with_vendor.is_ok()) << with_vendor.status().to_string();
+  EXPECT_EQ(*with_vendor, event);
+  Bytes vendor_then_junk = encode_indexed_event(event);
+  vendor_then_junk.push_back(0);
+  EXPECT_FALSE(decode_indexed_event(vendor_then_junk).is_ok());
   EXPECT_EQ(parse_event_type("AggregationEvent").value(), EventType::kAggregation);
   EXPECT_FALSE(parse_event_type("PalletEvent").is_ok());
   EXPECT_EQ(parse_action("DELETE").value(), Action::kDelete);

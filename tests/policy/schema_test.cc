@@ -237,7 +237,8 @@ TEST(SchemaTest, CustosSchemaFollowsTheEntityModel) {
   EXPECT_FALSE(schema.entity_types.at("Custos::Dock").principal);
   EXPECT_TRUE(schema.entity_types.at("Custos::Cage").resource);
   EXPECT_EQ(schema.entity_types.at("Custos::Cage").attributes.size(), 1u);
-  EXPECT_EQ(schema.entity_types.size(), 14u);
+  EXPECT_EQ(schema.entity_types.size(), 15u);
+  EXPECT_EQ(schema.entity_types.at("Custos::Event").attributes.at("parties").to_string(), "Set<String>");
   EXPECT_EQ(schema.actions.size(), 14u);
   EXPECT_TRUE(schema.actions.contains("approval.grant"));
   EXPECT_EQ(schema.context.size(), 11u);

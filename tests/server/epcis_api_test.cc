@@ -704,6 +704,75 @@ TEST_F(EpcisApiTest, SubscriptionsResumeFromTheirCursorAfterARestart) {
   (*reopened)->stop();
 }
 
+TEST_F(EpcisApiTest, PartnersSeeOnlyTheCustodyTheyHeld) {
+  // A carrier partner whose party id is named as the possessing party of one
+  // shipment; another shipment goes to someone else.
+  identity::PrincipalAttributes carrier;
+  carrier.id = "carrier-acme";
+  carrier.kind = identity::PrincipalKind::kPartner;
+  carrier.vendor = "acme-trucking";
+  carrier.tags = {{"party", "urn:epc:id:pgln:0614141.00002"}};
+  ASSERT_TRUE(identity_->apply(identity::PrincipalCreate{carrier}, "test", "dec-test").is_ok());
+  auto token = identity_->create_api_token("carrier-acme", {"query"}, std::chrono::hours(1),
+                                           "test", "dec-test");
+  ASSERT_TRUE(token.is_ok()) << token.status().to_string();
+  auto shipped_to = [](std::string_view id, std::string_view epc, std::string_view party) {
+    std::string event = object_event(id, epc, kDock, "shipping");
+    event.pop_back();
+    return event + R"(,"destinationList":[{"type":"possessing_party","destination":")" +
+           std::string(party) + R"("}]})";
+  };
+  ASSERT_EQ(capture(document({shipped_to("urn:uuid:p-1", "urn:epc:id:sgtin:0614141.107346.1",
+                                         "urn:epc:id:pgln:0614141.00002"),
+                              shipped_to("urn:uuid:p-2", "urn:epc:id:sgtin:0614141.107346.2",
+                                         "urn:epc:id:pgln:0614141.00003")}))
+                .status,
+            202);
+  auto ids_seen_by = [&](const std::string& bearer, std::string_view target) {
+    HttpHeaders headers;
+    headers.set("Authorization", "Bearer " + bearer);
+    auto response = client_->request("GET", target, "", headers);
+    EXPECT_TRUE(response.is_ok());
+    std::vector<std::string> ids;
+    if (!response.is_ok() || response->status != 200) {
+      ADD_FAILURE() << target << ": " << (response.is_ok() ? response->body : "");
+      return std::make_pair(ids, uint64_t{0});
+    }
+    auto answer = parse(response->body);
+    for (simdjson::dom::element event :
+         answer["epcisBody"]["queryResults"]["resultsBody"]["eventList"].get_array()) {
+      ids.emplace_back(std::string_view(event["eventID"]));
+    }
+    uint64_t hidden = 0;
+    if (answer["custos:hiddenEvents"].get(hidden) != simdjson::SUCCESS) hidden = 0;
+    return std::make_pair(ids, hidden);
+  };
+  using Strings = std::vector<std::string>;
+  auto carrier_view = ids_seen_by(token->token, "/events?EQ_bizStep=shipping");
+  EXPECT_EQ(carrier_view.first, Strings{"urn:uuid:p-1"});
+  EXPECT_EQ(carrier_view.second, 1u);
+  auto operator_view = ids_seen_by(operator_token_, "/events?EQ_bizStep=shipping");
+  EXPECT_EQ(operator_view.first, (Strings{"urn:uuid:p-1", "urn:uuid:p-2"}));
+  EXPECT_EQ(operator_view.second, 0u);
+  // The same filter on every query route.
+  EXPECT_TRUE(ids_seen_by(token->token, "/events/urn:uuid:p-2").first.empty());
+  EXPECT_EQ(ids_seen_by(token->token, "/bizSteps/shipping/events").first, Strings{"urn:uuid:p-1"});
+
+  // Once the scanner works for the carrier, what it captures from then on is
+  // visible to the carrier too, but not what it captured before (the vendor
+  // is recorded with each event at capture time).
+  identity::PrincipalUpdate update;
+  update.id = "scanner-1";
+  update.vendor = "acme-trucking";
+  ASSERT_TRUE(identity_->apply(update, "test", "dec-test").is_ok());
+  ASSERT_EQ(capture(document({object_event("urn:uuid:p-3", "urn:epc:id:sgtin:0614141.107346.3",
+                                           kDock, "shipping")}))
+                .status,
+            202);
+  EXPECT_EQ(ids_seen_by(token->token, "/events?EQ_bizStep=shipping").first,
+            (Strings{"urn:uuid:p-1", "urn:uuid:p-3"}));
+}
+
 TEST_F(EpcisApiTest, TraceFollowsThePalletAndEveryStepIsProven) {
   std::string packing = R"({"type":"AggregationEvent","eventID":"urn:uuid:t-1",)"
                         R"("eventTime":"2026-05-28T08:00:00.000Z","eventTimeZoneOffset":"+00:00",)"

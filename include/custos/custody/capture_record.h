@@ -3,7 +3,7 @@
 // Each accepted event becomes one kEpcisEvent log entry whose payload is a
 // small JSON envelope (docs/storage.md, "EPCIS event entries"):
 //   {"custos":"epcis-event/1","eventHash":"ni:///sha-256;...?ver=CBV2.0",
-//    "event":{...the event as JSON-LD, eventID always set...}}
+//    ["capturerVendor":"...",] "event":{...the event as JSON-LD, eventID always set...}}
 // The event hash is the one computed over the captured document (with its
 // namespace context), kept so that replay and readers never recompute it
 // from a context-free copy. recordTime is not in the payload: it is the
@@ -40,12 +40,17 @@ std::string cbv_full_uri(std::string_view value, CbvVocabulary vocabulary);
 Result<IndexedEvent> summarise_event(const epcis::Event& event, std::string event_hash,
                                      std::string principal);
 
-// The log payload of an event (its eventID must be set).
-Bytes encode_event_payload(const epcis::Event& event, std::string_view event_hash);
+// The log payload of an event (its eventID must be set). `capturer_vendor`:
+// the capturing principal's vendor at capture time ("capturerVendor", left
+// out when empty), so who may see the event later does not follow the
+// principal's later reassignments.
+Bytes encode_event_payload(const epcis::Event& event, std::string_view event_hash,
+                           std::string_view capturer_vendor = {});
 
 struct LoggedEvent {
   std::string event_hash;
-  std::string event_json;  // the "event" member, as logged
+  std::string capturer_vendor;  // "" when the payload names none
+  std::string event_json;       // the "event" member, as logged
 };
 // Splits a payload back into its hash and event JSON. DataLoss when it is
 // not an envelope of this version.

@@ -79,6 +79,7 @@ struct IndexedEvent {
   std::vector<TypedValue> destinations;
   bool error_declared = false;
   std::string principal;  // who captured it
+  std::string principal_vendor;  // its vendor at capture time ("" when none)
 
   friend bool operator==(const IndexedEvent&, const IndexedEvent&) = default;
 };

@@ -159,6 +159,14 @@ class Gatekeeper {
                                                               std::string_view action,
                                                               const policy::Entity& resource) const;
 
+  // Whether `who` may do `action` on `resource`, for filtering the results of
+  // a request already allowed (e.g. each event of a query answer): the same
+  // scope check, context and decision as authorize(), but a "no" is only
+  // counted (custos_authz_hidden_total), not logged as a denial, and no
+  // approval is consumed.
+  bool may(const HttpRequest& request, const AuthenticatedPrincipal& who, std::string_view action,
+           const policy::Entity& resource) const;
+
   // The context the policies would see for `who` (exposed for tests).
   AuthorizationContext context_for(const HttpRequest& request, const AuthenticatedPrincipal& who,
                                    const std::vector<std::string>& approval_ids,
