@@ -451,17 +451,27 @@ inline P1P1 dbl(const P2& p) {
   return r;
 }
 
-// p + q, or p - q when `subtract`, for an affine table entry q
+// p + q, or p - q when `negative`, for an affine table entry q
 // (madd-2008-hwcd-3 with k = 2d; -q swaps y + x with y - x and negates 2dxy).
-// p's coordinates reduced; the result's loose.
-template <bool subtract>
-inline P1P1 add_niels(const P3& p, const Niels& q) {
-  Fe a = mul(sub_loose(p.Y, p.X), subtract ? q.y_plus_x : q.y_minus_x);
-  Fe b = mul(add(p.Y, p.X), subtract ? q.y_minus_x : q.y_plus_x);
+// p's coordinates reduced; the result's loose. The sign selects operands
+// without branching: it is as unpredictable as a coin toss.
+inline P1P1 add_niels(const P3& p, const Niels& q, bool negative) {
+  const Fe& minus_operand = negative ? q.y_plus_x : q.y_minus_x;
+  const Fe& plus_operand = negative ? q.y_minus_x : q.y_plus_x;
+  Fe a = mul(sub_loose(p.Y, p.X), minus_operand);
+  Fe b = mul(add(p.Y, p.X), plus_operand);
   Fe c = mul(p.T, q.xy2d);
   Fe d = add(p.Z, p.Z);
-  if constexpr (subtract) return P1P1{sub_loose(b, a), add(b, a), sub_loose(d, c), add(d, c)};
-  return P1P1{sub_loose(b, a), add(b, a), add(d, c), sub_loose(d, c)};
+  const Fe sum = add(d, c);
+  const Fe difference = sub_loose(d, c);
+  const uint64_t swap = uint64_t{0} - static_cast<uint64_t>(negative);
+  P1P1 r{sub_loose(b, a), add(b, a), sum, difference};  // Z = d + c, T = d - c for p + q
+  for (int i = 0; i < 5; ++i) {
+    const uint64_t flip = (sum.v[i] ^ difference.v[i]) & swap;
+    r.Z.v[i] ^= flip;
+    r.T.v[i] ^= flip;
+  }
+  return r;
 }
 
 Cached to_cached(const P3& p, const Fe& d2) {
@@ -659,14 +669,21 @@ bool scalar_is_canonical(const uint8_t s[32]) {
 
 // Width-w non-adjacent form of a scalar below 2^253: digits odd and in
 // (-2^(w-1), 2^(w-1)), every nonzero digit followed by w - 1 zeros; positions
-// 0..255 (a scalar this small never needs more).
-void wnaf(const uint8_t scalar[32], int width, std::array<int8_t, 256>& digits) {
+// 0..255 (a scalar this small never needs more). chunks_at[j] has bit c set
+// when the digit at position c * kChunkBits + j is nonzero.
+struct Wnaf {
+  std::array<int8_t, 256> digits;
+  std::array<uint16_t, kChunkBits> chunks_at;
+};
+static_assert(kChunks <= 16 && kChunks * kChunkBits == 256);
+
+void wnaf(const uint8_t scalar[32], int width, Wnaf& out) {
   // A zero limb on top: a 64-bit window may start anywhere below bit 256.
   const uint64_t limbs[5] = {load64_le(scalar), load64_le(scalar + 8), load64_le(scalar + 16),
                              load64_le(scalar + 24), 0};
-  digits.fill(0);
+  out.digits.fill(0);
+  out.chunks_at.fill(0);
   const uint64_t window_mask = (uint64_t{1} << width) - 1;
-  const uint64_t half = uint64_t{1} << (width - 1);
   uint64_t carry_bit = 0;
   int position = 0;
   while (position < 256) {
@@ -681,14 +698,13 @@ void wnaf(const uint8_t scalar[32], int width, std::array<int8_t, 256>& digits) 
       position += differs == 0 ? 64 : __builtin_ctzll(differs);
       continue;
     }
+    // window is odd and below 2^width; from 2^(width-1) up it becomes
+    // window - 2^width with a carry into the next position.
     const uint64_t window = carry_bit + (bits & window_mask);
-    if (window < half) {
-      carry_bit = 0;
-      digits[position] = static_cast<int8_t>(window);
-    } else {
-      carry_bit = 1;
-      digits[position] = static_cast<int8_t>(static_cast<int64_t>(window) - (int64_t{1} << width));
-    }
+    carry_bit = window >> (width - 1);
+    out.digits[position] =
+        static_cast<int8_t>(static_cast<int64_t>(window) - static_cast<int64_t>(carry_bit << width));
+    out.chunks_at[position % kChunkBits] |= static_cast<uint16_t>(1u << (position / kChunkBits));
     position += width;
   }
 }
@@ -758,38 +774,28 @@ bool Ed25519PreparedKey::verify(ByteView message, const Ed25519Signature& signat
   uint8_t h[32];
   crypto_core_ed25519_scalar_reduce(h, digest);
 
-  std::array<int8_t, 256> h_digits;
-  std::array<int8_t, 256> s_digits;
-  wnaf(h, kKeyWidth, h_digits);
-  wnaf(s_bytes, kBaseWidth, s_digits);
+  Wnaf h_wnaf;
+  Wnaf s_wnaf;
+  wnaf(h, kKeyWidth, h_wnaf);
+  wnaf(s_bytes, kBaseWidth, s_wnaf);
 
   int top = kChunkBits - 1;
-  auto any_digit_at = [&](int j) {
-    for (int c = 0; c < kChunks; ++c) {
-      if (h_digits[c * kChunkBits + j] != 0 || s_digits[c * kChunkBits + j] != 0) return true;
-    }
-    return false;
-  };
-  while (top >= 0 && !any_digit_at(top)) --top;
+  while (top >= 0 && (h_wnaf.chunks_at[top] | s_wnaf.chunks_at[top]) == 0) --top;
 
   P2 acc{kFeZero, kFeOne, kFeOne};
   const auto& key_table = tables_->minus_a;
   const auto& base_table = base.base;
   for (int j = top; j >= 0; --j) {
     P1P1 t = dbl(acc);
-    for (int c = 0; c < kChunks; ++c) {
-      const int digit = h_digits[c * kChunkBits + j];
-      if (digit != 0) {
-        const Niels& entry = key_table[c * kKeyPerChunk + std::abs(digit) / 2];
-        t = digit > 0 ? add_niels<false>(to_p3(t), entry) : add_niels<true>(to_p3(t), entry);
-      }
+    for (unsigned chunks = h_wnaf.chunks_at[j]; chunks != 0; chunks &= chunks - 1) {
+      const int c = __builtin_ctz(chunks);
+      const int digit = h_wnaf.digits[c * kChunkBits + j];
+      t = add_niels(to_p3(t), key_table[c * kKeyPerChunk + std::abs(digit) / 2], digit < 0);
     }
-    for (int c = 0; c < kChunks; ++c) {
-      const int digit = s_digits[c * kChunkBits + j];
-      if (digit != 0) {
-        const Niels& entry = base_table[c * kBasePerChunk + std::abs(digit) / 2];
-        t = digit > 0 ? add_niels<false>(to_p3(t), entry) : add_niels<true>(to_p3(t), entry);
-      }
+    for (unsigned chunks = s_wnaf.chunks_at[j]; chunks != 0; chunks &= chunks - 1) {
+      const int c = __builtin_ctz(chunks);
+      const int digit = s_wnaf.digits[c * kChunkBits + j];
+      t = add_niels(to_p3(t), base_table[c * kBasePerChunk + std::abs(digit) / 2], digit < 0);
     }
     acc = to_p2(t);
   }
