@@ -527,7 +527,7 @@ void normalize(const std::array<P3, N>& points, std::array<Niels, N>& out, const
   std::array<Fe, N> prefix;
   prefix[0] = points[0].Z;
   for (size_t i = 1; i < N; ++i) prefix[i] = mul(prefix[i - 1], points[i].Z);
-  Fe inverse = invert(prefix[N - 1]);
+  Fe inverse = invert_vartime(prefix[N - 1]);  // public points
   for (size_t i = N; i-- > 0;) {
     Fe z_inv = i == 0 ? inverse : mul(inverse, prefix[i - 1]);
     if (i > 0) inverse = mul(inverse, points[i].Z);
