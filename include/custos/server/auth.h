@@ -186,7 +186,7 @@ struct AuthenticateMode {
 struct AuthenticatorOptions {
   int64_t max_skew_seconds = 300;  // should equal the NonceCache's
   std::string scheme = "http";     // for @target-uri; "https" once TLS terminates in custos
-  // Public keys kept prepared for fast verification (~4 KiB each); 0 = none.
+  // Public keys kept prepared for fast verification (~7.5 KiB each); 0 = none.
   size_t key_cache_entries = Ed25519KeyCache::kDefaultCapacity;
 };
 
