@@ -192,6 +192,7 @@ class BenchIdentity {
 
   // Precondition: enroll() succeeded.
   const identity::IdentityService& service() const { return *service_; }
+  identity::IdentityService& service() { return *service_; }
   ledger::Log& log() { return *log_; }
   store::Store& store() { return *store_; }
 
