@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <span>
 
 #include "custos/crypto/content_digest.h"
 
@@ -376,20 +378,28 @@ struct ValueSpan {
 Status append_component_lines(std::string& base, const SignedRequestView& request,
                               const std::vector<ComponentId>& components,
                               ValueSpan* content_digest) {
-  std::vector<ValueSpan> identifiers;
-  identifiers.reserve(components.size());
+  // Where each identifier sits, to refuse a repeated one; on the stack for
+  // the usual handful of components.
+  std::array<ValueSpan, 8> inline_identifiers;
+  std::vector<ValueSpan> heap_identifiers;
+  std::span<ValueSpan> identifiers(inline_identifiers);
+  if (components.size() > inline_identifiers.size()) {
+    heap_identifiers.resize(components.size());
+    identifiers = heap_identifiers;
+  }
+  size_t identifier_count = 0;
   for (const ComponentId& component : components) {
     const size_t identifier_start = base.size();
     CUSTOS_RETURN_IF_ERROR(sf::append_string(base, component.name));
     CUSTOS_RETURN_IF_ERROR(sf::append_parameters(base, component.parameters));
     const std::string_view identifier =
         std::string_view(base).substr(identifier_start, base.size() - identifier_start);
-    for (const ValueSpan& seen : identifiers) {
+    for (const ValueSpan& seen : identifiers.first(identifier_count)) {
       if (std::string_view(base).substr(seen.offset, seen.size) == identifier) {
         return invalid_argument("component " + std::string(identifier) + " is covered twice");
       }
     }
-    identifiers.push_back(ValueSpan{identifier_start, identifier.size()});
+    identifiers[identifier_count++] = ValueSpan{identifier_start, identifier.size()};
     base += ": ";
     const size_t value_start = base.size();
     CUSTOS_RETURN_IF_ERROR(!component.name.empty() && component.name[0] == '@'
@@ -411,7 +421,17 @@ Status append_component_lines(std::string& base, const SignedRequestView& reques
 // its errors were found before any component's) followed by the component
 // lines; puts the @signature-params line last, where the base has it.
 void move_params_line_last(std::string& base, size_t params_line) {
-  std::rotate(base.begin(), base.begin() + static_cast<std::ptrdiff_t>(params_line), base.end());
+  std::array<char, 512> inline_copy;
+  std::string heap_copy;
+  char* params = inline_copy.data();
+  if (params_line > inline_copy.size()) {
+    heap_copy.resize(params_line);
+    params = heap_copy.data();
+  }
+  std::memcpy(params, base.data(), params_line);
+  const size_t lines = base.size() - params_line;
+  std::memmove(base.data(), base.data() + params_line, lines);
+  std::memcpy(base.data() + lines, params, params_line);
 }
 
 // The @signature-params value for params made here (section 2.3): what
@@ -472,29 +492,34 @@ Result<sf::InnerList> params_inner_list(const SignatureParams& params) {
   return inner;
 }
 
-Result<SignatureParams> params_from_inner_list(const sf::InnerList& inner) {
-  SignatureParams params;
+// Fills `params` (empty) from a Signature-Input member.
+Status params_from_inner_list(const sf::InnerList& inner, SignatureParams& params) {
+  params.components.reserve(inner.items.size());
   for (const sf::Item& item : inner.items) {
     const auto* name = std::get_if<std::string>(&item.value);
     if (name == nullptr) return invalid_argument("a covered component is not a String");
     params.components.push_back(ComponentId{*name, item.parameters});
   }
-  for (const auto& [key, value] : inner.parameters.entries()) {
+  for (const auto& [key_text, value] : inner.parameters.entries()) {
+    const std::string_view key = key_text;
     if (key == "created" || key == "expires") {
       const auto* seconds = std::get_if<int64_t>(&value);
-      if (seconds == nullptr) return invalid_argument(key + " is not an Integer");
+      if (seconds == nullptr) return invalid_argument(key_text + " is not an Integer");
       (key == "created" ? params.created : params.expires) = *seconds;
-    } else if (key == "nonce" || key == "alg" || key == "keyid" || key == "tag") {
-      const auto* text = std::get_if<std::string>(&value);
-      if (text == nullptr) return invalid_argument(key + " is not a String");
-      if (key == "nonce") params.nonce = *text;
-      if (key == "alg") params.alg = *text;
-      if (key == "keyid") params.keyid = *text;
-      if (key == "tag") params.tag = *text;
+      continue;
     }
+    std::optional<std::string>* text_param = key == "nonce"   ? &params.nonce
+                                             : key == "alg"   ? &params.alg
+                                             : key == "keyid" ? &params.keyid
+                                             : key == "tag"   ? &params.tag
+                                                              : nullptr;
     // Other parameters stay in the inner list, which is what gets signed.
+    if (text_param == nullptr) continue;
+    const auto* text = std::get_if<std::string>(&value);
+    if (text == nullptr) return invalid_argument(key_text + " is not a String");
+    *text_param = *text;
   }
-  return params;
+  return Status::ok();
 }
 
 Result<std::string> dictionary_member_value(std::string_view label, const sf::ListMember& member) {
@@ -702,10 +727,13 @@ Result<ParsedSignature> parse_signature(std::string_view signature_input,
   auto* item = std::get_if<sf::Item>(signature_member);
   auto* bytes = item ? std::get_if<sf::ByteSequence>(&item->value) : nullptr;
   if (bytes == nullptr) return invalid_argument("Signature member is not a Byte Sequence");
-  CUSTOS_ASSIGN_OR_RETURN(SignatureParams params, params_from_inner_list(*inner));
+  Result<ParsedSignature> parsed(ParsedSignature{});
+  CUSTOS_RETURN_IF_ERROR(params_from_inner_list(*inner, parsed->params));
+  parsed->label = label;
   // The parsed fields are discarded: their members move out.
-  return ParsedSignature{std::string(label), std::move(params), std::move(*inner),
-                         std::move(bytes->value)};
+  parsed->signature_input = std::move(*inner);
+  parsed->signature = std::move(bytes->value);
+  return parsed;
 }
 
 Result<SignedHeaders> sign_request(const SignedRequestView& request, const SignatureParams& params,

@@ -403,15 +403,18 @@ Status append_integer_to(std::string& out, int64_t value) {
   return Status::ok();
 }
 
-// Runs without '"' or '\\' are appended whole.
+// One pass: checks each character and appends runs without '"' or '\\' whole.
 Status append_string_to(std::string& out, std::string_view text) {
-  if (!is_valid_string(text)) {
-    return invalid_argument("structured field: string has a non-printable character");
-  }
+  const size_t start = out.size();
   out += '"';
   size_t run = 0;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '"' || text[i] == '\\') {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x20 || byte > 0x7E) {
+      out.resize(start);
+      return invalid_argument("structured field: string has a non-printable character");
+    }
+    if (byte == '"' || byte == '\\') {
       out.append(text.data() + run, i - run);
       out += '\\';
       run = i;
