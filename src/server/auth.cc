@@ -184,8 +184,10 @@ size_t RequestAuthenticator::warm_key_cache(std::stop_token stop) const {
 
 AuthResult RequestAuthenticator::authenticate(const HttpRequest& request,
                                               AuthenticateMode mode) const {
-  if (has_header(request, "Signature-Input") || has_header(request, "Signature")) {
-    return authenticate_signature(request, mode);
+  const bool has_input = has_header(request, "Signature-Input");
+  const bool has_signature = has_header(request, "Signature");
+  if (has_input || has_signature) {
+    return authenticate_signature(request, mode, has_input, has_signature);
   }
   if (auto authorization = request.header("Authorization")) {
     return authenticate_bearer(*authorization);
@@ -196,8 +198,9 @@ AuthResult RequestAuthenticator::authenticate(const HttpRequest& request,
 }
 
 AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& request,
-                                                        AuthenticateMode mode) const {
-  if (!has_header(request, "Signature-Input") || !has_header(request, "Signature")) {
+                                                        AuthenticateMode mode, bool has_input,
+                                                        bool has_signature) const {
+  if (!has_input || !has_signature) {
     return refuse(kReasonMalformedSignature, "Signature-Input and Signature must be sent together");
   }
   std::optional<std::string_view> host = request.header("Host");
