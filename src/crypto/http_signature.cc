@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <span>
 
 #include "custos/crypto/content_digest.h"
 
@@ -12,12 +14,6 @@ namespace custos {
 namespace {
 
 char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = to_lower(c);
-  return out;
-}
 
 bool equals_ignore_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -67,6 +63,22 @@ std::string canonical_field_line(std::string_view line) {
   return out.substr(begin, end - begin);
 }
 
+bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+// canonical_field_line appended to `out`. A line without CR or LF (every
+// line a parser that unfolds obsolete folding hands over) is only trimmed.
+void append_canonical_field_line(std::string& out, std::string_view line) {
+  if (line.find_first_of("\r\n") != std::string_view::npos) {
+    out += canonical_field_line(line);
+    return;
+  }
+  size_t begin = 0;
+  while (begin < line.size() && is_ows(line[begin])) ++begin;
+  size_t end = line.size();
+  while (end > begin && is_ows(line[end - 1])) --end;
+  out.append(line.data() + begin, end - begin);
+}
+
 std::vector<std::string_view> field_lines(const SignedRequestView& request, std::string_view name) {
   if (!request.header_values) return {};
   return request.header_values(name);
@@ -82,6 +94,40 @@ std::optional<std::string> combined_field(const SignedRequestView& request, std:
     combined += canonical_field_line(lines[i]);
   }
   return combined;
+}
+
+// The field's lines combined as combined_field does, appended to `out`;
+// false (and `out` unchanged) when the field is absent.
+bool append_combined_field(std::string& out, const SignedRequestView& request,
+                           std::string_view name) {
+  auto lines = field_lines(request, name);
+  if (lines.empty()) return false;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0) out += ", ";
+    append_canonical_field_line(out, lines[i]);
+  }
+  return true;
+}
+
+// The combined field as a view: the single field line itself when it only
+// needs trimming, else the combined text kept in `storage`. False when absent.
+bool combined_field_view(const SignedRequestView& request, std::string_view name,
+                         std::string& storage, std::string_view& combined) {
+  auto lines = field_lines(request, name);
+  if (lines.empty()) return false;
+  if (lines.size() == 1 && lines[0].find_first_of("\r\n") == std::string_view::npos) {
+    std::string_view line = lines[0];
+    while (!line.empty() && is_ows(line.front())) line.remove_prefix(1);
+    while (!line.empty() && is_ows(line.back())) line.remove_suffix(1);
+    combined = line;
+    return true;
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0) storage += ", ";
+    append_canonical_field_line(storage, lines[i]);
+  }
+  combined = storage;
+  return true;
 }
 
 // Fields custos knows to be Structured Field Dictionaries (for the sf flag).
@@ -127,22 +173,40 @@ std::string form_decode(std::string_view text) {
 // as %20 (RFC 9421 section 2.2.8).
 std::string form_encode(std::string_view text) { return percent_encode(text, "*-._"); }
 
-std::string normalized_authority(const SignedRequestView& request) {
-  std::string authority = lowercase(request.authority);
-  std::string scheme = lowercase(request.scheme);
-  auto drop_suffix = [&authority](std::string_view suffix) {
-    if (authority.size() > suffix.size() &&
-        authority.compare(authority.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      authority.resize(authority.size() - suffix.size());
-    }
-  };
-  if (scheme == "https") drop_suffix(":443");
-  if (scheme == "http") drop_suffix(":80");
-  return authority;
+void append_lowercase(std::string& out, std::string_view text) {
+  size_t start = out.size();
+  out += text;
+  for (size_t i = start; i < out.size(); ++i) out[i] = to_lower(out[i]);
 }
 
-std::string normalized_path(const SignedRequestView& request) {
-  return request.path.empty() ? std::string("/") : std::string(request.path);
+// The authority lower-cased, without the scheme's default port.
+void append_normalized_authority(std::string& out, const SignedRequestView& request) {
+  std::string_view authority = request.authority;
+  auto drop_suffix = [&authority](std::string_view suffix) {
+    if (authority.size() > suffix.size() && authority.ends_with(suffix)) {
+      authority.remove_suffix(suffix.size());
+    }
+  };
+  if (equals_ignore_case(request.scheme, "https")) drop_suffix(":443");
+  if (equals_ignore_case(request.scheme, "http")) drop_suffix(":80");
+  append_lowercase(out, authority);
+}
+
+void append_normalized_path(std::string& out, const SignedRequestView& request) {
+  if (request.path.empty()) {
+    out += '/';
+  } else {
+    out += request.path;
+  }
+}
+
+// The path, then "?" and the query when there is one (origin form).
+void append_request_target(std::string& out, const SignedRequestView& request) {
+  append_normalized_path(out, request);
+  if (!request.query.empty()) {
+    out += '?';
+    out += request.query;
+  }
 }
 
 Result<std::string> query_param_value(const SignedRequestView& request,
@@ -173,7 +237,8 @@ Result<std::string> query_param_value(const SignedRequestView& request,
   return *found;
 }
 
-Result<std::string> derived_value(const SignedRequestView& request, const ComponentId& component) {
+Status append_derived_value(std::string& out, const SignedRequestView& request,
+                            const ComponentId& component) {
   const std::string& name = component.name;
   for (const auto& [key, value] : component.parameters.entries()) {
     if (name == "@query-param" && key == "name") continue;
@@ -181,40 +246,55 @@ Result<std::string> derived_value(const SignedRequestView& request, const Compon
   }
   if (name == "@method") {
     if (request.method.empty()) return not_found("the request has no method");
-    return std::string(request.method);
+    out += request.method;
+    return Status::ok();
   }
   if (name == "@scheme") {
     if (request.scheme.empty()) return not_found("the request has no scheme");
-    return lowercase(request.scheme);
+    append_lowercase(out, request.scheme);
+    return Status::ok();
   }
   if (name == "@authority") {
     if (request.authority.empty()) return not_found("the request has no authority");
-    return normalized_authority(request);
+    append_normalized_authority(out, request);
+    return Status::ok();
   }
   if (name == "@target-uri") {
     if (request.scheme.empty() || request.authority.empty()) {
       return not_found("the request has no scheme or authority");
     }
-    std::string uri = lowercase(request.scheme) + "://" + normalized_authority(request) +
-                      normalized_path(request);
-    if (!request.query.empty()) uri += "?" + std::string(request.query);
-    return uri;
+    append_lowercase(out, request.scheme);
+    out += "://";
+    append_normalized_authority(out, request);
+    append_request_target(out, request);
+    return Status::ok();
   }
   if (name == "@request-target") {
-    std::string target = normalized_path(request);
-    if (!request.query.empty()) target += "?" + std::string(request.query);
-    return target;
+    append_request_target(out, request);
+    return Status::ok();
   }
-  if (name == "@path") return normalized_path(request);
-  if (name == "@query") return "?" + std::string(request.query);
-  if (name == "@query-param") return query_param_value(request, component);
+  if (name == "@path") {
+    append_normalized_path(out, request);
+    return Status::ok();
+  }
+  if (name == "@query") {
+    out += '?';
+    out += request.query;
+    return Status::ok();
+  }
+  if (name == "@query-param") {
+    CUSTOS_ASSIGN_OR_RETURN(std::string value, query_param_value(request, component));
+    out += value;
+    return Status::ok();
+  }
   if (name == "@signature-params") {
     return invalid_argument("@signature-params cannot be a covered component");
   }
   return invalid_argument("unsupported derived component " + name);
 }
 
-Result<std::string> field_value(const SignedRequestView& request, const ComponentId& component) {
+Status append_field_value(std::string& out, const SignedRequestView& request,
+                          const ComponentId& component) {
   const std::string& name = component.name;
   if (name.empty() || !std::all_of(name.begin(), name.end(), is_field_name_char)) {
     return invalid_argument("invalid field name '" + name + "' (names are lower-case tokens)");
@@ -244,7 +324,15 @@ Result<std::string> field_value(const SignedRequestView& request, const Componen
       std::string canonical = canonical_field_line(line);
       list.push_back(sf::Item{sf::ByteSequence{to_bytes(canonical)}, {}});
     }
-    return sf::serialize_list(list);
+    CUSTOS_ASSIGN_OR_RETURN(std::string serialized, sf::serialize_list(list));
+    out += serialized;
+    return Status::ok();
+  }
+  if (key == nullptr && !strict) {
+    if (!append_combined_field(out, request, name)) {
+      return not_found("header field " + name + " is absent");
+    }
+    return Status::ok();
   }
   auto combined = combined_field(request, name);
   if (!combined) return not_found("header field " + name + " is absent");
@@ -255,29 +343,127 @@ Result<std::string> field_value(const SignedRequestView& request, const Componen
     }
     const sf::ListMember* member = dictionary->find(*key);
     if (member == nullptr) return not_found("header field " + name + " has no key " + *key);
-    return sf::serialize_list_member(*member);
+    CUSTOS_ASSIGN_OR_RETURN(std::string serialized, sf::serialize_list_member(*member));
+    out += serialized;
+    return Status::ok();
   }
-  if (strict) {
-    if (!is_known_dictionary_field(name)) {
-      return invalid_argument("sf on " + name + ": its structured type is not known");
-    }
-    auto dictionary = sf::parse_dictionary(*combined);
-    if (!dictionary.is_ok()) {
-      return invalid_argument("header field " + name + " is not a Dictionary");
-    }
-    return sf::serialize_dictionary(*dictionary);
+  // strict (sf): the plain case was handled above.
+  if (!is_known_dictionary_field(name)) {
+    return invalid_argument("sf on " + name + ": its structured type is not known");
   }
-  return *combined;
+  auto dictionary = sf::parse_dictionary(*combined);
+  if (!dictionary.is_ok()) {
+    return invalid_argument("header field " + name + " is not a Dictionary");
+  }
+  CUSTOS_ASSIGN_OR_RETURN(std::string serialized, sf::serialize_dictionary(*dictionary));
+  out += serialized;
+  return Status::ok();
 }
 
-Result<std::string> component_value(const SignedRequestView& request,
-                                    const ComponentId& component) {
-  Result<std::string> value = !component.name.empty() && component.name[0] == '@'
-                                  ? derived_value(request, component)
-                                  : field_value(request, component);
-  if (!value.is_ok()) return value;
-  CUSTOS_RETURN_IF_ERROR(check_component_value(component.name, *value));
-  return value;
+constexpr std::string_view kParamsLinePrefix = "\"@signature-params\": ";
+// Enough for a typical base (custos requests: ~320 bytes) in one allocation.
+constexpr size_t kBaseReserve = 512;
+constexpr size_t kNoValue = std::string_view::npos;
+
+// Where a component's value sits in a base.
+struct ValueSpan {
+  size_t offset = kNoValue;
+  size_t size = 0;
+};
+
+// Appends "<identifier>: <value>\n" for each component (RFC 9421 section
+// 2.5), checking each identifier and value as it goes. When `content_digest`
+// is not null it receives the span of the value of a "content-digest"
+// component without parameters, i.e. the combined Content-Digest field.
+Status append_component_lines(std::string& base, const SignedRequestView& request,
+                              const std::vector<ComponentId>& components,
+                              ValueSpan* content_digest) {
+  // Where each identifier sits, to refuse a repeated one; on the stack for
+  // the usual handful of components.
+  std::array<ValueSpan, 8> inline_identifiers;
+  std::vector<ValueSpan> heap_identifiers;
+  std::span<ValueSpan> identifiers(inline_identifiers);
+  if (components.size() > inline_identifiers.size()) {
+    heap_identifiers.resize(components.size());
+    identifiers = heap_identifiers;
+  }
+  size_t identifier_count = 0;
+  for (const ComponentId& component : components) {
+    const size_t identifier_start = base.size();
+    CUSTOS_RETURN_IF_ERROR(sf::append_string(base, component.name));
+    CUSTOS_RETURN_IF_ERROR(sf::append_parameters(base, component.parameters));
+    const std::string_view identifier =
+        std::string_view(base).substr(identifier_start, base.size() - identifier_start);
+    for (const ValueSpan& seen : identifiers.first(identifier_count)) {
+      if (std::string_view(base).substr(seen.offset, seen.size) == identifier) {
+        return invalid_argument("component " + std::string(identifier) + " is covered twice");
+      }
+    }
+    identifiers[identifier_count++] = ValueSpan{identifier_start, identifier.size()};
+    base += ": ";
+    const size_t value_start = base.size();
+    CUSTOS_RETURN_IF_ERROR(!component.name.empty() && component.name[0] == '@'
+                               ? append_derived_value(base, request, component)
+                               : append_field_value(base, request, component));
+    const std::string_view value =
+        std::string_view(base).substr(value_start, base.size() - value_start);
+    CUSTOS_RETURN_IF_ERROR(check_component_value(component.name, value));
+    if (content_digest != nullptr && component.parameters.empty() &&
+        component.name == "content-digest") {
+      *content_digest = ValueSpan{value_start, value.size()};
+    }
+    base += '\n';
+  }
+  return Status::ok();
+}
+
+// `base` holds the @signature-params line (first `params_line` bytes, so
+// its errors were found before any component's) followed by the component
+// lines; puts the @signature-params line last, where the base has it.
+void move_params_line_last(std::string& base, size_t params_line) {
+  std::array<char, 512> inline_copy;
+  std::string heap_copy;
+  char* params = inline_copy.data();
+  if (params_line > inline_copy.size()) {
+    heap_copy.resize(params_line);
+    params = heap_copy.data();
+  }
+  std::memcpy(params, base.data(), params_line);
+  const size_t lines = base.size() - params_line;
+  std::memmove(base.data(), base.data() + params_line, lines);
+  std::memcpy(base.data() + lines, params, params_line);
+}
+
+// The @signature-params value for params made here (section 2.3): what
+// serialize_inner_list(params_inner_list(params)) gives, without building
+// the inner list.
+Status append_params_value(std::string& out, const SignatureParams& params) {
+  out += '(';
+  for (size_t i = 0; i < params.components.size(); ++i) {
+    if (i > 0) out += ' ';
+    CUSTOS_RETURN_IF_ERROR(sf::append_string(out, params.components[i].name));
+    CUSTOS_RETURN_IF_ERROR(sf::append_parameters(out, params.components[i].parameters));
+  }
+  out += ')';
+  if (params.created) {
+    out += ";created=";
+    CUSTOS_RETURN_IF_ERROR(sf::append_integer(out, *params.created));
+  }
+  if (params.expires) {
+    out += ";expires=";
+    CUSTOS_RETURN_IF_ERROR(sf::append_integer(out, *params.expires));
+  }
+  const std::pair<std::string_view, const std::optional<std::string>*> texts[] = {
+      {";nonce=", &params.nonce},
+      {";alg=", &params.alg},
+      {";keyid=", &params.keyid},
+      {";tag=", &params.tag}};
+  for (const auto& [prefix, text] : texts) {
+    if (!*text) continue;
+    out += prefix;
+    CUSTOS_RETURN_IF_ERROR(sf::append_string(out, **text));
+  }
+  return Status::ok();
 }
 
 // The base from components and the already serialised @signature-params value.
@@ -285,20 +471,9 @@ Result<std::string> build_base(const SignedRequestView& request,
                                const std::vector<ComponentId>& components,
                                std::string_view signature_params) {
   std::string base;
-  std::vector<std::string> seen;
-  for (const ComponentId& component : components) {
-    CUSTOS_ASSIGN_OR_RETURN(std::string identifier, component.serialize());
-    if (std::find(seen.begin(), seen.end(), identifier) != seen.end()) {
-      return invalid_argument("component " + identifier + " is covered twice");
-    }
-    seen.push_back(identifier);
-    CUSTOS_ASSIGN_OR_RETURN(std::string value, component_value(request, component));
-    base += identifier;
-    base += ": ";
-    base += value;
-    base += '\n';
-  }
-  base += "\"@signature-params\": ";
+  base.reserve(kBaseReserve + signature_params.size());
+  CUSTOS_RETURN_IF_ERROR(append_component_lines(base, request, components, nullptr));
+  base += kParamsLinePrefix;
   base += signature_params;
   return base;
 }
@@ -317,29 +492,34 @@ Result<sf::InnerList> params_inner_list(const SignatureParams& params) {
   return inner;
 }
 
-Result<SignatureParams> params_from_inner_list(const sf::InnerList& inner) {
-  SignatureParams params;
+// Fills `params` (empty) from a Signature-Input member.
+Status params_from_inner_list(const sf::InnerList& inner, SignatureParams& params) {
+  params.components.reserve(inner.items.size());
   for (const sf::Item& item : inner.items) {
     const auto* name = std::get_if<std::string>(&item.value);
     if (name == nullptr) return invalid_argument("a covered component is not a String");
     params.components.push_back(ComponentId{*name, item.parameters});
   }
-  for (const auto& [key, value] : inner.parameters.entries()) {
+  for (const auto& [key_text, value] : inner.parameters.entries()) {
+    const std::string_view key = key_text;
     if (key == "created" || key == "expires") {
       const auto* seconds = std::get_if<int64_t>(&value);
-      if (seconds == nullptr) return invalid_argument(key + " is not an Integer");
+      if (seconds == nullptr) return invalid_argument(key_text + " is not an Integer");
       (key == "created" ? params.created : params.expires) = *seconds;
-    } else if (key == "nonce" || key == "alg" || key == "keyid" || key == "tag") {
-      const auto* text = std::get_if<std::string>(&value);
-      if (text == nullptr) return invalid_argument(key + " is not a String");
-      if (key == "nonce") params.nonce = *text;
-      if (key == "alg") params.alg = *text;
-      if (key == "keyid") params.keyid = *text;
-      if (key == "tag") params.tag = *text;
+      continue;
     }
+    std::optional<std::string>* text_param = key == "nonce"   ? &params.nonce
+                                             : key == "alg"   ? &params.alg
+                                             : key == "keyid" ? &params.keyid
+                                             : key == "tag"   ? &params.tag
+                                                              : nullptr;
     // Other parameters stay in the inner list, which is what gets signed.
+    if (text_param == nullptr) continue;
+    const auto* text = std::get_if<std::string>(&value);
+    if (text == nullptr) return invalid_argument(key_text + " is not a String");
+    *text_param = *text;
   }
-  return params;
+  return Status::ok();
 }
 
 Result<std::string> dictionary_member_value(std::string_view label, const sf::ListMember& member) {
@@ -425,17 +605,25 @@ VerifyResult verify_label(const SignedRequestView& request, std::string_view sig
     return failure(SignatureError::kUnknownKey, label, "unknown keyid " + *params.keyid);
   }
 
-  auto params_value = sf::serialize_inner_list(parsed->signature_input);
+  // The @signature-params value is the received inner list serialised
+  // (RFC 9421 section 2.3), so unknown parameters and their order are kept.
+  std::string base;
+  base.reserve(kBaseReserve);
+  base += kParamsLinePrefix;
+  Status params_value = sf::append_inner_list(base, parsed->signature_input);
   if (!params_value.is_ok()) {
-    return failure(SignatureError::kMalformedSignature, label, params_value.status().message());
+    return failure(SignatureError::kMalformedSignature, label, params_value.message());
   }
-  auto base = build_base(request, params.components, *params_value);
-  if (!base.is_ok()) {
-    SignatureError reason = base.status().code() == StatusCode::kNotFound
+  const size_t params_line = base.size();
+  ValueSpan digest_value;
+  Status lines = append_component_lines(base, request, params.components, &digest_value);
+  if (!lines.is_ok()) {
+    SignatureError reason = lines.code() == StatusCode::kNotFound
                                 ? SignatureError::kMissingComponent
                                 : SignatureError::kMalformedSignature;
-    return failure(reason, label, base.status().message());
+    return failure(reason, label, lines.message());
   }
+  move_params_line_last(base, params_line);
 
   auto signature_value = Ed25519Signature::from_bytes(parsed->signature);
   if (!signature_value.is_ok()) {
@@ -445,22 +633,31 @@ VerifyResult verify_label(const SignedRequestView& request, std::string_view sig
   }
   const bool signature_ok =
       policy.key_cache != nullptr
-          ? policy.key_cache->verify(*public_key, as_bytes(*base), *signature_value)
-          : ed25519_verify(*public_key, as_bytes(*base), *signature_value);
+          ? policy.key_cache->verify(*public_key, as_bytes(base), *signature_value)
+          : ed25519_verify(*public_key, as_bytes(base), *signature_value);
   if (!signature_ok) {
     return failure(SignatureError::kBadSignature, label, "signature does not verify");
   }
 
   if (covers_digest) {
-    // Present: building the base would have failed otherwise.
-    std::string digest_field = combined_field(request, "content-digest").value_or("");
-    DigestVerdict verdict = verify_content_digest(digest_field, as_bytes(request.body));
+    // Present: building the base would have failed otherwise. The base
+    // already holds the combined field when it covers it without parameters.
+    std::string digest_field;
+    std::string_view digest_text;
+    if (digest_value.offset != kNoValue) {
+      digest_text =
+          std::string_view(base).substr(digest_value.offset - params_line, digest_value.size);
+    } else {
+      digest_field = combined_field(request, "content-digest").value_or("");
+      digest_text = digest_field;
+    }
+    DigestVerdict verdict = verify_content_digest(digest_text, as_bytes(request.body));
     if (verdict != DigestVerdict::kMatch) {
       return failure(SignatureError::kDigestMismatch, label,
                      "Content-Digest: " + std::string(digest_verdict_name(verdict)));
     }
   }
-  return VerifiedSignature{std::string(label), params, std::move(base).value(),
+  return VerifiedSignature{std::string(label), std::move(parsed->params), std::move(base),
                            std::move(parsed->signature)};
 }
 
@@ -487,14 +684,21 @@ Result<std::string> ComponentId::serialize() const {
 }
 
 Result<std::string> signature_params_value(const SignatureParams& params) {
-  CUSTOS_ASSIGN_OR_RETURN(sf::InnerList inner, params_inner_list(params));
-  return sf::serialize_inner_list(inner);
+  std::string value;
+  CUSTOS_RETURN_IF_ERROR(append_params_value(value, params));
+  return value;
 }
 
 Result<std::string> signature_base(const SignedRequestView& request,
                                    const SignatureParams& params) {
-  CUSTOS_ASSIGN_OR_RETURN(std::string params_value, signature_params_value(params));
-  return build_base(request, params.components, params_value);
+  std::string base;
+  base.reserve(kBaseReserve);
+  base += kParamsLinePrefix;
+  CUSTOS_RETURN_IF_ERROR(append_params_value(base, params));
+  const size_t params_line = base.size();
+  CUSTOS_RETURN_IF_ERROR(append_component_lines(base, request, params.components, nullptr));
+  move_params_line_last(base, params_line);
+  return base;
 }
 
 Result<std::vector<std::string>> signature_labels(std::string_view signature_input) {
@@ -510,21 +714,26 @@ Result<ParsedSignature> parse_signature(std::string_view signature_input,
   if (!inputs.is_ok()) return inputs.status().with_context("Signature-Input");
   auto signatures = sf::parse_dictionary(signature);
   if (!signatures.is_ok()) return signatures.status().with_context("Signature");
-  const sf::ListMember* input_member = inputs->find(label);
+  sf::ListMember* input_member = inputs->find(label);
   if (input_member == nullptr) {
     return not_found("Signature-Input has no label '" + std::string(label) + "'");
   }
-  const sf::ListMember* signature_member = signatures->find(label);
+  sf::ListMember* signature_member = signatures->find(label);
   if (signature_member == nullptr) {
     return not_found("Signature has no label '" + std::string(label) + "'");
   }
-  const auto* inner = std::get_if<sf::InnerList>(input_member);
+  auto* inner = std::get_if<sf::InnerList>(input_member);
   if (inner == nullptr) return invalid_argument("Signature-Input member is not an Inner List");
-  const auto* item = std::get_if<sf::Item>(signature_member);
-  const auto* bytes = item ? std::get_if<sf::ByteSequence>(&item->value) : nullptr;
+  auto* item = std::get_if<sf::Item>(signature_member);
+  auto* bytes = item ? std::get_if<sf::ByteSequence>(&item->value) : nullptr;
   if (bytes == nullptr) return invalid_argument("Signature member is not a Byte Sequence");
-  CUSTOS_ASSIGN_OR_RETURN(SignatureParams params, params_from_inner_list(*inner));
-  return ParsedSignature{std::string(label), std::move(params), *inner, bytes->value};
+  Result<ParsedSignature> parsed(ParsedSignature{});
+  CUSTOS_RETURN_IF_ERROR(params_from_inner_list(*inner, parsed->params));
+  parsed->label = label;
+  // The parsed fields are discarded: their members move out.
+  parsed->signature_input = std::move(*inner);
+  parsed->signature = std::move(bytes->value);
+  return parsed;
 }
 
 Result<SignedHeaders> sign_request(const SignedRequestView& request, const SignatureParams& params,
@@ -581,16 +790,22 @@ Status VerifyResult::status() const {
 
 VerifyResult verify_request(const SignedRequestView& request, std::optional<std::string_view> label,
                             const KeyLookupFn& key_lookup, const VerifyPolicy& policy) {
-  auto signature_input = combined_field(request, "signature-input");
-  auto signature = combined_field(request, "signature");
-  if (!signature_input || !signature) {
+  std::string input_storage;
+  std::string signature_storage;
+  std::string_view signature_input_text;
+  std::string_view signature_text;
+  const bool has_input =
+      combined_field_view(request, "signature-input", input_storage, signature_input_text);
+  const bool has_signature =
+      combined_field_view(request, "signature", signature_storage, signature_text);
+  if (!has_input || !has_signature) {
     return failure(SignatureError::kMissingSignature, label.value_or(""),
                    "the request has no Signature-Input or no Signature field");
   }
   if (label) {
-    return verify_label(request, *signature_input, *signature, *label, key_lookup, policy);
+    return verify_label(request, signature_input_text, signature_text, *label, key_lookup, policy);
   }
-  auto labels = signature_labels(*signature_input);
+  auto labels = signature_labels(signature_input_text);
   if (!labels.is_ok()) {
     return failure(SignatureError::kMalformedSignature, "", labels.status().message());
   }
@@ -600,7 +815,7 @@ VerifyResult verify_request(const SignedRequestView& request, std::optional<std:
   std::optional<VerifyResult> first_failure;
   for (const std::string& candidate : *labels) {
     VerifyResult result =
-        verify_label(request, *signature_input, *signature, candidate, key_lookup, policy);
+        verify_label(request, signature_input_text, signature_text, candidate, key_lookup, policy);
     if (result.is_ok()) return result;
     if (!first_failure) first_failure = std::move(result);
   }

@@ -44,14 +44,15 @@ bool is_key_char(char c) {
 constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (is_digit(c)) return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
+// The value of each base64 character, -1 for every other byte.
+constexpr std::array<int8_t, 256> kBase64Values = [] {
+  std::array<int8_t, 256> values{};
+  values.fill(-1);
+  for (int i = 0; i < 64; ++i) values[static_cast<uint8_t>(kBase64Alphabet[i])] = int8_t(i);
+  return values;
+}();
+
+int base64_value(char c) { return kBase64Values[static_cast<uint8_t>(c)]; }
 
 // Decodes the text between the colons of a Byte Sequence. RFC 8941 section
 // 4.2.7 asks parsers not to fail on missing "=" padding or non-zero pad bits,
@@ -64,22 +65,32 @@ Result<Bytes> decode_byte_sequence(std::string_view text) {
   if (padding > 0 && text.size() % 4 != 0) {
     return invalid_argument("byte sequence padding does not complete a quantum");
   }
-  if (data_length % 4 == 1) return invalid_argument("byte sequence has a truncated quantum");
-  Bytes bytes;
-  bytes.reserve(data_length * 3 / 4);
-  uint32_t accumulator = 0;
-  int bits = 0;
-  for (size_t i = 0; i < data_length; ++i) {
-    int value = base64_value(text[i]);
-    if (value < 0) return invalid_argument("byte sequence has a character outside base64");
-    accumulator = (accumulator << 6) | static_cast<uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes.push_back(static_cast<uint8_t>(accumulator >> bits));
-      accumulator &= (1u << bits) - 1;
-    }
+  const size_t rest = data_length % 4;
+  if (rest == 1) return invalid_argument("byte sequence has a truncated quantum");
+  const size_t full = data_length - rest;
+  Bytes bytes(full / 4 * 3 + (rest == 0 ? 0 : rest - 1));
+  int invalid = 0;  // negative once any character is outside the alphabet
+  size_t out = 0;
+  for (size_t i = 0; i < full; i += 4) {
+    int a = base64_value(text[i]), b = base64_value(text[i + 1]);
+    int c = base64_value(text[i + 2]), d = base64_value(text[i + 3]);
+    invalid |= a | b | c | d;
+    uint32_t v = uint32_t(a) << 18 | uint32_t(b) << 12 | uint32_t(c) << 6 | uint32_t(d);
+    bytes[out] = static_cast<uint8_t>(v >> 16);
+    bytes[out + 1] = static_cast<uint8_t>(v >> 8);
+    bytes[out + 2] = static_cast<uint8_t>(v);
+    out += 3;
   }
+  if (rest != 0) {
+    // Two or three characters: one or two bytes; the pad bits are dropped.
+    int a = base64_value(text[full]), b = base64_value(text[full + 1]);
+    int c = rest == 3 ? base64_value(text[full + 2]) : 0;
+    invalid |= a | b | c;
+    uint32_t v = uint32_t(a) << 18 | uint32_t(b) << 12 | uint32_t(c) << 6;
+    bytes[out] = static_cast<uint8_t>(v >> 16);
+    if (rest == 3) bytes[out + 1] = static_cast<uint8_t>(v >> 8);
+  }
+  if (invalid < 0) return invalid_argument("byte sequence has a character outside base64");
   return bytes;
 }
 
@@ -107,7 +118,9 @@ void append_base64(std::string& out, const Bytes& bytes) {
   }
 }
 
-// A cursor over the input string, one method per parsing algorithm.
+// A cursor over the input string, one method per parsing algorithm. Each
+// method parses into a caller-provided value and returns a Status, so the
+// parsed values are built in place instead of being moved through Results.
 class Parser {
  public:
   explicit Parser(std::string_view input) : input_(input) {}
@@ -133,49 +146,50 @@ class Parser {
   }
 
   // RFC 8941 section 4.2.1.
-  Result<List> list() {
-    List members;
+  Status list(List& members) {
     while (!at_end()) {
-      CUSTOS_ASSIGN_OR_RETURN(ListMember member, item_or_inner_list());
-      members.push_back(std::move(member));
+      ListMember& member = members.emplace_back();
+      CUSTOS_RETURN_IF_ERROR(item_or_inner_list(member));
       CUSTOS_RETURN_IF_ERROR(after_member());
-      if (at_end()) return members;
     }
-    return members;
+    return Status::ok();
   }
 
   // RFC 8941 section 4.2.2.
-  Result<Dictionary> dictionary() {
-    Dictionary dictionary;
+  Status dictionary(Dictionary& dictionary) {
     while (!at_end()) {
-      CUSTOS_ASSIGN_OR_RETURN(std::string key, parse_key());
+      CUSTOS_RETURN_IF_ERROR(check_key_start());
+      std::string_view key = scan_key();
+      ListMember member;
       if (peek() == '=') {
         ++pos_;
-        CUSTOS_ASSIGN_OR_RETURN(ListMember member, item_or_inner_list());
-        dictionary.set(std::move(key), std::move(member));
+        CUSTOS_RETURN_IF_ERROR(item_or_inner_list(member));
       } else {
-        CUSTOS_ASSIGN_OR_RETURN(Parameters parameters, parse_parameters());
-        dictionary.set(std::move(key), Item{true, std::move(parameters)});
+        Item& flag = member.emplace<Item>();
+        flag.value = true;
+        CUSTOS_RETURN_IF_ERROR(parse_parameters(flag.parameters));
       }
+      dictionary.set(std::string(key), std::move(member));
       CUSTOS_RETURN_IF_ERROR(after_member());
-      if (at_end()) return dictionary;
     }
-    return dictionary;
+    return Status::ok();
   }
 
   // RFC 8941 section 4.2.3.
-  Result<Item> item() {
-    CUSTOS_ASSIGN_OR_RETURN(BareItem value, bare_item());
-    CUSTOS_ASSIGN_OR_RETURN(Parameters parameters, parse_parameters());
-    return Item{std::move(value), std::move(parameters)};
+  Status item(Item& out) {
+    CUSTOS_RETURN_IF_ERROR(bare_item(out.value));
+    return parse_parameters(out.parameters);
   }
 
  private:
   char peek() const { return at_end() ? '\0' : input_[pos_]; }
 
   Status error(std::string_view what) const {
-    return invalid_argument("structured field: " + std::string(what) + " at offset " +
-                            std::to_string(pos_));
+    std::string message = "structured field: ";
+    message += what;
+    message += " at offset ";
+    message += std::to_string(pos_);
+    return invalid_argument(std::move(message));
   }
 
   // The separator between List or Dictionary members: OWS "," OWS, with no
@@ -190,28 +204,22 @@ class Parser {
     return Status::ok();
   }
 
-  Result<ListMember> item_or_inner_list() {
-    if (peek() == '(') {
-      CUSTOS_ASSIGN_OR_RETURN(InnerList inner, inner_list());
-      return ListMember(std::move(inner));
-    }
-    CUSTOS_ASSIGN_OR_RETURN(Item parsed, item());
-    return ListMember(std::move(parsed));
+  Status item_or_inner_list(ListMember& out) {
+    if (peek() == '(') return inner_list(out.emplace<InnerList>());
+    return item(out.emplace<Item>());
   }
 
   // RFC 8941 section 4.2.1.2.
-  Result<InnerList> inner_list() {
+  Status inner_list(InnerList& inner) {
     ++pos_;  // '('
-    InnerList inner;
     while (!at_end()) {
       skip_sp();
       if (peek() == ')') {
         ++pos_;
-        CUSTOS_ASSIGN_OR_RETURN(inner.parameters, parse_parameters());
-        return inner;
+        return parse_parameters(inner.parameters);
       }
-      CUSTOS_ASSIGN_OR_RETURN(Item parsed, item());
-      inner.items.push_back(std::move(parsed));
+      if (inner.items.empty()) inner.items.reserve(4);
+      CUSTOS_RETURN_IF_ERROR(item(inner.items.emplace_back()));
       char next = peek();
       if (next != ' ' && next != ')') return error("expected ' ' or ')' in inner list");
     }
@@ -219,44 +227,48 @@ class Parser {
   }
 
   // RFC 8941 section 4.2.3.1.
-  Result<BareItem> bare_item() {
+  Status bare_item(BareItem& out) {
     char c = peek();
-    if (c == '-' || is_digit(c)) return number();
-    if (c == '"') return string();
-    if (c == '*' || is_alpha(c)) return token();
-    if (c == ':') return byte_sequence();
-    if (c == '?') return boolean();
+    if (c == '-' || is_digit(c)) return number(out);
+    if (c == '"') return string(out);
+    if (c == '*' || is_alpha(c)) return token(out);
+    if (c == ':') return byte_sequence(out);
+    if (c == '?') return boolean(out);
     return error(at_end() ? "missing item" : "unexpected character for an item");
   }
 
   // RFC 8941 section 4.2.3.2.
-  Result<Parameters> parse_parameters() {
-    Parameters parameters;
+  Status parse_parameters(Parameters& parameters) {
     while (peek() == ';') {
       ++pos_;
       skip_sp();
-      CUSTOS_ASSIGN_OR_RETURN(std::string key, parse_key());
+      CUSTOS_RETURN_IF_ERROR(check_key_start());
+      std::string_view key = scan_key();
       BareItem value = true;
       if (peek() == '=') {
         ++pos_;
-        CUSTOS_ASSIGN_OR_RETURN(value, bare_item());
+        CUSTOS_RETURN_IF_ERROR(bare_item(value));
       }
-      parameters.set(std::move(key), std::move(value));
+      if (parameters.empty()) parameters.reserve(4);
+      parameters.set(std::string(key), std::move(value));
     }
-    return parameters;
+    return Status::ok();
   }
 
-  // RFC 8941 section 4.2.3.3.
-  Result<std::string> parse_key() {
+  // RFC 8941 section 4.2.3.3, in two steps: the first character, then the rest.
+  Status check_key_start() const {
     char first = peek();
     if (!is_lcalpha(first) && first != '*') return error("key must start with a-z or '*'");
+    return Status::ok();
+  }
+  std::string_view scan_key() {
     size_t start = pos_;
     while (!at_end() && is_key_char(input_[pos_])) ++pos_;
-    return std::string(input_.substr(start, pos_ - start));
+    return input_.substr(start, pos_ - start);
   }
 
   // RFC 8941 section 4.2.4.
-  Result<BareItem> number() {
+  Status number(BareItem& out) {
     bool negative = false;
     if (peek() == '-') {
       negative = true;
@@ -270,7 +282,10 @@ class Parser {
       integer_part = integer_part * 10 + (input_[pos_] - '0');
       ++pos_;
     }
-    if (peek() != '.') return BareItem(negative ? -integer_part : integer_part);
+    if (peek() != '.') {
+      out = negative ? -integer_part : integer_part;
+      return Status::ok();
+    }
     if (integer_digits > 12) return error("decimal has more than 12 integer digits");
     ++pos_;  // '.'
     int64_t fraction = 0;
@@ -283,64 +298,76 @@ class Parser {
     if (fraction_digits == 0) return error("decimal ends with '.'");
     for (size_t i = fraction_digits; i < 3; ++i) fraction *= 10;
     int64_t thousandths = integer_part * 1000 + fraction;
-    return BareItem(Decimal{negative ? -thousandths : thousandths});
+    out = Decimal{negative ? -thousandths : thousandths};
+    return Status::ok();
   }
 
-  // RFC 8941 section 4.2.5.
-  Result<BareItem> string() {
+  // RFC 8941 section 4.2.5. Runs of plain characters are appended whole.
+  Status string(BareItem& out) {
     ++pos_;  // '"'
-    std::string text;
+    std::string& text = out.emplace<std::string>();
+    size_t run = pos_;
     while (!at_end()) {
-      char c = input_[pos_++];
+      char c = input_[pos_];
+      if (c == '"') {
+        text.append(input_.data() + run, pos_ - run);
+        ++pos_;
+        return Status::ok();
+      }
       if (c == '\\') {
+        text.append(input_.data() + run, pos_ - run);
+        ++pos_;
         if (at_end()) return error("string ends inside an escape");
         char escaped = input_[pos_++];
         if (escaped != '"' && escaped != '\\') return error("string has an invalid escape");
         text += escaped;
-      } else if (c == '"') {
-        return BareItem(std::move(text));
-      } else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E) {
+        run = pos_;
+        continue;
+      }
+      ++pos_;
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E) {
         return error("string has a non-printable character");
-      } else {
-        text += c;
       }
     }
     return error("unterminated string");
   }
 
   // RFC 8941 section 4.2.6.
-  Result<BareItem> token() {
+  Status token(BareItem& out) {
     size_t start = pos_++;
     while (!at_end() && (is_tchar(input_[pos_]) || input_[pos_] == ':' || input_[pos_] == '/')) {
       ++pos_;
     }
-    return BareItem(Token{std::string(input_.substr(start, pos_ - start))});
+    out.emplace<Token>().value.assign(input_.data() + start, pos_ - start);
+    return Status::ok();
   }
 
   // RFC 8941 section 4.2.7.
-  Result<BareItem> byte_sequence() {
+  Status byte_sequence(BareItem& out) {
     ++pos_;  // ':'
     size_t end = input_.find(':', pos_);
     if (end == std::string_view::npos) return error("unterminated byte sequence");
     std::string_view encoded = input_.substr(pos_, end - pos_);
     for (char c : encoded) {
-      if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '/' && c != '=') {
+      if (base64_value(c) < 0 && c != '=') {
         return error("byte sequence has a character outside base64");
       }
     }
     auto decoded = decode_byte_sequence(encoded);
     if (!decoded.is_ok()) return error(decoded.status().message());
     pos_ = end + 1;
-    return BareItem(ByteSequence{std::move(decoded).value()});
+    out.emplace<ByteSequence>().value = std::move(decoded).value();
+    return Status::ok();
   }
 
   // RFC 8941 section 4.2.8.
-  Result<BareItem> boolean() {
+  Status boolean(BareItem& out) {
     ++pos_;  // '?'
     char c = peek();
     if (c != '0' && c != '1') return error("boolean must be ?0 or ?1");
     ++pos_;
-    return BareItem(c == '1');
+    out = c == '1';
+    return Status::ok();
   }
 
   std::string_view input_;
@@ -352,12 +379,51 @@ Result<T> parse_top_level(std::string_view field_value, Parse parse) {
   Parser parser(field_value);
   CUSTOS_RETURN_IF_ERROR(parser.check_ascii());
   parser.skip_sp();
-  CUSTOS_ASSIGN_OR_RETURN(T value, parse(parser));
+  T value;
+  CUSTOS_RETURN_IF_ERROR(parse(parser, value));
   CUSTOS_RETURN_IF_ERROR(parser.expect_end());
   return value;
 }
 
 Status serialize_bare_item_to(std::string& out, const BareItem& value);
+
+Status append_integer_to(std::string& out, int64_t value) {
+  if (value > kMaxInteger || value < -kMaxInteger) {
+    return invalid_argument("structured field: integer out of range");
+  }
+  char digits[24];
+  size_t length = 0;
+  uint64_t magnitude = value < 0 ? static_cast<uint64_t>(-value) : static_cast<uint64_t>(value);
+  do {
+    digits[length++] = static_cast<char>('0' + magnitude % 10);
+    magnitude /= 10;
+  } while (magnitude != 0);
+  if (value < 0) out += '-';
+  while (length > 0) out += digits[--length];
+  return Status::ok();
+}
+
+// One pass: checks each character and appends runs without '"' or '\\' whole.
+Status append_string_to(std::string& out, std::string_view text) {
+  const size_t start = out.size();
+  out += '"';
+  size_t run = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x20 || byte > 0x7E) {
+      out.resize(start);
+      return invalid_argument("structured field: string has a non-printable character");
+    }
+    if (byte == '"' || byte == '\\') {
+      out.append(text.data() + run, i - run);
+      out += '\\';
+      run = i;
+    }
+  }
+  out.append(text.data() + run, text.size() - run);
+  out += '"';
+  return Status::ok();
+}
 
 Status serialize_key_to(std::string& out, std::string_view key) {
   if (!is_valid_key(key)) {
@@ -421,28 +487,11 @@ Status serialize_decimal_to(std::string& out, const Decimal& decimal) {
 }
 
 Status serialize_bare_item_to(std::string& out, const BareItem& value) {
-  if (const auto* integer = std::get_if<int64_t>(&value)) {
-    if (*integer > kMaxInteger || *integer < -kMaxInteger) {
-      return invalid_argument("structured field: integer out of range");
-    }
-    out += std::to_string(*integer);
-    return Status::ok();
-  }
+  if (const auto* integer = std::get_if<int64_t>(&value)) return append_integer_to(out, *integer);
   if (const auto* decimal = std::get_if<Decimal>(&value)) {
     return serialize_decimal_to(out, *decimal);
   }
-  if (const auto* text = std::get_if<std::string>(&value)) {
-    if (!is_valid_string(*text)) {
-      return invalid_argument("structured field: string has a non-printable character");
-    }
-    out += '"';
-    for (char c : *text) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-    return Status::ok();
-  }
+  if (const auto* text = std::get_if<std::string>(&value)) return append_string_to(out, *text);
   if (const auto* token = std::get_if<Token>(&value)) {
     if (!is_valid_token(token->value)) {
       return invalid_argument("structured field: invalid token '" + token->value + "'");
@@ -494,6 +543,13 @@ const ListMember* Dictionary::find(std::string_view key) const {
   return nullptr;
 }
 
+ListMember* Dictionary::find(std::string_view key) {
+  for (auto& entry : entries_) {
+    if (entry.first == key) return &entry.second;
+  }
+  return nullptr;
+}
+
 void Dictionary::set(std::string key, ListMember value) {
   for (auto& entry : entries_) {
     if (entry.first == key) {
@@ -505,16 +561,19 @@ void Dictionary::set(std::string key, ListMember value) {
 }
 
 Result<List> parse_list(std::string_view field_value) {
-  return parse_top_level<List>(field_value, [](Parser& parser) { return parser.list(); });
+  return parse_top_level<List>(field_value,
+                               [](Parser& parser, List& list) { return parser.list(list); });
 }
 
 Result<Dictionary> parse_dictionary(std::string_view field_value) {
-  return parse_top_level<Dictionary>(field_value,
-                                     [](Parser& parser) { return parser.dictionary(); });
+  return parse_top_level<Dictionary>(field_value, [](Parser& parser, Dictionary& dictionary) {
+    return parser.dictionary(dictionary);
+  });
 }
 
 Result<Item> parse_item(std::string_view field_value) {
-  return parse_top_level<Item>(field_value, [](Parser& parser) { return parser.item(); });
+  return parse_top_level<Item>(field_value,
+                               [](Parser& parser, Item& item) { return parser.item(item); });
 }
 
 Result<std::string> serialize_list(const List& list) {
@@ -574,6 +633,22 @@ Result<std::string> serialize_parameters(const Parameters& parameters) {
   CUSTOS_RETURN_IF_ERROR(serialize_parameters_to(out, parameters));
   return out;
 }
+
+Status append_item(std::string& out, const Item& item) { return serialize_item_to(out, item); }
+
+Status append_inner_list(std::string& out, const InnerList& inner_list) {
+  return serialize_inner_list_to(out, inner_list);
+}
+
+Status append_parameters(std::string& out, const Parameters& parameters) {
+  return serialize_parameters_to(out, parameters);
+}
+
+Status append_string(std::string& out, std::string_view text) {
+  return append_string_to(out, text);
+}
+
+Status append_integer(std::string& out, int64_t value) { return append_integer_to(out, value); }
 
 bool is_valid_key(std::string_view key) {
   if (key.empty() || (!is_lcalpha(key[0]) && key[0] != '*')) return false;

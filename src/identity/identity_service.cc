@@ -312,9 +312,11 @@ KeyLookup IdentityService::find_by_key_id(std::string_view key_id,
   KeyLookup lookup;
   {
     std::shared_lock lock(state_mutex_);
-    auto owner = state_->key_owner.find(std::string(key_id));
+    auto owner = state_->key_owner.find(key_id);
     if (owner == state_->key_owner.end()) return lookup;
-    lookup.principal = state_->principals.at(owner->second);
+    lookup.principal = owner->second.principal != nullptr
+                           ? *owner->second.principal
+                           : state_->principals.at(owner->second.principal_id);
   }
   lookup.key = *lookup.principal->find_key(key_id);
   switch (lookup.principal->status) {

@@ -61,7 +61,7 @@ Result<const Principal*> live_principal(const State& state, std::string_view id,
 Status check_new_key(const State& state, std::string_view key_id,
                      const Ed25519PublicKey& public_key) {
   CUSTOS_RETURN_IF_ERROR(check_identifier("key_id", key_id));
-  if (state.key_owner.count(std::string(key_id)) != 0) {
+  if (state.key_owner.find(key_id) != state.key_owner.end()) {
     return already_exists("key id \"" + std::string(key_id) + "\" is already registered");
   }
   if (state.public_keys.count(public_key.bytes) != 0) {
@@ -218,7 +218,7 @@ Principal& mutable_principal(State& state, const std::string& id, uint64_t index
 }
 
 void register_key(State& state, Principal& principal, PrincipalKey key) {
-  state.key_owner[key.key_id] = principal.id();
+  state.key_owner[key.key_id] = KeyOwner{principal.id(), nullptr};
   state.public_keys.insert(key.public_key.bytes);
   principal.keys.push_back(std::move(key));
 }
@@ -398,7 +398,13 @@ Status check_change(const State& state, const ControlChange& change) {
 void apply_change(State& state, const ControlChange& change, uint64_t index) {
   std::shared_ptr<Principal> holder;
   std::visit([&](const auto& fields) { apply(state, fields, index, holder); }, change);
-  if (holder) state.principals[holder->id()] = std::move(holder);
+  if (!holder) return;
+  PrincipalPtr& slot = state.principals[holder->id()];
+  slot = std::move(holder);
+  for (const PrincipalKey& key : slot->keys) {
+    auto owner = state.key_owner.find(key.key_id);
+    if (owner != state.key_owner.end()) owner->second.principal = &slot;
+  }
 }
 
 std::string dump_state(const State& state) {

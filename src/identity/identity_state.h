@@ -42,9 +42,31 @@ struct UserSecrets {
   Bytes totp_secret;
 };
 
+// Hashes std::string and std::string_view alike, so lookups by a borrowed
+// key id need no temporary string.
+struct TransparentStringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const noexcept {
+    return std::hash<std::string_view>{}(text);
+  }
+};
+
+// Who owns a key: the principal's id and its slot in State::principals.
+// The slot pointer stays valid because principals are never erased from
+// that map (std::map nodes do not move) and State is not copyable.
+struct KeyOwner {
+  std::string principal_id;
+  const PrincipalPtr* principal = nullptr;
+};
+
 struct State {
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
   std::map<std::string, PrincipalPtr, std::less<>> principals;
-  std::unordered_map<std::string, std::string> key_owner;       // key id -> principal id
+  // key id -> owner; the slot is set when the principal is stored (apply_change)
+  std::unordered_map<std::string, KeyOwner, TransparentStringHash, std::equal_to<>> key_owner;
   std::set<std::array<uint8_t, 32>> public_keys;                // every registered key
   std::unordered_map<std::string, TokenRecord> tokens_by_hash;  // raw hash bytes -> record
   std::set<std::string> token_ids;

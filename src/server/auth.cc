@@ -184,8 +184,10 @@ size_t RequestAuthenticator::warm_key_cache(std::stop_token stop) const {
 
 AuthResult RequestAuthenticator::authenticate(const HttpRequest& request,
                                               AuthenticateMode mode) const {
-  if (has_header(request, "Signature-Input") || has_header(request, "Signature")) {
-    return authenticate_signature(request, mode);
+  const bool has_input = has_header(request, "Signature-Input");
+  const bool has_signature = has_header(request, "Signature");
+  if (has_input || has_signature) {
+    return authenticate_signature(request, mode, has_input, has_signature);
   }
   if (auto authorization = request.header("Authorization")) {
     return authenticate_bearer(*authorization);
@@ -196,8 +198,9 @@ AuthResult RequestAuthenticator::authenticate(const HttpRequest& request,
 }
 
 AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& request,
-                                                        AuthenticateMode mode) const {
-  if (!has_header(request, "Signature-Input") || !has_header(request, "Signature")) {
+                                                        AuthenticateMode mode, bool has_input,
+                                                        bool has_signature) const {
+  if (!has_input || !has_signature) {
     return refuse(kReasonMalformedSignature, "Signature-Input and Signature must be sent together");
   }
   std::optional<std::string_view> host = request.header("Host");
@@ -237,24 +240,32 @@ AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& reque
 
   // The lookup remembers what identity said, so a refused key is reported
   // with its own reason instead of verify_request's generic unknown key.
-  identity::KeyLookup lookup;
-  bool looked_up = false;
-  auto usable = [&mode](const identity::KeyLookup& found) {
-    return found.ok() || (mode.allow_quarantined &&
-                          found.verdict == identity::KeyVerdict::kPrincipalQuarantined);
+  // One pointer is captured, so the std::function holds it without allocating.
+  struct LookupState {
+    const identity::IdentityService& identity;
+    UnixMicros now_micros;
+    bool allow_quarantined;
+    identity::KeyLookup lookup;
+    bool looked_up = false;
+    bool usable() const {
+      return lookup.ok() || (allow_quarantined &&
+                             lookup.verdict == identity::KeyVerdict::kPrincipalQuarantined);
+    }
   };
-  KeyLookupFn key_lookup = [&](std::string_view key_id) -> std::optional<Ed25519PublicKey> {
-    lookup = identity_.find_by_key_id(key_id, now_micros);
-    looked_up = true;
-    if (!usable(lookup)) return std::nullopt;
-    return lookup.key.public_key;
+  LookupState state{identity_, now_micros, mode.allow_quarantined, {}, false};
+  KeyLookupFn key_lookup = [&state](std::string_view key_id) -> std::optional<Ed25519PublicKey> {
+    state.lookup = state.identity.find_by_key_id(key_id, state.now_micros);
+    state.looked_up = true;
+    if (!state.usable()) return std::nullopt;
+    return state.lookup.key.public_key;
   };
+  const identity::KeyLookup& lookup = state.lookup;
 
   VerifyResult verified =
       verify_request(view, std::string_view(kCustosSignatureLabel), key_lookup, policy);
   if (!verified) {
     const SignatureFailure& failure = verified.failure();
-    if (failure.reason == SignatureError::kUnknownKey && looked_up && lookup.principal) {
+    if (failure.reason == SignatureError::kUnknownKey && state.looked_up && lookup.principal) {
       std::string_view reason = reason_for(lookup.verdict);
       return refuse(
           reason, "key \"" + lookup.key.key_id + "\" of principal \"" + lookup.principal->id() +
@@ -263,11 +274,12 @@ AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& reque
     return refuse(reason_for(failure.reason), refusal_detail(failure));
   }
 
-  const SignatureParams& params = verified->params;
+  VerifiedSignature signature = std::move(verified).value();
+  SignatureParams& params = signature.params;
   if (!params.alg) {
     return refuse(kReasonMissingParameter, "the custos profile requires alg=\"ed25519\"");
   }
-  if (!params.keyid || !params.nonce || !params.created || !looked_up || !usable(lookup)) {
+  if (!params.keyid || !params.nonce || !params.created || !state.looked_up || !state.usable()) {
     // verify_request enforces all of these; refuse rather than trust a gap.
     return refuse(kReasonMissingParameter, "keyid, nonce and created are required");
   }
@@ -290,16 +302,16 @@ AuthResult RequestAuthenticator::authenticate_signature(const HttpRequest& reque
   AuthenticatedPrincipal who;
   who.principal = lookup.principal;
   who.method = CredentialMethod::kSignature;
-  who.key_id = *params.keyid;
-  who.nonce = *params.nonce;
+  who.key_id = std::move(*params.keyid);
+  who.nonce = std::move(*params.nonce);
   who.created = *params.created;
-  for (const ComponentId& component : params.components) {
+  for (ComponentId& component : params.components) {
     if (!component.name.empty() && component.name.front() != '@') {
-      who.covered_headers.push_back(component.name);
+      who.covered_headers.push_back(std::move(component.name));
     }
   }
-  who.signature_base = verified->signature_base;
-  who.signature = verified->signature;
+  who.signature_base = std::move(signature.signature_base);
+  who.signature = std::move(signature.signature);
   return who;
 }
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -675,6 +676,21 @@ TEST(HttpSignatureTest, RefusesUnsupportedOrDangerousComponents) {
   SignatureParams distinct;
   distinct.components = {{"content-digest", {}}, with_key("content-digest", "sha-512")};
   EXPECT_TRUE(signature_base(request.view(), distinct).is_ok());
+  // Past the first eight components too (where the base builder keeps its
+  // list of identifiers on the heap): a repeat is refused, distinct ones pass.
+  SignatureParams many;
+  for (const char* name : {"@method", "@path", "@authority", "@scheme", "@target-uri",
+                           "@request-target", "date", "content-type", "content-length"}) {
+    many.components.push_back(ComponentId{name, {}});
+  }
+  auto many_base = signature_base(request.view(), many);
+  ASSERT_TRUE(many_base.is_ok()) << many_base.status().to_string();
+  EXPECT_EQ(std::count(many_base->begin(), many_base->end(), '\n'), 9);
+  many.components.push_back(ComponentId{"@scheme", {}});
+  auto repeated = signature_base(request.view(), many);
+  ASSERT_FALSE(repeated.is_ok());
+  EXPECT_EQ(repeated.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(repeated.status().message().find("covered twice"), std::string::npos);
 }
 
 TEST(HttpSignatureTest, ErrorNames) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -73,6 +74,25 @@ TEST(NonceCacheTest, AnExpiredPairMayBeUsedAgain) {
   // one's window closed is a new request (the old one can no longer verify).
   EXPECT_TRUE(cache.check_and_remember("k", "n", kNow + 20, kNow + 20));
   EXPECT_EQ(cache.size(), 1u);
+  // The reuse is remembered with its own window: replayed until it closes,
+  // evicted only after it (not at the first use's expiry).
+  EXPECT_EQ(cache.check("k", "n", kNow + 25, kNow + 29), NonceVerdict::kReplayed);
+  EXPECT_EQ(cache.evict_expired(kNow + 30), 0u);
+  EXPECT_EQ(cache.evict_expired(kNow + 31), 1u);
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_TRUE(cache.check_and_remember("k", "n", kNow + 31, kNow + 31));
+}
+
+TEST(NonceCacheTest, LongKeyIdsAndNoncesAreKeptWhole) {
+  NonceCache cache({.max_skew_seconds = 10, .max_entries = 10});
+  const std::string key_id(300, 'k');
+  const std::string nonce(200, 'n');
+  EXPECT_TRUE(cache.check_and_remember(key_id, nonce, kNow, kNow));
+  EXPECT_EQ(cache.check(key_id, nonce, kNow, kNow), NonceVerdict::kReplayed);
+  // Differs only in its last byte, or in where the key id ends.
+  EXPECT_TRUE(cache.check_and_remember(key_id, nonce.substr(1) + "m", kNow, kNow));
+  EXPECT_TRUE(cache.check_and_remember(key_id + "n", nonce.substr(1), kNow, kNow));
+  EXPECT_EQ(cache.size(), 3u);
 }
 
 TEST(NonceCacheTest, ConcurrentUsersAcceptEachNonceOnce) {

@@ -175,7 +175,8 @@ class [[nodiscard]] VerifyResult {
   bool is_ok() const { return state_.index() == 0; }
   explicit operator bool() const { return is_ok(); }
   // Precondition: is_ok().
-  const VerifiedSignature& value() const { return std::get<0>(state_); }
+  const VerifiedSignature& value() const& { return std::get<0>(state_); }
+  VerifiedSignature&& value() && { return std::get<0>(std::move(state_)); }
   const VerifiedSignature* operator->() const { return &value(); }
   // Precondition: !is_ok().
   const SignatureFailure& failure() const { return std::get<1>(state_); }

@@ -76,6 +76,7 @@ class Parameters {
   const BareItem* find(std::string_view key) const;
   // Overwrites the value of an existing key in place, or appends.
   void set(std::string key, BareItem value);
+  void reserve(size_t entries) { entries_.reserve(entries); }
 
   const std::vector<Entry>& entries() const { return entries_; }
   bool empty() const { return entries_.empty(); }
@@ -109,6 +110,7 @@ class Dictionary {
   using Entry = std::pair<std::string, ListMember>;
 
   const ListMember* find(std::string_view key) const;
+  ListMember* find(std::string_view key);
   void set(std::string key, ListMember value);
 
   const std::vector<Entry>& entries() const { return entries_; }
@@ -136,6 +138,16 @@ Result<std::string> serialize_inner_list(const InnerList& inner_list);
 Result<std::string> serialize_list_member(const ListMember& member);
 Result<std::string> serialize_bare_item(const BareItem& value);
 Result<std::string> serialize_parameters(const Parameters& parameters);
+
+// The same serialisations appended to `out`, for callers that assemble a
+// larger text (a signature base) in one buffer. On an error `out` may hold
+// part of the serialisation.
+Status append_item(std::string& out, const Item& item);
+Status append_inner_list(std::string& out, const InnerList& inner_list);
+Status append_parameters(std::string& out, const Parameters& parameters);
+// A String (quoted, escaped) and an Integer.
+Status append_string(std::string& out, std::string_view text);
+Status append_integer(std::string& out, int64_t value);
 
 // Character classes of RFC 8941 section 3.
 bool is_valid_key(std::string_view key);

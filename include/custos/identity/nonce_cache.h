@@ -10,13 +10,15 @@
 // be remembered cannot be protected against replay).
 //
 // Thread-safety: every method is safe to call concurrently (one mutex; each
-// call is O(log n) plus the expired pairs it evicts).
+// call is O(1) on average (a hash lookup and an insertion at the end of the
+// expiry index, since pairs mostly arrive in expiry order), O(log n) at worst,
+// plus the expired pairs it evicts).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
-#include <set>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -59,11 +61,22 @@ class NonceCache {
  private:
   size_t evict_expired_locked(int64_t now);
 
+  struct PairHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view pair) const noexcept {
+      return std::hash<std::string_view>{}(pair);
+    }
+  };
+  // The time after which a pair may be forgotten -> the pair (a key of
+  // expiry_by_pair_, whose nodes never move), oldest first.
+  using ExpiryIndex = std::multimap<int64_t, const std::string*>;
+
   const NonceCacheOptions options_;
   mutable std::mutex mutex_;
-  // key id + '\0' + nonce -> the time after which it may be forgotten.
-  std::unordered_map<std::string, int64_t> expiry_by_pair_;
-  std::set<std::pair<int64_t, std::string>> pairs_by_expiry_;
+  // "<key id length>:<key id><nonce>" -> its entry in pairs_by_expiry_.
+  std::unordered_map<std::string, ExpiryIndex::iterator, PairHash, std::equal_to<>>
+      expiry_by_pair_;
+  ExpiryIndex pairs_by_expiry_;
 };
 
 }  // namespace custos::identity

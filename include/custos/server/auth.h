@@ -206,7 +206,9 @@ class RequestAuthenticator {
   size_t warm_key_cache(std::stop_token stop = {}) const;
 
  private:
-  AuthResult authenticate_signature(const HttpRequest& request, AuthenticateMode mode) const;
+  // `has_input` / `has_signature`: whether Signature-Input / Signature are present.
+  AuthResult authenticate_signature(const HttpRequest& request, AuthenticateMode mode,
+                                    bool has_input, bool has_signature) const;
   AuthResult authenticate_bearer(std::string_view authorization) const;
   AuthResult authenticate_client_certificate(const HttpRequest& request,
                                              AuthenticateMode mode) const;
