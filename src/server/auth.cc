@@ -1,6 +1,7 @@
 #include "custos/server/auth.h"
 
 #include <algorithm>
+#include <array>
 
 #include "custos/core/bytes.h"
 #include "custos/core/json_writer.h"
@@ -97,7 +98,27 @@ std::string refusal_detail(const SignatureFailure& failure) {
   }
 }
 
-std::string new_decision_id() { return "dec-" + hex_encode(random_bytes(16)); }
+// "dec-" + 32 hex digits of 16 bytes from the CSPRNG. The bytes are fetched
+// for 64 decisions at a time per thread: one getrandom() call instead of one
+// per decision, the ids as random as before. (custos never forks, so no two
+// processes share a thread's pool.)
+std::string new_decision_id() {
+  constexpr size_t kIdBytes = 16;
+  constexpr size_t kIdsPerFetch = 64;
+  thread_local std::array<uint8_t, kIdBytes * kIdsPerFetch> pool{};
+  thread_local size_t next_id = kIdsPerFetch;
+  if (next_id == kIdsPerFetch) {
+    Bytes fresh = random_bytes(pool.size());
+    std::copy(fresh.begin(), fresh.end(), pool.begin());
+    next_id = 0;
+  }
+  uint8_t* id = pool.data() + next_id * kIdBytes;
+  ++next_id;
+  std::string text = "dec-";
+  text += hex_encode(ByteView(id, kIdBytes));
+  std::fill(id, id + kIdBytes, uint8_t{0});  // each id is handed out once
+  return text;
+}
 
 }  // namespace
 
@@ -394,6 +415,33 @@ policy::EntityUid zone_uid(const std::string& zone) {
   return policy::EntityUid{std::string(kZoneType), zone};
 }
 
+// Values every decision's context uses, made once (immutable, shared).
+const policy::Value& credential_value(CredentialMethod method) {
+  static const std::array<policy::Value, 4> values = {
+      policy::Value::string(std::string(credential_method_name(CredentialMethod::kSignature))),
+      policy::Value::string(std::string(credential_method_name(CredentialMethod::kSession))),
+      policy::Value::string(std::string(credential_method_name(CredentialMethod::kApiToken))),
+      policy::Value::string(
+          std::string(credential_method_name(CredentialMethod::kClientCertificate))),
+  };
+  switch (method) {
+    case CredentialMethod::kSignature: return values[0];
+    case CredentialMethod::kSession: return values[1];
+    case CredentialMethod::kApiToken: return values[2];
+    case CredentialMethod::kClientCertificate: return values[3];
+  }
+  return values[0];
+}
+
+policy::Value scopes_value(const std::set<std::string>& scopes) {
+  static const policy::Value no_scopes = policy::Value::set({});
+  if (scopes.empty()) return no_scopes;
+  std::vector<policy::Value> elements;
+  elements.reserve(scopes.size());
+  for (const std::string& scope : scopes) elements.push_back(policy::Value::string(scope));
+  return policy::Value::set(std::move(elements));
+}
+
 }  // namespace
 
 policy::Entity principal_entity(const identity::Principal& principal) {
@@ -410,18 +458,22 @@ policy::Entity principal_entity(const identity::Principal& principal) {
   entity.uid = principal_uid(principal);
   // "id" repeats the entity id: Cedar cannot read an entity's id, and the
   // two-person rule (docs/policies) compares approvers with it.
-  entity.attributes = policy::Value::record({
-      {"id", policy::Value::string(attributes.id)},
-      {"kind", policy::Value::string(std::string(principal_kind_name(attributes.kind)))},
-      {"roles", policy::Value::set(std::move(roles))},
-      {"shift", policy::Value::string(attributes.shift)},
-      {"site", policy::Value::string(attributes.site)},
-      {"status", policy::Value::string(std::string(principal_status_name(principal.status)))},
-      {"subtype", policy::Value::string(std::string(device_subtype_name(attributes.subtype)))},
-      {"tags", policy::Value::record(std::move(tags))},
-      {"vendor", policy::Value::string(attributes.vendor)},
-      {"zone", policy::Value::string(attributes.zone)},
-  });
+  policy::RecordFields fields;
+  fields.reserve(10);
+  // In key order, so that Value::record has nothing to sort.
+  fields.emplace_back("id", policy::Value::string(attributes.id));
+  fields.emplace_back("kind", policy::Value::string(std::string(principal_kind_name(attributes.kind))));
+  fields.emplace_back("roles", policy::Value::set(std::move(roles)));
+  fields.emplace_back("shift", policy::Value::string(attributes.shift));
+  fields.emplace_back("site", policy::Value::string(attributes.site));
+  fields.emplace_back("status",
+                      policy::Value::string(std::string(principal_status_name(principal.status))));
+  fields.emplace_back("subtype",
+                      policy::Value::string(std::string(device_subtype_name(attributes.subtype))));
+  fields.emplace_back("tags", policy::Value::record(std::move(tags)));
+  fields.emplace_back("vendor", policy::Value::string(attributes.vendor));
+  fields.emplace_back("zone", policy::Value::string(attributes.zone));
+  entity.attributes = policy::Value::record(std::move(fields));
   if (!attributes.site.empty()) entity.parents.push_back(site_uid(attributes.site));
   if (!attributes.zone.empty()) entity.parents.push_back(zone_uid(attributes.zone));
   return entity;
@@ -584,16 +636,15 @@ AuthorizationDecision RequestAuthorizer::authorize(const AuthenticatedPrincipal&
   int64_t weekday = (local_day + 3) % 7;
   if (weekday < 0) weekday += 7;
   weekday += 1;
-  policy::RecordFields fields = context.extra;
-  std::vector<policy::Value> scopes;
-  for (const std::string& scope : who.scopes) scopes.push_back(policy::Value::string(scope));
+  policy::RecordFields fields;
+  fields.reserve(context.extra.size() + 6);
+  fields.insert(fields.end(), context.extra.begin(), context.extra.end());
   fields.emplace_back("time", policy::Value::long_value(now));
   fields.emplace_back("hour", policy::Value::long_value(hour));
   fields.emplace_back("weekday", policy::Value::long_value(weekday));
   if (context.source_ip) fields.emplace_back("source_ip", policy::Value::ip(*context.source_ip));
-  fields.emplace_back("credential",
-                      policy::Value::string(std::string(credential_method_name(who.method))));
-  fields.emplace_back("scopes", policy::Value::set(std::move(scopes)));
+  fields.emplace_back("credential", credential_value(who.method));
+  fields.emplace_back("scopes", scopes_value(who.scopes));
 
   policy::Request request;
   request.principal = principal_uid(*principal);

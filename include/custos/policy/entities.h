@@ -20,9 +20,9 @@
 // evaluate against it concurrently.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "custos/core/status.h"
@@ -52,11 +52,35 @@ class EntityStore {
   size_t size() const { return entities_.size(); }
 
  private:
-  struct Node {
-    Entity entity;
-    std::unordered_set<EntityUid, EntityUidHash> ancestors;  // transitive, excludes self
+  // Flat arrays instead of node-based hash containers: a store is often
+  // built per request (a handful of entities), so building it must cost a few
+  // allocations, not one per entity and per ancestor.
+  struct NodeInfo {
+    size_t uid_hash = 0;
+    uint32_t ancestors_begin = 0;  // range in ancestors_
+    uint32_t ancestors_end = 0;
   };
-  std::unordered_map<EntityUid, Node, EntityUidHash> entities_;
+  // One ancestor: the parent uid `parent` of entity `entity` (where it was
+  // first reached), identified by position so that a copied or moved store
+  // stays valid.
+  struct AncestorRef {
+    size_t uid_hash = 0;
+    uint32_t entity = 0;
+    uint32_t parent = 0;
+  };
+  static constexpr uint32_t kNoEntity = UINT32_MAX;
+
+  uint32_t index_of(const EntityUid& uid, size_t uid_hash) const;
+  const EntityUid& ancestor_uid(const AncestorRef& ref) const {
+    return entities_[ref.entity].parents[ref.parent];
+  }
+
+  std::vector<Entity> entities_;  // unique uids
+  std::vector<NodeInfo> nodes_;   // parallel to entities_
+  // Open addressing over entity positions (+1; 0 is empty); size a power of two.
+  std::vector<uint32_t> slots_;
+  // Per entity, its transitive ancestors (self excluded), sorted by uid_hash.
+  std::vector<AncestorRef> ancestors_;
 };
 
 }  // namespace custos::policy
