@@ -72,9 +72,9 @@ class Evaluator {
 
   // Ok(true) when the scope matches and every condition holds.
   Result<bool> satisfied(const internal::CompiledPolicy& policy) {
-    if (!scope_matches(policy.principal, request_.principal) ||
-        !scope_matches(policy.action, request_.action) ||
-        !scope_matches(policy.resource, request_.resource)) {
+    if (!scope_matches(policy.principal, Var::kPrincipal) ||
+        !scope_matches(policy.action, Var::kAction) ||
+        !scope_matches(policy.resource, Var::kResource)) {
       return false;
     }
     for (const internal::Condition& condition : policy.conditions) {
@@ -85,39 +85,66 @@ class Evaluator {
     return true;
   }
 
+  // The store's entry for the request's principal, action or resource
+  // (nullptr: not in the store), looked up once per request.
+  const Entity* request_entry(Var var) {
+    const size_t slot = static_cast<size_t>(var);
+    if (!request_entries_found_[slot]) {
+      request_entries_[slot] = entities_.find(request_uid(var));
+      request_entries_found_[slot] = true;
+    }
+    return request_entries_[slot];
+  }
+
  private:
   bool fail(Status status) {
     error_ = std::move(status);
     return false;
   }
 
-  bool scope_matches(const ScopeConstraint& scope, const EntityUid& uid) const {
+  const EntityUid& request_uid(Var var) const {
+    return var == Var::kPrincipal ? request_.principal
+           : var == Var::kAction  ? request_.action
+                                  : request_.resource;
+  }
+
+  // Cedar `in` for a request entity.
+  bool request_in(Var var, const EntityUid& ancestor) {
+    if (request_uid(var) == ancestor) return true;
+    const Entity* entry = request_entry(var);
+    return entry != nullptr && entities_.has_ancestor(*entry, ancestor);
+  }
+
+  bool scope_matches(const ScopeConstraint& scope, Var var) {
     switch (scope.kind) {
       case ScopeConstraint::Kind::kAny: return true;
-      case ScopeConstraint::Kind::kEq: return uid == scope.uid;
-      case ScopeConstraint::Kind::kIn: return entities_.is_in(uid, scope.uid);
-      case ScopeConstraint::Kind::kIs: return uid.type == scope.type;
+      case ScopeConstraint::Kind::kEq: return request_uid(var) == scope.uid;
+      case ScopeConstraint::Kind::kIn: return request_in(var, scope.uid);
+      case ScopeConstraint::Kind::kIs: return request_uid(var).type == scope.type;
       case ScopeConstraint::Kind::kIsIn:
-        return uid.type == scope.type && entities_.is_in(uid, scope.uid);
+        return request_uid(var).type == scope.type && request_in(var, scope.uid);
       case ScopeConstraint::Kind::kInAny:
         for (const EntityUid& target : scope.uids) {
-          if (entities_.is_in(uid, target)) return true;
+          if (request_in(var, target)) return true;
         }
         return false;
     }
     return false;
   }
 
+  // `operand in ancestor`; operand is an entity.
+  bool operand_in(const Operand& operand, const EntityUid& ancestor) {
+    return operand.is_request_entity() ? request_in(operand.var(), ancestor)
+                                       : entities_.is_in(operand.entity(), ancestor);
+  }
+
   // The request's principal, action or resource as a Value, made once per
   // evaluator and only when an expression needs the entity as a value (an
   // element of a set, an argument of contains...).
   const Value& request_value(Var var) {
-    size_t slot = static_cast<size_t>(var);
+    const size_t slot = static_cast<size_t>(var);
     if (!request_values_made_[slot]) {
-      const EntityUid& uid = var == Var::kPrincipal ? request_.principal
-                             : var == Var::kAction  ? request_.action
-                                                    : request_.resource;
-      request_values_[slot] = Value::entity(uid);
+      request_values_[slot] = Value::entity(request_uid(var));
       request_values_made_[slot] = true;
     }
     return request_values_[slot];
@@ -148,9 +175,8 @@ class Evaluator {
   // `lhs in rhs` where rhs is an entity or a set of entities.
   bool eval_in(const Operand& lhs, const Operand& rhs, bool& out) {
     if (!lhs.is(ValueKind::kEntity)) return fail(type_error("entity", lhs.kind()));
-    const EntityUid& descendant = lhs.entity();
     if (rhs.is(ValueKind::kEntity)) {
-      out = entities_.is_in(descendant, rhs.entity());
+      out = operand_in(lhs, rhs.entity());
       return true;
     }
     if (!rhs.is(ValueKind::kSet)) return fail(type_error("set or entity", rhs.kind()));
@@ -160,7 +186,7 @@ class Evaluator {
     }
     out = false;
     for (const Value& element : elements) {
-      if (entities_.is_in(descendant, element.as_entity())) {
+      if (operand_in(lhs, element.as_entity())) {
         out = true;
         break;
       }
@@ -171,7 +197,11 @@ class Evaluator {
   // The record an attribute read or `has` looks into; `out` is nullptr (and
   // the call succeeds) for an entity that does not exist when `for_has`.
   bool attributes_of(const EntityUid& uid, bool for_has, const Value*& out) {
-    const Entity* entity = entities_.find(uid);
+    return attributes_of(uid, entities_.find(uid), for_has, out);
+  }
+
+  // `entity` is the store's entry for `uid`, nullptr when absent.
+  bool attributes_of(const EntityUid& uid, const Entity* entity, bool for_has, const Value*& out) {
     if (entity == nullptr) {
       out = nullptr;
       if (for_has) return true;
@@ -191,7 +221,9 @@ class Evaluator {
   }
 
   bool attributes_of(const Operand& object, bool for_has, const Value*& out) {
-    if (object.is_request_entity()) return attributes_of(object.entity(), for_has, out);
+    if (object.is_request_entity()) {
+      return attributes_of(object.entity(), request_entry(object.var()), for_has, out);
+    }
     return attributes_of(object.value(), for_has, out);
   }
 
@@ -513,6 +545,8 @@ class Evaluator {
   const EntityStore& entities_;
   std::array<Value, 3> request_values_;
   std::array<bool, 3> request_values_made_{};
+  std::array<const Entity*, 3> request_entries_{};
+  std::array<bool, 3> request_entries_found_{};
   Status error_;
 };
 
@@ -557,8 +591,9 @@ class CandidateSet {
 
 // Adds the policies of `index` filed under `uid` or any of its ancestors in
 // `entities`: exactly the uids E for which Cedar's `uid in E` holds.
+// `entry` is the store's entity for `uid` (nullptr when absent).
 void add_self_and_ancestors(const ScopeIndex& index, const EntityStore& entities,
-                            const EntityUid& uid, CandidateSet& candidates) {
+                            const EntityUid& uid, const Entity* entry, CandidateSet& candidates) {
   if (index.empty()) return;
   std::array<const EntityUid*, 16> inline_seen;
   std::vector<const EntityUid*> more_seen;
@@ -584,7 +619,7 @@ void add_self_and_ancestors(const ScopeIndex& index, const EntityStore& entities
   for (size_t i = 0; i < inline_count + more_seen.size(); ++i) {
     const EntityUid& current = i < inline_count ? *inline_seen[i] : *more_seen[i - inline_count];
     candidates.add(index, current);
-    const Entity* entity = entities.find(current);
+    const Entity* entity = i == 0 ? entry : entities.find(current);
     if (entity == nullptr) continue;
     for (const EntityUid& parent : entity->parents) {
       if (!seen(parent)) remember(parent);
@@ -608,9 +643,18 @@ void is_authorized(const Request& request, const PolicySet& policies, const Enti
   candidates.add(set.unindexed);
   candidates.add(set.by_principal, request.principal);
   candidates.add(set.by_resource, request.resource);
-  add_self_and_ancestors(set.by_principal_in, entities, request.principal, candidates);
-  add_self_and_ancestors(set.by_resource_in, entities, request.resource, candidates);
-  add_self_and_ancestors(set.by_action, entities, request.action, candidates);
+  if (!set.by_principal_in.empty()) {
+    add_self_and_ancestors(set.by_principal_in, entities, request.principal,
+                           evaluator.request_entry(Var::kPrincipal), candidates);
+  }
+  if (!set.by_resource_in.empty()) {
+    add_self_and_ancestors(set.by_resource_in, entities, request.resource,
+                           evaluator.request_entry(Var::kResource), candidates);
+  }
+  if (!set.by_action.empty()) {
+    add_self_and_ancestors(set.by_action, entities, request.action,
+                           evaluator.request_entry(Var::kAction), candidates);
+  }
   bool forbidden = false;
   size_t permits = 0;
   candidates.for_each([&](uint32_t next) {

@@ -182,10 +182,12 @@ const Entity* EntityStore::find(const EntityUid& uid) const {
 
 bool EntityStore::is_in(const EntityUid& descendant, const EntityUid& ancestor) const {
   if (descendant == ancestor) return true;
-  if (slots_.empty()) return false;
-  const uint32_t index = index_of(descendant, EntityUidHash()(descendant));
-  if (index == kNoEntity) return false;
-  const NodeInfo& node = nodes_[index];
+  const Entity* entity = find(descendant);
+  return entity != nullptr && has_ancestor(*entity, ancestor);
+}
+
+bool EntityStore::has_ancestor(const Entity& entity, const EntityUid& ancestor) const {
+  const NodeInfo& node = nodes_[static_cast<size_t>(&entity - entities_.data())];
   if (node.ancestors_begin == node.ancestors_end) return false;
   const size_t ancestor_hash = EntityUidHash()(ancestor);
   auto first = ancestors_.begin() + node.ancestors_begin;

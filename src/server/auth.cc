@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 
 #include "custos/core/bytes.h"
 #include "custos/core/json_writer.h"
@@ -415,45 +416,79 @@ policy::EntityUid zone_uid(const std::string& zone) {
   return policy::EntityUid{std::string(kZoneType), zone};
 }
 
-// Values every decision's context uses, made once (immutable, shared).
-const policy::Value& credential_value(CredentialMethod method) {
-  static const std::array<policy::Value, 4> values = {
-      policy::Value::string(std::string(credential_method_name(CredentialMethod::kSignature))),
-      policy::Value::string(std::string(credential_method_name(CredentialMethod::kSession))),
-      policy::Value::string(std::string(credential_method_name(CredentialMethod::kApiToken))),
-      policy::Value::string(
-          std::string(credential_method_name(CredentialMethod::kClientCertificate))),
-  };
-  switch (method) {
-    case CredentialMethod::kSignature: return values[0];
-    case CredentialMethod::kSession: return values[1];
-    case CredentialMethod::kApiToken: return values[2];
-    case CredentialMethod::kClientCertificate: return values[3];
-  }
-  return values[0];
+// Values that many entities and contexts share are made once (immutable;
+// copying a Value only counts a reference).
+template <typename Enum, size_t kCount, std::string_view (*kNameOf)(Enum)>
+policy::Value name_value(Enum value) {
+  static const std::array<policy::Value, kCount> values = [] {
+    std::array<policy::Value, kCount> made;
+    for (size_t i = 0; i < kCount; ++i) {
+      made[i] = policy::Value::string(std::string(kNameOf(static_cast<Enum>(i))));
+    }
+    return made;
+  }();
+  const auto index = static_cast<size_t>(value);
+  return index < kCount ? values[index] : policy::Value::string(std::string(kNameOf(value)));
 }
 
-policy::Value scopes_value(const std::set<std::string>& scopes) {
-  static const policy::Value no_scopes = policy::Value::set({});
-  if (scopes.empty()) return no_scopes;
+policy::Value text_value(const std::string& text) {
+  static const policy::Value empty = policy::Value::string("");
+  return text.empty() ? empty : policy::Value::string(text);
+}
+
+const policy::Value& empty_record() {
+  static const policy::Value empty = policy::Value::record({});
+  return empty;
+}
+
+// A set of strings (roles, scopes).
+policy::Value string_set_value(const std::set<std::string>& strings) {
+  static const policy::Value empty = policy::Value::set({});
+  if (strings.empty()) return empty;
   std::vector<policy::Value> elements;
-  elements.reserve(scopes.size());
-  for (const std::string& scope : scopes) elements.push_back(policy::Value::string(scope));
+  elements.reserve(strings.size());
+  for (const std::string& text : strings) elements.push_back(policy::Value::string(text));
   return policy::Value::set(std::move(elements));
+}
+
+// The context record: the caller's extra pairs, then `fixed` (sorted by key)
+// overriding any extra of the same name. Built in key order, so that
+// Value::record has nothing to sort (the same record as appending `fixed` to
+// the extras and letting Value::record sort them).
+policy::Value merged_context(const policy::RecordFields& extra,
+                             std::span<std::pair<std::string_view, policy::Value>> fixed) {
+  // Positions of the extras in key order, the last of equal keys kept.
+  std::vector<uint32_t> order(extra.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return extra[a].first < extra[b].first || (extra[a].first == extra[b].first && a < b);
+  });
+  policy::RecordFields fields;
+  fields.reserve(extra.size() + fixed.size());
+  size_t next_fixed = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto& [key, value] = extra[order[i]];
+    if (i + 1 < order.size() && extra[order[i + 1]].first == key) continue;  // a later one wins
+    while (next_fixed < fixed.size() && fixed[next_fixed].first < key) {
+      fields.emplace_back(std::string(fixed[next_fixed].first), std::move(fixed[next_fixed].second));
+      ++next_fixed;
+    }
+    if (next_fixed < fixed.size() && fixed[next_fixed].first == key) continue;  // fixed wins
+    fields.emplace_back(key, value);
+  }
+  for (; next_fixed < fixed.size(); ++next_fixed) {
+    fields.emplace_back(std::string(fixed[next_fixed].first), std::move(fixed[next_fixed].second));
+  }
+  return policy::Value::record(std::move(fields));
 }
 
 }  // namespace
 
 policy::Entity principal_entity(const identity::Principal& principal) {
   const identity::PrincipalAttributes& attributes = principal.attributes;
-  std::vector<policy::Value> roles;
-  roles.reserve(attributes.roles.size());
-  for (const std::string& role : attributes.roles) roles.push_back(policy::Value::string(role));
   policy::RecordFields tags;
   tags.reserve(attributes.tags.size());
-  for (const auto& [name, value] : attributes.tags) {
-    tags.emplace_back(name, policy::Value::string(value));
-  }
+  for (const auto& [name, value] : attributes.tags) tags.emplace_back(name, text_value(value));
   policy::Entity entity;
   entity.uid = principal_uid(principal);
   // "id" repeats the entity id: Cedar cannot read an entity's id, and the
@@ -461,18 +496,21 @@ policy::Entity principal_entity(const identity::Principal& principal) {
   policy::RecordFields fields;
   fields.reserve(10);
   // In key order, so that Value::record has nothing to sort.
-  fields.emplace_back("id", policy::Value::string(attributes.id));
-  fields.emplace_back("kind", policy::Value::string(std::string(principal_kind_name(attributes.kind))));
-  fields.emplace_back("roles", policy::Value::set(std::move(roles)));
-  fields.emplace_back("shift", policy::Value::string(attributes.shift));
-  fields.emplace_back("site", policy::Value::string(attributes.site));
+  fields.emplace_back("id", text_value(attributes.id));
+  fields.emplace_back("kind", name_value<identity::PrincipalKind, 5, identity::principal_kind_name>(
+                                  attributes.kind));
+  fields.emplace_back("roles", string_set_value(attributes.roles));
+  fields.emplace_back("shift", text_value(attributes.shift));
+  fields.emplace_back("site", text_value(attributes.site));
   fields.emplace_back("status",
-                      policy::Value::string(std::string(principal_status_name(principal.status))));
+                      name_value<identity::PrincipalStatus, 4, identity::principal_status_name>(
+                          principal.status));
   fields.emplace_back("subtype",
-                      policy::Value::string(std::string(device_subtype_name(attributes.subtype))));
-  fields.emplace_back("tags", policy::Value::record(std::move(tags)));
-  fields.emplace_back("vendor", policy::Value::string(attributes.vendor));
-  fields.emplace_back("zone", policy::Value::string(attributes.zone));
+                      name_value<identity::DeviceSubtype, 7, identity::device_subtype_name>(
+                          attributes.subtype));
+  fields.emplace_back("tags", tags.empty() ? empty_record() : policy::Value::record(std::move(tags)));
+  fields.emplace_back("vendor", text_value(attributes.vendor));
+  fields.emplace_back("zone", text_value(attributes.zone));
   entity.attributes = policy::Value::record(std::move(fields));
   if (!attributes.site.empty()) entity.parents.push_back(site_uid(attributes.site));
   if (!attributes.zone.empty()) entity.parents.push_back(zone_uid(attributes.zone));
@@ -564,10 +602,10 @@ std::shared_ptr<const policy::EntityStore> RequestAuthorizer::entity_store_for(
   entities.reserve(4);
   entities.push_back(principal_entity(*principal));
   if (!attributes.site.empty()) {
-    entities.push_back(policy::Entity{site_uid(attributes.site), policy::Value::record({}), {}});
+    entities.push_back(policy::Entity{site_uid(attributes.site), empty_record(), {}});
   }
   if (!attributes.zone.empty()) {
-    policy::Entity zone{zone_uid(attributes.zone), policy::Value::record({}), {}};
+    policy::Entity zone{zone_uid(attributes.zone), empty_record(), {}};
     if (!attributes.site.empty()) zone.parents.push_back(site_uid(attributes.site));
     entities.push_back(std::move(zone));
   }
@@ -591,7 +629,7 @@ AuthorizationDecision RequestAuthorizer::authorize(const AuthenticatedPrincipal&
                                                    std::string_view action,
                                                    const policy::EntityUid& resource,
                                                    const AuthorizationContext& context) const {
-  return authorize(who, action, policy::Entity{resource, policy::Value::record({}), {}}, context);
+  return authorize(who, action, policy::Entity{resource, empty_record(), {}}, context);
 }
 
 AuthorizationDecision RequestAuthorizer::authorize(const AuthenticatedPrincipal& who,
@@ -636,21 +674,23 @@ AuthorizationDecision RequestAuthorizer::authorize(const AuthenticatedPrincipal&
   int64_t weekday = (local_day + 3) % 7;
   if (weekday < 0) weekday += 7;
   weekday += 1;
-  policy::RecordFields fields;
-  fields.reserve(context.extra.size() + 6);
-  fields.insert(fields.end(), context.extra.begin(), context.extra.end());
-  fields.emplace_back("time", policy::Value::long_value(now));
-  fields.emplace_back("hour", policy::Value::long_value(hour));
-  fields.emplace_back("weekday", policy::Value::long_value(weekday));
-  if (context.source_ip) fields.emplace_back("source_ip", policy::Value::ip(*context.source_ip));
-  fields.emplace_back("credential", credential_value(who.method));
-  fields.emplace_back("scopes", scopes_value(who.scopes));
+  // The fields the authorizer sets, in key order.
+  std::array<std::pair<std::string_view, policy::Value>, 6> fixed;
+  size_t fixed_count = 0;
+  fixed[fixed_count++] = {"credential", name_value<CredentialMethod, 4, credential_method_name>(who.method)};
+  fixed[fixed_count++] = {"hour", policy::Value::long_value(hour)};
+  fixed[fixed_count++] = {"scopes", string_set_value(who.scopes)};
+  if (context.source_ip) fixed[fixed_count++] = {"source_ip", policy::Value::ip(*context.source_ip)};
+  fixed[fixed_count++] = {"time", policy::Value::long_value(now)};
+  fixed[fixed_count++] = {"weekday", policy::Value::long_value(weekday)};
+  policy::Value context_record =
+      merged_context(context.extra, std::span(fixed.data(), fixed_count));
 
   policy::Request request;
   request.principal = principal_uid(*principal);
   request.action = action_uid(action);
   request.resource = resource.uid;
-  request.context = policy::Value::record(std::move(fields));
+  request.context = std::move(context_record);
 
   std::shared_ptr<const policy::PolicySet> policies = this->policies();
   policy::Decision evaluated = policy::is_authorized(request, *policies, *store);

@@ -3,7 +3,8 @@
 // An EntityStore holds entities (uid, attribute record, parent uids) and
 // answers Cedar's `in` question: is A equal to B or a transitive descendant
 // of B. Ancestor sets are computed once when the store is built (the
-// transitive closure), so `in` is a hash lookup at evaluation time. As in
+// transitive closure), so `in` is a hash lookup and a binary search at
+// evaluation time. As in
 // Cedar, a parent hierarchy containing a cycle is rejected when the store is
 // built (InvalidArgument naming an entity on the cycle); parents that are not
 // themselves entities in the store are allowed. Also as in Cedar, an action
@@ -49,6 +50,10 @@ class EntityStore {
   const Entity* find(const EntityUid& uid) const;
   // Cedar `descendant in ancestor`: equal, or ancestor reachable via parents.
   bool is_in(const EntityUid& descendant, const EntityUid& ancestor) const;
+  // The same question for an entity already looked up (`entity` must have
+  // been returned by find() on this store): is `ancestor` one of its
+  // transitive parents. Saves the lookup when one entity is asked about often.
+  bool has_ancestor(const Entity& entity, const EntityUid& ancestor) const;
   size_t size() const { return entities_.size(); }
 
  private:
