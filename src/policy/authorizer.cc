@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -34,7 +35,7 @@ class Operand {
   }
   void own(Value value) {
     source_ = Source::kOwned;
-    owned_ = std::move(value);
+    owned_.emplace(std::move(value));
   }
   void request_entity(Var var, const EntityUid& uid) {
     source_ = Source::kRequestEntity;
@@ -48,17 +49,18 @@ class Operand {
   ValueKind kind() const { return is_request_entity() ? ValueKind::kEntity : value().kind(); }
   bool is(ValueKind kind) const { return this->kind() == kind; }
   // Precondition: !is_request_entity().
-  const Value& value() const { return source_ == Source::kBorrowed ? *borrowed_ : owned_; }
+  const Value& value() const { return source_ == Source::kBorrowed ? *borrowed_ : *owned_; }
   // Precondition: is(ValueKind::kEntity).
   const EntityUid& entity() const { return is_request_entity() ? *uid_ : value().as_entity(); }
 
  private:
   enum class Source : uint8_t { kBorrowed, kOwned, kRequestEntity };
-  Source source_ = Source::kOwned;
+  Source source_ = Source::kBorrowed;
   Var var_ = Var::kPrincipal;
-  const Value* borrowed_ = nullptr;
+  const Value* borrowed_ = &unset_;  // an operand never assigned reads as Cedar `false`
   const EntityUid* uid_ = nullptr;
-  Value owned_;
+  std::optional<Value> owned_;  // engaged only for temporaries
+  static inline const Value unset_;
 };
 
 // Evaluates expressions for one request. Values borrowed from the request,

@@ -65,28 +65,37 @@ Result<EntityStore> EntityStore::build(std::vector<Entity> entities) {
     uint32_t entity;
     uint32_t parent;
   };
+  size_t link_count = 0;
+  for (const Entity& entity : all) link_count += entity.parents.size();
+  if (link_count >= kNoEntity) return invalid_argument("too many parents");
   std::vector<Link> links;
-  std::vector<uint32_t> links_begin(all.size() + 1, 0);
-  for (uint32_t i = 0; i < all.size(); ++i) {
+  links.reserve(link_count);
+  // One scratch allocation: where each entity's links start (n + 1), which
+  // search last reached each entity (n), and the search stack (at most one
+  // entry per link: an entity's links are pushed once per search).
+  const size_t n = all.size();
+  std::vector<uint32_t> scratch(2 * n + 1 + link_count, kNoEntity);
+  uint32_t* links_begin = scratch.data();
+  uint32_t* reached_from = links_begin + n + 1;
+  uint32_t* stack = reached_from + n;
+  for (uint32_t i = 0; i < n; ++i) {
     links_begin[i] = static_cast<uint32_t>(links.size());
     for (uint32_t p = 0; p < all[i].parents.size(); ++p) {
       const size_t uid_hash = hasher(all[i].parents[p]);
       links.push_back(Link{uid_hash, store.index_of(all[i].parents[p], uid_hash), i, p});
     }
   }
-  links_begin[all.size()] = static_cast<uint32_t>(links.size());
+  links_begin[n] = static_cast<uint32_t>(links.size());
+  store.ancestors_.reserve(2 * link_count);
 
   // Transitive closure by depth-first search from each entity. A path that
   // comes back to its start is a cycle, which Cedar rejects.
-  std::vector<uint32_t> reached_from(all.size(), kNoEntity);
-  std::vector<uint32_t> stack;
-  for (uint32_t i = 0; i < all.size(); ++i) {
+  for (uint32_t i = 0; i < n; ++i) {
     const size_t begin = store.ancestors_.size();
-    stack.clear();
-    for (uint32_t l = links_begin[i]; l < links_begin[i + 1]; ++l) stack.push_back(l);
-    while (!stack.empty()) {
-      const Link& link = links[stack.back()];
-      stack.pop_back();
+    size_t depth = 0;
+    for (uint32_t l = links_begin[i]; l < links_begin[i + 1]; ++l) stack[depth++] = l;
+    while (depth > 0) {
+      const Link& link = links[stack[--depth]];
       if (link.target == i) {
         return invalid_argument("entity hierarchy has a cycle containing " + all[i].uid.to_string());
       }
@@ -94,7 +103,7 @@ Result<EntityStore> EntityStore::build(std::vector<Entity> entities) {
         if (reached_from[link.target] == i) continue;
         reached_from[link.target] = i;
         for (uint32_t l = links_begin[link.target]; l < links_begin[link.target + 1]; ++l) {
-          stack.push_back(l);
+          stack[depth++] = l;
         }
       }
       store.ancestors_.push_back(AncestorRef{link.uid_hash, link.entity, link.parent});

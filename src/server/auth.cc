@@ -512,6 +512,7 @@ policy::Entity principal_entity(const identity::Principal& principal) {
   fields.emplace_back("vendor", text_value(attributes.vendor));
   fields.emplace_back("zone", text_value(attributes.zone));
   entity.attributes = policy::Value::record(std::move(fields));
+  entity.parents.reserve(2);
   if (!attributes.site.empty()) entity.parents.push_back(site_uid(attributes.site));
   if (!attributes.zone.empty()) entity.parents.push_back(zone_uid(attributes.zone));
   return entity;
