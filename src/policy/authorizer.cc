@@ -592,41 +592,14 @@ class CandidateSet {
 };
 
 // Adds the policies of `index` filed under `uid` or any of its ancestors in
-// `entities`: exactly the uids E for which Cedar's `uid in E` holds.
-// `entry` is the store's entity for `uid` (nullptr when absent).
+// `entities`: exactly the uids E for which Cedar's `uid in E` holds. `entry`
+// is the store's entity for `uid` (nullptr when absent: then only `uid`).
 void add_self_and_ancestors(const ScopeIndex& index, const EntityStore& entities,
                             const EntityUid& uid, const Entity* entry, CandidateSet& candidates) {
-  if (index.empty()) return;
-  std::array<const EntityUid*, 16> inline_seen;
-  std::vector<const EntityUid*> more_seen;
-  size_t inline_count = 0;
-  auto seen = [&](const EntityUid& candidate) {
-    for (size_t i = 0; i < inline_count; ++i) {
-      if (*inline_seen[i] == candidate) return true;
-    }
-    for (const EntityUid* other : more_seen) {
-      if (*other == candidate) return true;
-    }
-    return false;
-  };
-  auto remember = [&](const EntityUid& next) {
-    if (inline_count < inline_seen.size()) {
-      inline_seen[inline_count++] = &next;
-    } else {
-      more_seen.push_back(&next);
-    }
-  };
-  remember(uid);
-  // Breadth-first over the parents, the walk EntityStore's closure makes.
-  for (size_t i = 0; i < inline_count + more_seen.size(); ++i) {
-    const EntityUid& current = i < inline_count ? *inline_seen[i] : *more_seen[i - inline_count];
-    candidates.add(index, current);
-    const Entity* entity = i == 0 ? entry : entities.find(current);
-    if (entity == nullptr) continue;
-    for (const EntityUid& parent : entity->parents) {
-      if (!seen(parent)) remember(parent);
-    }
-  }
+  candidates.add(index, uid);
+  if (entry == nullptr) return;
+  entities.for_each_ancestor(*entry,
+                             [&](const EntityUid& ancestor) { candidates.add(index, ancestor); });
 }
 
 }  // namespace

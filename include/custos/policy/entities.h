@@ -54,6 +54,15 @@ class EntityStore {
   // been returned by find() on this store): is `ancestor` one of its
   // transitive parents. Saves the lookup when one entity is asked about often.
   bool has_ancestor(const Entity& entity, const EntityUid& ancestor) const;
+  // Calls visit(const EntityUid&) once for each transitive parent of
+  // `entity` (returned by find() on this store), in no particular order.
+  template <typename Visit>
+  void for_each_ancestor(const Entity& entity, Visit&& visit) const {
+    const NodeInfo& node = nodes_[static_cast<size_t>(&entity - entities_.data())];
+    for (uint32_t i = node.ancestors_begin; i < node.ancestors_end; ++i) {
+      visit(ancestor_uid(ancestors_[i]));
+    }
+  }
   size_t size() const { return entities_.size(); }
 
  private:
