@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 #include "json_convert.h"
 
 namespace custos::policy {
@@ -14,9 +16,7 @@ bool is_action_type(std::string_view type) {
 }  // namespace
 
 Result<EntityStore> EntityStore::build(std::vector<Entity> entities) {
-  EntityStore store;
-  store.entities_.reserve(entities.size());
-  for (Entity& entity : entities) {
+  for (const Entity& entity : entities) {
     if (!entity.attributes.is(ValueKind::kRecord)) {
       return invalid_argument("attributes of " + entity.uid.to_string() + " must be a record");
     }
@@ -29,28 +29,116 @@ Result<EntityStore> EntityStore::build(std::vector<Entity> entities) {
         }
       }
     }
-    EntityUid uid = entity.uid;
-    store.entities_[uid] = Node{std::move(entity), {}};
   }
-  // Transitive closure by depth-first search from each entity. A path that
-  // comes back to its start is a cycle, which Cedar rejects.
-  std::vector<const EntityUid*> stack;
-  for (auto& [uid, node] : store.entities_) {
-    stack.clear();
-    for (const EntityUid& parent : node.entity.parents) stack.push_back(&parent);
-    while (!stack.empty()) {
-      const EntityUid* current = stack.back();
-      stack.pop_back();
-      if (*current == uid) {
-        return invalid_argument("entity hierarchy has a cycle containing " + uid.to_string());
-      }
-      if (!node.ancestors.insert(*current).second) continue;
-      auto it = store.entities_.find(*current);
-      if (it == store.entities_.end()) continue;
-      for (const EntityUid& parent : it->second.entity.parents) stack.push_back(&parent);
+  if (entities.size() >= kNoEntity) return invalid_argument("too many entities");
+  EntityStore store;
+  store.entities_ = std::move(entities);
+  std::vector<Entity>& all = store.entities_;
+  size_t capacity = 8;
+  while (capacity < 2 * all.size()) capacity *= 2;
+  store.slots_.assign(capacity, 0);
+  store.nodes_.reserve(all.size());
+  // Unique uids in first-seen order; a repeated uid keeps the last definition.
+  const EntityUidHash hasher;
+  size_t kept = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const size_t uid_hash = hasher(all[i].uid);
+    const uint32_t existing = store.index_of(all[i].uid, uid_hash);
+    if (existing != kNoEntity) {
+      all[existing] = std::move(all[i]);
+      continue;
+    }
+    if (kept != i) all[kept] = std::move(all[i]);
+    store.nodes_.push_back(NodeInfo{uid_hash, 0, 0});
+    size_t slot = uid_hash & (capacity - 1);
+    while (store.slots_[slot] != 0) slot = (slot + 1) & (capacity - 1);
+    store.slots_[slot] = static_cast<uint32_t>(kept + 1);
+    ++kept;
+  }
+  all.resize(kept);
+
+  // Every parent edge, resolved once: its uid's hash and the parent's
+  // position (kNoEntity for a parent that is not in the store).
+  struct Link {
+    size_t uid_hash;
+    uint32_t target;
+    uint32_t entity;
+    uint32_t parent;
+  };
+  size_t link_count = 0;
+  for (const Entity& entity : all) link_count += entity.parents.size();
+  if (link_count >= kNoEntity) return invalid_argument("too many parents");
+  std::vector<Link> links;
+  links.reserve(link_count);
+  // One scratch allocation: where each entity's links start (n + 1), which
+  // search last reached each entity (n), and the search stack (at most one
+  // entry per link: an entity's links are pushed once per search).
+  const size_t n = all.size();
+  std::vector<uint32_t> scratch(2 * n + 1 + link_count, kNoEntity);
+  uint32_t* links_begin = scratch.data();
+  uint32_t* reached_from = links_begin + n + 1;
+  uint32_t* stack = reached_from + n;
+  for (uint32_t i = 0; i < n; ++i) {
+    links_begin[i] = static_cast<uint32_t>(links.size());
+    for (uint32_t p = 0; p < all[i].parents.size(); ++p) {
+      const size_t uid_hash = hasher(all[i].parents[p]);
+      links.push_back(Link{uid_hash, store.index_of(all[i].parents[p], uid_hash), i, p});
     }
   }
+  links_begin[n] = static_cast<uint32_t>(links.size());
+  store.ancestors_.reserve(2 * link_count);
+
+  // Transitive closure by depth-first search from each entity. A path that
+  // comes back to its start is a cycle, which Cedar rejects.
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t begin = store.ancestors_.size();
+    size_t depth = 0;
+    for (uint32_t l = links_begin[i]; l < links_begin[i + 1]; ++l) stack[depth++] = l;
+    while (depth > 0) {
+      const Link& link = links[stack[--depth]];
+      if (link.target == i) {
+        return invalid_argument("entity hierarchy has a cycle containing " + all[i].uid.to_string());
+      }
+      if (link.target != kNoEntity) {
+        if (reached_from[link.target] == i) continue;
+        reached_from[link.target] = i;
+        for (uint32_t l = links_begin[link.target]; l < links_begin[link.target + 1]; ++l) {
+          stack[depth++] = l;
+        }
+      }
+      store.ancestors_.push_back(AncestorRef{link.uid_hash, link.entity, link.parent});
+    }
+    auto first = store.ancestors_.begin() + static_cast<std::ptrdiff_t>(begin);
+    std::sort(first, store.ancestors_.end(),
+              [](const AncestorRef& a, const AncestorRef& b) { return a.uid_hash < b.uid_hash; });
+    // A parent outside the store may be reached along several paths: keep it once.
+    size_t end = begin;
+    for (size_t k = begin; k < store.ancestors_.size(); ++k) {
+      bool repeated = false;
+      for (size_t m = end; m > begin && store.ancestors_[m - 1].uid_hash == store.ancestors_[k].uid_hash;
+           --m) {
+        if (store.ancestor_uid(store.ancestors_[m - 1]) == store.ancestor_uid(store.ancestors_[k])) {
+          repeated = true;
+          break;
+        }
+      }
+      if (!repeated) store.ancestors_[end++] = store.ancestors_[k];
+    }
+    store.ancestors_.resize(end);
+    store.nodes_[i].ancestors_begin = static_cast<uint32_t>(begin);
+    store.nodes_[i].ancestors_end = static_cast<uint32_t>(end);
+  }
   return store;
+}
+
+uint32_t EntityStore::index_of(const EntityUid& uid, size_t uid_hash) const {
+  if (slots_.empty()) return kNoEntity;
+  const size_t mask = slots_.size() - 1;
+  for (size_t slot = uid_hash & mask;; slot = (slot + 1) & mask) {
+    const uint32_t entry = slots_[slot];
+    if (entry == 0) return kNoEntity;
+    if (nodes_[entry - 1].uid_hash == uid_hash && entities_[entry - 1].uid == uid) return entry - 1;
+  }
 }
 
 Result<EntityStore> EntityStore::from_json(std::string_view json) {
@@ -96,14 +184,30 @@ Result<EntityStore> EntityStore::from_json(std::string_view json) {
 }
 
 const Entity* EntityStore::find(const EntityUid& uid) const {
-  auto it = entities_.find(uid);
-  return it == entities_.end() ? nullptr : &it->second.entity;
+  if (slots_.empty()) return nullptr;
+  const uint32_t index = index_of(uid, EntityUidHash()(uid));
+  return index == kNoEntity ? nullptr : &entities_[index];
 }
 
 bool EntityStore::is_in(const EntityUid& descendant, const EntityUid& ancestor) const {
   if (descendant == ancestor) return true;
-  auto it = entities_.find(descendant);
-  return it != entities_.end() && it->second.ancestors.contains(ancestor);
+  const Entity* entity = find(descendant);
+  return entity != nullptr && has_ancestor(*entity, ancestor);
+}
+
+bool EntityStore::has_ancestor(const Entity& entity, const EntityUid& ancestor) const {
+  const NodeInfo& node = nodes_[static_cast<size_t>(&entity - entities_.data())];
+  if (node.ancestors_begin == node.ancestors_end) return false;
+  const size_t ancestor_hash = EntityUidHash()(ancestor);
+  auto first = ancestors_.begin() + node.ancestors_begin;
+  auto last = ancestors_.begin() + node.ancestors_end;
+  for (auto it = std::lower_bound(
+           first, last, ancestor_hash,
+           [](const AncestorRef& ref, size_t uid_hash) { return ref.uid_hash < uid_hash; });
+       it != last && it->uid_hash == ancestor_hash; ++it) {
+    if (ancestor_uid(*it) == ancestor) return true;
+  }
+  return false;
 }
 
 }  // namespace custos::policy

@@ -276,23 +276,48 @@ Value Value::set(std::vector<Value> elements) {
 }
 
 Value Value::record(RecordFields fields) {
-  std::stable_sort(fields.begin(), fields.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  // Keep the last of equal keys.
-  RecordFields unique;
-  unique.reserve(fields.size());
-  for (auto& field : fields) {
-    if (!unique.empty() && unique.back().first == field.first) {
-      unique.back().second = std::move(field.second);
+  auto key_less = [](const auto& a, const auto& b) { return a.first < b.first; };
+  const bool sorted_unique =
+      std::adjacent_find(fields.begin(), fields.end(), [](const auto& a, const auto& b) {
+        return !(a.first < b.first);
+      }) == fields.end();
+  if (!sorted_unique) {
+    if (fields.size() <= 16) {
+      // Stable insertion sort: no buffer to allocate for the usual small record.
+      for (size_t i = 1; i < fields.size(); ++i) {
+        if (!(fields[i].first < fields[i - 1].first)) continue;
+        auto moving = std::move(fields[i]);
+        size_t j = i;
+        for (; j > 0 && moving.first < fields[j - 1].first; --j) fields[j] = std::move(fields[j - 1]);
+        fields[j] = std::move(moving);
+      }
     } else {
-      unique.push_back(std::move(field));
+      std::stable_sort(fields.begin(), fields.end(), key_less);
     }
+    // Keep the last of equal keys, in place.
+    size_t kept = 0;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (kept > 0 && fields[kept - 1].first == fields[i].first) {
+        fields[kept - 1].second = std::move(fields[i].second);
+      } else {
+        if (kept != i) fields[kept] = std::move(fields[i]);
+        ++kept;
+      }
+    }
+    fields.erase(fields.begin() + static_cast<std::ptrdiff_t>(kept), fields.end());
   }
-  return Value(Payload(std::make_shared<const RecordFields>(std::move(unique))));
+  return Value(Payload(std::make_shared<const RecordFields>(std::move(fields))));
 }
 
 const Value* Value::field(std::string_view key) const {
   const RecordFields& fields = as_record();
+  if (fields.size() <= 16) {
+    // Equality first compares lengths: cheaper than ordering comparisons.
+    for (const auto& field : fields) {
+      if (field.first == key) return &field.second;
+    }
+    return nullptr;
+  }
   auto it = std::lower_bound(fields.begin(), fields.end(), key,
                              [](const auto& field, std::string_view k) { return field.first < k; });
   if (it == fields.end() || it->first != key) return nullptr;

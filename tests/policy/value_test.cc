@@ -99,6 +99,65 @@ TEST(EntityStoreTest, TransitiveAncestry) {
   EXPECT_EQ(store->find({"Group", "top"})->attributes.field("level")->as_long(), 1);
 }
 
+TEST(EntityStoreTest, RepeatedUidsSharedAndOutsideAncestorsCopies) {
+  // "b" and "c" both lead to the outside parent Group::"top"; User::"a" is
+  // defined twice (the last definition wins); the store stays valid when
+  // copied.
+  auto built = EntityStore::from_json(R"([
+    {"uid": {"type": "User", "id": "a"}, "attrs": {"v": 1}, "parents": []},
+    {"uid": {"type": "Group", "id": "b"}, "attrs": {}, "parents": [{"type": "Group", "id": "top"}]},
+    {"uid": {"type": "Group", "id": "c"}, "attrs": {}, "parents": [{"type": "Group", "id": "top"}]},
+    {"uid": {"type": "User", "id": "a"}, "attrs": {"v": 2},
+     "parents": [{"type": "Group", "id": "b"}, {"type": "Group", "id": "c"}]}
+  ])");
+  ASSERT_TRUE(built.is_ok()) << built.status().to_string();
+  const EntityStore copy = *built;
+  for (const EntityStore* store : {static_cast<const EntityStore*>(&*built), &copy}) {
+    EXPECT_EQ(store->size(), 3u);
+    const Entity* a = store->find({"User", "a"});
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(a->attributes.field("v")->as_long(), 2);
+    EXPECT_TRUE(store->is_in({"User", "a"}, {"Group", "top"}));
+    EXPECT_TRUE(store->is_in({"User", "a"}, {"Group", "c"}));
+    EXPECT_TRUE(store->has_ancestor(*a, {"Group", "b"}));
+    EXPECT_FALSE(store->has_ancestor(*a, {"User", "a"}));
+    EXPECT_FALSE(store->is_in({"Group", "b"}, {"Group", "c"}));
+    EXPECT_FALSE(store->is_in({"Group", "top"}, {"Group", "b"}));
+    EXPECT_EQ(store->find({"Group", "top"}), nullptr);
+  }
+  // A cycle through an entity defined twice is judged on the last definition.
+  EXPECT_FALSE(EntityStore::from_json(R"([
+    {"uid": {"type": "G", "id": "a"}, "attrs": {}, "parents": []},
+    {"uid": {"type": "G", "id": "b"}, "attrs": {}, "parents": [{"type": "G", "id": "a"}]},
+    {"uid": {"type": "G", "id": "a"}, "attrs": {}, "parents": [{"type": "G", "id": "b"}]}])")
+                   .is_ok());
+}
+
+TEST(ValueTest, RecordSortsKeysAndKeepsTheLastOfRepeatedKeys) {
+  Value record = Value::record({{"b", Value::long_value(1)},
+                                {"a", Value::long_value(2)},
+                                {"b", Value::long_value(3)},
+                                {"c", Value::long_value(4)},
+                                {"a", Value::long_value(5)}});
+  ASSERT_EQ(record.as_record().size(), 3u);
+  EXPECT_EQ(record.as_record()[0].first, "a");
+  EXPECT_EQ(record.field("a")->as_long(), 5);
+  EXPECT_EQ(record.field("b")->as_long(), 3);
+  EXPECT_EQ(record.field("c")->as_long(), 4);
+  EXPECT_EQ(record.field("d"), nullptr);
+  RecordFields many;
+  for (int i = 40; i > 0; --i) {
+    std::string key = "k";
+    key += std::to_string(i % 20);
+    many.emplace_back(std::move(key), Value::long_value(i));
+  }
+  Value large = Value::record(std::move(many));
+  ASSERT_EQ(large.as_record().size(), 20u);
+  EXPECT_EQ(large.field("k5")->as_long(), 5);  // 25 came first, 5 last
+  EXPECT_EQ(large.field("k0")->as_long(), 20);
+  EXPECT_EQ(large.field("k20"), nullptr);
+}
+
 TEST(EntityStoreTest, RejectsCyclesAndBadInput) {
   EXPECT_FALSE(EntityStore::from_json(R"([
     {"uid": {"type": "G", "id": "a"}, "attrs": {}, "parents": [{"type": "G", "id": "b"}]},

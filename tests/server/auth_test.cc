@@ -510,6 +510,27 @@ TEST_F(AuthorizerTest, ContextCannotOverrideStandardFields) {
   EXPECT_FALSE(authorizer_->authorize(device_, "log.read", log_resource(), context).allowed);
 }
 
+TEST_F(AuthorizerTest, ContextExtrasInAnyOrderLastOneWins) {
+  auto policies = policy::parse_policies(R"(
+@id("context-merge")
+permit(principal, action == Custos::Action::"report.read", resource)
+when { context.zeta == 2 && context.alpha == 1 && context.credential == "signature" &&
+       context.time == 1780000000 && context.hour == 20 };)");
+  ASSERT_TRUE(policies.is_ok()) << policies.status().to_string();
+  authorizer_->set_policies(std::move(policies).value());
+  AuthorizationContext context;
+  context.time = 1'780'000'000;  // 20:26:40 UTC
+  context.extra = {{"zeta", policy::Value::long_value(1)},
+                   {"time", policy::Value::long_value(5)},
+                   {"alpha", policy::Value::long_value(1)},
+                   {"credential", policy::Value::string("api_token")},
+                   {"zeta", policy::Value::long_value(2)},
+                   {"hour", policy::Value::long_value(3)}};
+  EXPECT_TRUE(authorizer_->authorize(device_, "report.read", log_resource(), context).allowed);
+  context.extra.emplace_back("zeta", policy::Value::long_value(1));
+  EXPECT_FALSE(authorizer_->authorize(device_, "report.read", log_resource(), context).allowed);
+}
+
 TEST_F(AuthorizerTest, SiteAndZoneHierarchy) {
   EXPECT_TRUE(authorizer_->authorize(device_, "door.open", log_resource()).allowed);
   identity::PrincipalUpdate move;
