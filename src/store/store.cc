@@ -63,7 +63,19 @@ rocksdb::ColumnFamilyOptions family_options(Family family, const StoreOptions& o
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
+  // Index and filter blocks live in the block cache (bounded memory) but are
+  // partitioned: a lookup loads one small partition, not a whole SST's filter
+  // (a full filter of a large SST is megabytes, and re-reading and
+  // checksumming it on every get after it was evicted made point reads cost
+  // milliseconds once the indexes outgrew the cache). The top-level index and
+  // filter of each table stay pinned, and metadata blocks are cached with
+  // high priority so data blocks evict them last.
+  table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
   table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_top_level_index_and_filter = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_size = 16 * 1024;
@@ -206,7 +218,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreO
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->read_only = options.read_only;
-  impl->cache = rocksdb::NewLRUCache(std::max<uint64_t>(options.block_cache_mb, 1) * kMiB);
+  // Half the cache may hold index and filter blocks at high priority.
+  impl->cache = rocksdb::NewLRUCache(std::max<uint64_t>(options.block_cache_mb, 1) * kMiB,
+                                     /*num_shard_bits=*/-1, /*strict_capacity_limit=*/false,
+                                     /*high_pri_pool_ratio=*/0.5);
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
