@@ -155,7 +155,9 @@ bool event_matches(const IndexedEvent& event, const EventQuery& query) {
   if (query.error_declared && event.error_declared != *query.error_declared) return false;
   for (const EventQuery::IdentifierMatch& match : query.identifier_matches) {
     bool found = false;
-    for (const auto& [role, identifier] : event.identifiers) {
+    for (const auto& role_and_identifier : event.identifiers) {
+      const IdentifierRole role = role_and_identifier.first;
+      const std::string& identifier = role_and_identifier.second;  // (a lambda may capture it)
       if (std::find(match.roles.begin(), match.roles.end(), role) == match.roles.end()) continue;
       if (std::find(match.values.begin(), match.values.end(), identifier) != match.values.end() ||
           std::any_of(match.patterns.begin(), match.patterns.end(),
