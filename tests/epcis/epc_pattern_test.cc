@@ -133,8 +133,11 @@ TEST(EpcPatternTest, GeneratedKeysMatchTheirOwnPrefixOnly) {
       for (size_t length = 6; length <= 12; ++length) {
         const std::string company = digits(length);
         const std::string reference = digits(shape.reference_digits - length);
-        const std::string urn = "urn:epc:id:" + shape.scheme + ":" + company + "." + reference +
-                                (shape.serial ? "." + digits(1 + random() % 6) : "");
+        std::string urn = "urn:epc:id:" + shape.scheme + ":" + company + "." + reference;
+        if (shape.serial) {
+          urn += '.';
+          urn += digits(1 + random() % 6);
+        }
         auto id = parse_identifier(urn);
         ASSERT_TRUE(id.is_ok()) << urn << ": " << id.status().to_string();
         const std::string stars = shape.serial ? ".*.*" : ".*";
