@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <variant>
 
 #include <simdjson.h>
 
@@ -752,6 +753,16 @@ HttpResponse not_a_query(std::string_view name) {
                        "no query is named " + std::string(name));
 }
 
+// The named query, or the answer to send instead (404 for an unknown name,
+// the store's error otherwise).
+std::variant<custody::NamedQuery, HttpResponse> find_named_query(const CaptureState& state,
+                                                                 std::string_view name) {
+  auto found = state.named_queries->find(name);
+  if (!found.is_ok()) return problem_from_status(found.status());
+  if (!*found) return not_a_query(name);
+  return std::move(**found);
+}
+
 Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
                               const std::shared_ptr<CaptureState>& state) {
   const RouteAccess access{"query", query_resource};
@@ -832,10 +843,9 @@ Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
       "GET", "/queries/{queryName}", "epcis_query",
       gatekeeper.guard(access, [state](const HttpRequest&, const RouteParams& params, AccessGrant,
                                        Responder respond) {
-        auto found = state->named_queries->find(params.value("queryName"));
-        if (!found.is_ok()) return respond(problem_from_status(found.status()));
-        if (!*found) return respond(not_a_query(params.value("queryName")));
-        respond(json_response(200, std::move((*found)->json)));
+        auto found = find_named_query(*state, params.value("queryName"));
+        if (auto* refusal = std::get_if<HttpResponse>(&found)) return respond(std::move(*refusal));
+        respond(json_response(200, std::move(std::get<custody::NamedQuery>(found).json)));
       })));
   CUSTOS_RETURN_IF_ERROR(router.add(
       "DELETE", "/queries/{queryName}", "epcis_delete_query",
@@ -858,10 +868,9 @@ Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
       gatekeeper.guard(access, [state](const HttpRequest& request, const RouteParams& params,
                                        AccessGrant grant, Responder respond) {
         const std::string name(params.value("queryName"));
-        auto found = state->named_queries->find(name);
-        if (!found.is_ok()) return respond(problem_from_status(found.status()));
-        if (!*found) return respond(not_a_query(name));
-        auto arguments = stored_arguments(**found);
+        auto found = find_named_query(*state, name);
+        if (auto* refusal = std::get_if<HttpResponse>(&found)) return respond(std::move(*refusal));
+        auto arguments = stored_arguments(std::get<custody::NamedQuery>(found));
         if (!arguments.is_ok()) return respond(problem_from_status(arguments.status()));
         // The request adds paging and proofs, nothing else.
         for (const auto& [parameter, value] : request.query) {
@@ -915,9 +924,8 @@ Status add_subscription_routes(Router& router, const Gatekeeper& gatekeeper,
                                                  const RouteParams& params, AccessGrant grant,
                                                  Responder respond) {
         const std::string name(params.value("queryName"));
-        auto found = state->named_queries->find(name);
-        if (!found.is_ok()) return respond(problem_from_status(found.status()));
-        if (!*found) return respond(not_a_query(name));
+        auto found = find_named_query(*state, name);
+        if (auto* refusal = std::get_if<HttpResponse>(&found)) return respond(std::move(*refusal));
         simdjson::dom::parser parser;
         simdjson::dom::element root;
         simdjson::dom::object body;
@@ -963,9 +971,8 @@ Status add_subscription_routes(Router& router, const Gatekeeper& gatekeeper,
       gatekeeper.guard(access, [state, &manager](const HttpRequest&, const RouteParams& params,
                                                  AccessGrant, Responder respond) {
         const std::string name(params.value("queryName"));
-        auto found = state->named_queries->find(name);
-        if (!found.is_ok()) return respond(problem_from_status(found.status()));
-        if (!*found) return respond(not_a_query(name));
+        auto found = find_named_query(*state, name);
+        if (auto* refusal = std::get_if<HttpResponse>(&found)) return respond(std::move(*refusal));
         auto listed = manager.list(name);
         if (!listed.is_ok()) return respond(problem_from_status(listed.status()));
         std::string body = "[";
