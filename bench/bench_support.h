@@ -6,6 +6,8 @@
 // part of any custos library; nothing here is thread-safe unless stated.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -74,6 +76,19 @@ inline std::string load_average() {
   std::getline(file, line);
   return line;
 }
+
+// User + system CPU time in seconds that getrusage reports for `who`
+// (RUSAGE_SELF: every thread of this process; RUSAGE_THREAD: the caller).
+inline double cpu_seconds(int who) {
+  rusage usage{};
+  getrusage(who, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+inline double process_cpu_seconds() { return cpu_seconds(RUSAGE_SELF); }
+inline double thread_cpu_seconds() { return cpu_seconds(RUSAGE_THREAD); }
 
 // A "kB" field of /proc/<pid>/status (e.g. "VmRSS", "VmHWM") in KiB; 0 when absent.
 inline uint64_t proc_status_kib(std::string_view pid, std::string_view field) {

@@ -177,6 +177,7 @@ int run(const Options& options) {
   std::string first_failure;
   std::mutex failure_mutex;
   const std::string load_start = load_average();
+  const double cpu_start = process_cpu_seconds();
   auto started = SteadyClock::now();
   std::vector<std::thread> clients;
   for (size_t c = 0; c < options.connections; ++c) {
@@ -197,6 +198,7 @@ int run(const Options& options) {
   }
   for (auto& thread : clients) thread.join();
   const double http_seconds = nanos_since(started) / 1e9;
+  const double http_cpu_seconds = process_cpu_seconds() - cpu_start;
   const std::string load_end = load_average();
   if (failures > 0) {
     std::cerr << failures << " documents were not captured; first: " << first_failure << "\n";
@@ -248,6 +250,7 @@ int run(const Options& options) {
         .key("document_latency_ms_p99").number(latency.p99 / 1000)
         .key("raw_group_append_events_per_s").number(raw_rate)
         .key("http_over_raw").number(http_rate / raw_rate)
+        .key("cpu_us_per_event").number(1e6 * http_cpu_seconds / static_cast<double>(committed))
         .key("goal_events_per_s").number(50000.0)
         .key("load_average_start").string(load_start)
         .key("load_average_end").string(load_end)
@@ -262,6 +265,9 @@ int run(const Options& options) {
               http_rate, latency.p50 / 1000, latency.p99 / 1000);
   std::printf("raw log group appends (same entry size, same run): %.0f events/s; HTTP at %.1f%%\n",
               raw_rate, 100 * http_rate / raw_rate);
+  std::printf("CPU of the whole process (server and load generator) during HTTP capture: %.1f us "
+              "per event (%.2f cores busy)\n",
+              1e6 * http_cpu_seconds / static_cast<double>(committed), http_cpu_seconds / http_seconds);
   std::printf("load average: start %s, end %s\n", load_start.c_str(), load_end.c_str());
   return raw_failures == 0 ? 0 : 1;
 }

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "custos/custody/page_token.h"
 #include "custos/ledger/entry_scan.h"
 
 namespace custos::custody {
@@ -23,11 +24,12 @@ constexpr char kBizStepPrefix = 'S';
 constexpr char kDispositionPrefix = 'D';
 constexpr char kEventTimePrefix = 'T';
 constexpr char kSummaryPrefix = 'V';
+constexpr char kEntryCopyPrefix = 'B';
 constexpr char kObjectPrefix = 'O';
 constexpr char kPresentPrefix = 'A';
 constexpr char kChildPrefix = 'K';
 
-constexpr uint8_t kObjectStateVersion = 1;
+constexpr uint8_t kObjectStateVersion = 2;  // 1: without the role byte (still read)
 constexpr size_t kMaxPerPage = 10000;
 
 void append_u64(std::string& out, uint64_t value) {
@@ -82,6 +84,25 @@ bool is_class_role(IdentifierRole role) {
          role == IdentifierRole::kOutputClass;
 }
 
+// ObjectState::roles: one bit per instance role.
+uint8_t role_bit(IdentifierRole role) {
+  switch (role) {
+    case IdentifierRole::kEpc:
+      return 1;
+    case IdentifierRole::kChild:
+      return 2;
+    case IdentifierRole::kParent:
+      return 4;
+    case IdentifierRole::kInput:
+      return 8;
+    case IdentifierRole::kOutput:
+      return 16;
+    default:
+      return 0;
+  }
+}
+constexpr uint8_t kEveryInstanceRole = 31;
+
 std::string encode_object_state(const ObjectState& state) {
   std::string out(1, static_cast<char>(kObjectStateVersion));
   for (const std::string* text : {&state.biz_location, &state.read_point, &state.disposition,
@@ -92,14 +113,14 @@ std::string encode_object_state(const ObjectState& state) {
   out.push_back(state.exists ? 1 : 0);
   append_u64(out, state.last_log_index);
   append_u64(out, static_cast<uint64_t>(state.last_event_time_micros));
+  out.push_back(static_cast<char>(state.roles));
   return out;
 }
 
 Result<ObjectState> decode_object_state(std::string_view bytes) {
   ObjectState state;
-  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kObjectStateVersion) {
-    return data_loss("malformed object state");
-  }
+  const uint8_t version = bytes.empty() ? 0 : static_cast<uint8_t>(bytes[0]);
+  if (version != kObjectStateVersion && version != 1) return data_loss("malformed object state");
   size_t offset = 1;
   for (std::string* text : {&state.biz_location, &state.read_point, &state.disposition,
                             &state.parent, &state.last_principal}) {
@@ -110,10 +131,12 @@ Result<ObjectState> decode_object_state(std::string_view bytes) {
     text->assign(bytes.substr(offset, size));
     offset += size;
   }
-  if (bytes.size() - offset != 17) return data_loss("malformed object state");
+  // Version 1 has no role byte: any role may have been seen.
+  if (bytes.size() - offset != (version == 1 ? 17u : 18u)) return data_loss("malformed object state");
   state.exists = bytes[offset] != 0;
   state.last_log_index = parse_u64(bytes.substr(offset + 1));
   state.last_event_time_micros = static_cast<int64_t>(parse_u64(bytes.substr(offset + 9)));
+  state.roles = version == 1 ? kEveryInstanceRole : static_cast<uint8_t>(bytes[offset + 17]);
   return state;
 }
 
@@ -189,21 +212,19 @@ OrderKey order_key(const IndexedEvent& event, const EventQuery& query) {
   return OrderKey{event.log_index, event.log_index};
 }
 
-std::string encode_page_token(const OrderKey& key) {
+constexpr std::string_view kEventTokenKind = "v1";
+constexpr std::string_view kValueTokenKind = "vv1";
+
+std::string encode_event_token(const OrderKey& key) {
   std::string raw;
   append_u64(raw, key.primary);
   append_u64(raw, key.log_index);
-  return "v1." + hex_encode(as_bytes(raw));
+  return encode_page_token(kEventTokenKind, as_bytes(raw));
 }
 
-Result<OrderKey> decode_page_token(std::string_view token) {
-  constexpr std::string_view kTokenPrefix = "v1.";
-  if (!token.starts_with(kTokenPrefix) || token.size() != kTokenPrefix.size() + 32) {
-    return invalid_argument("nextPageToken is not one this server issued");
-  }
-  auto raw = hex_decode(token.substr(kTokenPrefix.size()));
-  if (!raw.is_ok()) return invalid_argument("nextPageToken is not one this server issued");
-  return OrderKey{read_u64_be(raw->data()), read_u64_be(raw->data() + 8)};
+Result<OrderKey> decode_event_token(std::string_view token) {
+  CUSTOS_ASSIGN_OR_RETURN(Bytes raw, decode_page_token(kEventTokenKind, token, 16));
+  return OrderKey{read_u64_be(raw.data()), read_u64_be(raw.data() + 8)};
 }
 
 }  // namespace
@@ -231,7 +252,7 @@ Result<std::unique_ptr<EventIndex>> EventIndex::open(store::Store& store, const 
     std::vector<IndexedEvent> chunk;
     auto scanned = ledger::scan_entries(
         log, from, to, ledger::EntryKind::kEpcisEvent,
-        [&](const ledger::LogEntry& entry, ByteView) -> Status {
+        [&](const ledger::LogEntry& entry, ByteView entry_bytes) -> Status {
           auto summary = index->summarise_(entry);
           if (!summary.is_ok()) {
             return data_loss("log entry " + std::to_string(entry.index) +
@@ -239,6 +260,7 @@ Result<std::unique_ptr<EventIndex>> EventIndex::open(store::Store& store, const 
                              summary.status().message());
           }
           summary->log_index = entry.index;
+          summary->entry.assign(entry_bytes.begin(), entry_bytes.end());
           chunk.push_back(std::move(summary).value());
           if (chunk.size() >= options.replay_chunk) {
             CUSTOS_RETURN_IF_ERROR(index->add(chunk));
@@ -320,6 +342,11 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
 
     // ---- query indexes ----
     batch.put(Family::kIndexes, summary_key(event.log_index), encode_indexed_event(event));
+    if (!event.entry.empty()) {
+      std::string key(1, kEntryCopyPrefix);
+      key += index_suffix;
+      batch.put(Family::kIndexes, key, event.entry);
+    }
     if (!event.event_id.empty()) {
       std::string key(1, kEventIdPrefix);
       key += event.event_id;
@@ -359,9 +386,13 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
     for (const auto& [role, identifier] : event.identifiers) {
       if (is_class_role(role)) continue;
       CUSTOS_ASSIGN_OR_RETURN(std::optional<ObjectState>* slot, load(identifier));
-      if (*slot && (*slot)->last_event_time_micros > event.event_time_micros) continue;  // stale
+      if (*slot && (*slot)->last_event_time_micros > event.event_time_micros) {
+        (*slot)->roles |= role_bit(role);  // stale for the state, not for the roles
+        continue;
+      }
       ObjectState before = slot->value_or(ObjectState{});
       ObjectState after = before;
+      after.roles |= role_bit(role);
       const bool ends = role == IdentifierRole::kInput ||
                         (event.type == EventType::kObject && event.action == Action::kDelete);
       if (ends) {
@@ -447,6 +478,14 @@ Result<std::optional<IndexedEvent>> EventIndex::summary(uint64_t log_index) cons
   return std::optional<IndexedEvent>(std::move(event));
 }
 
+Result<std::optional<Bytes>> EventIndex::entry_copy(uint64_t log_index) const {
+  std::string key(1, kEntryCopyPrefix);
+  append_u64(key, log_index);
+  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kIndexes, key));
+  if (!stored) return std::optional<Bytes>();
+  return std::optional<Bytes>(Bytes(stored->begin(), stored->end()));
+}
+
 Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) const {
   std::vector<uint64_t> found;
   auto too_many = [&] {
@@ -480,9 +519,26 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
     }
   } else if (!query.identifier_matches.empty()) {
     const EventQuery::IdentifierMatch& match = query.identifier_matches.front();
+    // Over three or more roles (MATCH_anyEPC, traces), one read of each
+    // object's state names the instance roles worth a seek.
+    std::vector<uint8_t> known_roles(match.values.size(), kEveryInstanceRole);
+    if (match.roles.size() >= 3) {
+      for (size_t v = 0; v < match.values.size(); ++v) {
+        CUSTOS_ASSIGN_OR_RETURN(auto stored,
+                                store_.get(Family::kCustody, object_key(match.values[v])));
+        if (!stored) {
+          known_roles[v] = 0;  // never named as an instance
+          continue;
+        }
+        CUSTOS_ASSIGN_OR_RETURN(ObjectState state, decode_object_state(*stored));
+        known_roles[v] = state.roles;
+      }
+    }
     for (IdentifierRole role : match.roles) {
-      for (const std::string& value : match.values) {
-        CUSTOS_RETURN_IF_ERROR(collect(identifier_prefix(role, value)));
+      for (size_t v = 0; v < match.values.size(); ++v) {
+        const uint8_t bit = role_bit(role);
+        if (bit != 0 && (known_roles[v] & bit) == 0) continue;
+        CUSTOS_RETURN_IF_ERROR(collect(identifier_prefix(role, match.values[v])));
       }
       // A pattern: every key under its fixed prefix whose identifier matches.
       for (const epcis::CanonicalPattern& pattern : match.patterns) {
@@ -550,7 +606,7 @@ Result<QueryPage> EventIndex::query(const EventQuery& query, size_t per_page,
   }
   std::optional<OrderKey> after;
   if (!page_token.empty()) {
-    CUSTOS_ASSIGN_OR_RETURN(OrderKey key, decode_page_token(page_token));
+    CUSTOS_ASSIGN_OR_RETURN(OrderKey key, decode_event_token(page_token));
     after = key;
   }
   CUSTOS_ASSIGN_OR_RETURN(std::vector<uint64_t> candidate_indexes, candidates(query));
@@ -581,7 +637,7 @@ Result<QueryPage> EventIndex::query(const EventQuery& query, size_t per_page,
   QueryPage page;
   const size_t last = std::min(matched.size(), first + per_page);
   for (size_t i = first; i < last; ++i) page.events.push_back(std::move(matched[i]));
-  if (last < matched.size()) page.next_page_token = encode_page_token(order_key(page.events.back(), query));
+  if (last < matched.size()) page.next_page_token = encode_event_token(order_key(page.events.back(), query));
   return page;
 }
 
@@ -607,7 +663,6 @@ Result<std::vector<std::string>> EventIndex::list_under(Family family, std::stri
 
 namespace {
 
-constexpr std::string_view kValueTokenPrefix = "vv1.";
 
 struct VocabularyKeys {
   Family family;
@@ -640,13 +695,8 @@ Result<ValuePage> EventIndex::distinct_values(Vocabulary vocabulary, size_t per_
   }
   std::string after;
   if (!page_token.empty()) {
-    auto raw = page_token.starts_with(kValueTokenPrefix)
-                   ? hex_decode(page_token.substr(kValueTokenPrefix.size()))
-                   : Result<Bytes>(invalid_argument("not a token"));
-    if (!raw.is_ok() || raw->empty()) {
-      return invalid_argument("nextPageToken is not one this server issued");
-    }
-    after.assign(raw->begin(), raw->end());
+    CUSTOS_ASSIGN_OR_RETURN(Bytes raw, decode_page_token(kValueTokenKind, page_token));
+    after.assign(raw.begin(), raw.end());
   }
   const VocabularyKeys keys = vocabulary_keys(vocabulary);
   const std::string prefix(1, keys.prefix);
@@ -686,7 +736,7 @@ Result<ValuePage> EventIndex::distinct_values(Vocabulary vocabulary, size_t per_
   }
   CUSTOS_RETURN_IF_ERROR(iterator->status());
   if (more) {
-    page.next_page_token = std::string(kValueTokenPrefix) + hex_encode(as_bytes(page.values.back()));
+    page.next_page_token = encode_page_token(kValueTokenKind, as_bytes(page.values.back()));
   }
   return page;
 }

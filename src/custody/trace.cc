@@ -50,10 +50,10 @@ class Tracer {
                uint8_t directions) {
     // A subject is expanded once per relation; deeper repeats add nothing new.
     if (!expanded_.insert({id, relation, window.from, window.to}).second) return Status::ok();
-    CUSTOS_ASSIGN_OR_RETURN(const std::vector<IndexedEvent>* found, events_of_ptr(id));
-    const std::vector<IndexedEvent>& events = *found;  // map nodes stay put while visiting
-    for (const IndexedEvent& event : events) {
-      if (window.contains(event.event_time_micros)) add_step(event, relation, id, depth);
+    CUSTOS_ASSIGN_OR_RETURN(const Events* found, events_of_ptr(id));
+    const Events& events = *found;  // map nodes stay put while visiting
+    for (const IndexedEvent* event : events) {
+      if (window.contains(event->event_time_micros)) add_step(*event, relation, id, depth);
     }
     if (depth >= options_.max_depth) {
       if (has_links(events, id)) out_.truncated = true;
@@ -75,13 +75,14 @@ class Tracer {
       }
     }
     if (directions & kBack) {
-      for (const IndexedEvent& event : events) {
-        if (event.type != EventType::kTransformation || !names(event, IdentifierRole::kOutput, id) ||
-            !window.contains(event.event_time_micros)) {
+      for (const IndexedEvent* event : events) {
+        if (event->type != EventType::kTransformation ||
+            !names(*event, IdentifierRole::kOutput, id) ||
+            !window.contains(event->event_time_micros)) {
           continue;
         }
-        Interval before{std::numeric_limits<int64_t>::min(), event.event_time_micros + 1};
-        for (const std::string& input : named_as(event, IdentifierRole::kInput)) {
+        Interval before{std::numeric_limits<int64_t>::min(), event->event_time_micros + 1};
+        for (const std::string& input : named_as(*event, IdentifierRole::kInput)) {
           CUSTOS_RETURN_IF_ERROR(
               visit(input, TraceRelation::kInput, depth + 1, before, kUp | kBack));
         }
@@ -91,38 +92,55 @@ class Tracer {
   }
 
  private:
+  // Events are kept by log index for the whole trace: an aggregation naming
+  // a case and its 25 items is read and decoded once, not once per item.
+  using Events = std::vector<const IndexedEvent*>;
+
   // Every event naming `id` as an instance, in event-time order.
-  Result<const std::vector<IndexedEvent>*> events_of_ptr(const std::string& id) {
+  Result<const Events*> events_of_ptr(const std::string& id) {
     auto cached = events_.find(id);
     if (cached != events_.end()) return &cached->second;
     EventQuery query;
     query.identifier_matches.push_back({kInstanceRoles, {id}});
-    query.order_by = EventQuery::OrderBy::kEventTime;
-    std::vector<IndexedEvent> events;
-    std::string token;
-    do {
-      CUSTOS_ASSIGN_OR_RETURN(QueryPage page, index_.query(query, 10000, token));
-      for (IndexedEvent& event : page.events) events.push_back(std::move(event));
-      token = std::move(page.next_page_token);
-    } while (!token.empty() && events.size() < options_.max_steps);
+    CUSTOS_ASSIGN_OR_RETURN(std::vector<uint64_t> found, index_.candidate_indexes(query));
+    Events events;
+    events.reserve(found.size());
+    for (uint64_t log_index : found) {
+      auto known = summaries_.find(log_index);
+      if (known == summaries_.end()) {
+        CUSTOS_ASSIGN_OR_RETURN(std::optional<IndexedEvent> summary, index_.summary(log_index));
+        if (!summary) {
+          return data_loss("index names log entry " + std::to_string(log_index) +
+                           " but holds no summary for it");
+        }
+        known = summaries_.emplace(log_index, std::move(*summary)).first;
+      }
+      if (event_matches(known->second, query)) events.push_back(&known->second);
+    }
+    std::sort(events.begin(), events.end(), [](const IndexedEvent* a, const IndexedEvent* b) {
+      return std::pair(a->event_time_micros, a->log_index) <
+             std::pair(b->event_time_micros, b->log_index);
+    });
     return &events_.emplace(id, std::move(events)).first->second;
   }
-  bool has_links(const std::vector<IndexedEvent>& events, std::string_view id) const {
-    return std::any_of(events.begin(), events.end(), [&](const IndexedEvent& event) {
-      return (is_containment(event) && (names(event, IdentifierRole::kChild, id) ||
-                                        names(event, IdentifierRole::kParent, id))) ||
-             (event.type == EventType::kTransformation && names(event, IdentifierRole::kOutput, id));
+  bool has_links(const Events& events, std::string_view id) const {
+    return std::any_of(events.begin(), events.end(), [&](const IndexedEvent* event) {
+      return (is_containment(*event) && (names(*event, IdentifierRole::kChild, id) ||
+                                         names(*event, IdentifierRole::kParent, id))) ||
+             (event->type == EventType::kTransformation &&
+              names(*event, IdentifierRole::kOutput, id));
     });
   }
 
   // When `id` was inside which container: from its own ADD/OBSERVE/DELETE
   // as a child, closed also by a DELETE that empties the container.
   Result<std::vector<std::pair<std::string, Interval>>> container_intervals(
-      const std::string& id, const std::vector<IndexedEvent>& events) {
+      const std::string& id, const Events& events) {
     std::vector<std::pair<std::string, Interval>> intervals;
     constexpr size_t kNone = std::numeric_limits<size_t>::max();
     size_t open = kNone;  // the interval still open, if any
-    for (const IndexedEvent& event : events) {
+    for (const IndexedEvent* event_ptr : events) {
+      const IndexedEvent& event = *event_ptr;
       if (!is_containment(event) || !names(event, IdentifierRole::kChild, id)) continue;
       std::vector<std::string> parents = named_as(event, IdentifierRole::kParent);
       if (parents.empty()) continue;
@@ -142,9 +160,9 @@ class Tracer {
     }
     if (open != kNone) {
       // The container may have been emptied by a DELETE that lists no children.
-      CUSTOS_ASSIGN_OR_RETURN(const std::vector<IndexedEvent>* parent_events,
-                              events_of_ptr(intervals[open].first));
-      for (const IndexedEvent& event : *parent_events) {
+      CUSTOS_ASSIGN_OR_RETURN(const Events* parent_events, events_of_ptr(intervals[open].first));
+      for (const IndexedEvent* event_ptr : *parent_events) {
+        const IndexedEvent& event = *event_ptr;
         if (is_containment(event) && event.action == Action::kDelete &&
             event.event_time_micros >= intervals[open].second.from &&
             names(event, IdentifierRole::kParent, intervals[open].first) &&
@@ -158,11 +176,12 @@ class Tracer {
   }
 
   // What was inside `id` and when: from its own containment events as parent.
-  std::vector<std::pair<std::string, Interval>> content_intervals(
-      const std::string& id, const std::vector<IndexedEvent>& events) const {
+  std::vector<std::pair<std::string, Interval>> content_intervals(const std::string& id,
+                                                                 const Events& events) const {
     std::vector<std::pair<std::string, Interval>> intervals;
     std::map<std::string, size_t> open;
-    for (const IndexedEvent& event : events) {
+    for (const IndexedEvent* event_ptr : events) {
+      const IndexedEvent& event = *event_ptr;
       if (!is_containment(event) || !names(event, IdentifierRole::kParent, id)) continue;
       const int64_t time = event.event_time_micros;
       std::vector<std::string> children = named_as(event, IdentifierRole::kChild);
@@ -201,7 +220,8 @@ class Tracer {
   const EventIndex& index_;
   const TraceOptions& options_;
   Trace& out_;
-  std::map<std::string, std::vector<IndexedEvent>> events_;
+  std::map<uint64_t, IndexedEvent> summaries_;  // by log index; nodes never move
+  std::map<std::string, Events> events_;
   std::set<std::tuple<std::string, TraceRelation, int64_t, int64_t>> expanded_;
   std::set<uint64_t> logged_;
 };

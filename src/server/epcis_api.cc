@@ -17,6 +17,7 @@
 #include "custos/core/work_queue.h"
 #include "custos/custody/capture_record.h"
 #include "custos/custody/named_queries.h"
+#include "custos/custody/page_token.h"
 #include "custos/custody/trace.h"
 #include "custos/epcis/epc_pattern.h"
 #include "custos/epcis/event_hash.h"
@@ -40,6 +41,7 @@ using custody::EventIndex;
 using custody::IndexedEvent;
 
 constexpr std::string_view kProblemBase = "https://custos.dev/problems/";
+constexpr std::string_view kQueryTokenKind = "q1";  // nextPageToken of GET /queries
 
 struct SiteZone {
   std::string site;
@@ -122,22 +124,35 @@ std::string media_type(const HttpRequest& request) {
 std::string event_pointer(size_t index) { return "/epcisBody/eventList/" + std::to_string(index); }
 
 
-// The resource an event is captured at: the zone its location belongs to.
-policy::Entity capture_resource(const CaptureState& state, const IndexedEvent& summary) {
-  const std::string& location = summary.biz_location.empty() ? summary.read_point
-                                                              : summary.biz_location;
-  policy::Entity entity;
+// The configured site and zone of an event's place (its bizLocation, else
+// its readPoint), or nullptr when the place belongs to no configured site.
+const SiteZone* place_of(const CaptureState& state, const IndexedEvent& event) {
+  const std::string& location = event.biz_location.empty() ? event.read_point : event.biz_location;
   auto found = state.locations.find(location);
-  if (found == state.locations.end()) {
+  return found == state.locations.end() ? nullptr : &found->second;
+}
+
+// The zone an event is captured at, as a policy entity; `place` is
+// place_of(state, summary).
+policy::Entity zone_entity(const IndexedEvent& summary, const SiteZone* place) {
+  policy::Entity entity;
+  if (place == nullptr) {
     // Not a place of any configured site: the policies see no site or zone.
+    const std::string& location = summary.biz_location.empty() ? summary.read_point
+                                                                : summary.biz_location;
     entity.uid = policy::EntityUid{"Custos::Zone", "unmapped:" + location};
     entity.attributes = policy::Value::record({});
     return entity;
   }
-  entity.uid = policy::EntityUid{"Custos::Zone", found->second.site + "/" + found->second.zone};
-  entity.attributes = policy::Value::record({{"site", policy::Value::string(found->second.site)},
-                                             {"zone", policy::Value::string(found->second.zone)}});
+  entity.uid = policy::EntityUid{"Custos::Zone", place->site + "/" + place->zone};
+  entity.attributes = policy::Value::record({{"site", policy::Value::string(place->site)},
+                                             {"zone", policy::Value::string(place->zone)}});
   return entity;
+}
+
+// The resource an event is captured at: the zone its location belongs to.
+policy::Entity capture_resource(const CaptureState& state, const IndexedEvent& summary) {
+  return zone_entity(summary, place_of(state, summary));
 }
 
 // What the capture of one document needs after its checks pass.
@@ -181,8 +196,8 @@ HttpResponse capture_answer(CaptureState& state, CaptureJob& job, const std::str
     if (prepared.leaf_hash) {
       leaf_hash = *prepared.leaf_hash;
     } else {
-      // A recapture: the original entry's leaf (reads its entry bundle).
-      auto entry = state.log.entry(index);
+      // A recapture: the original entry's leaf.
+      auto entry = event_entry(state.log, &state.index, index);
       if (!entry.is_ok()) return problem_from_status(entry.status());
       leaf_hash = ledger::hash_leaf(*entry);
     }
@@ -229,7 +244,7 @@ void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob>
     request.kind = ledger::EntryKind::kEpcisEvent;
     request.principal = principal;
     request.request_signature = to_bytes(evidence);
-    request.payload = std::move(prepared.payload);
+    request.payload = prepared.payload;  // kept: the index keeps a copy of the entry
     requests.push_back(std::move(request));
     new_positions.push_back(i);
   }
@@ -242,22 +257,29 @@ void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob>
   }
   state->log.append_group_async(
       std::move(requests),
-      [state, job, respond, new_positions](Result<std::vector<ledger::AppendReceipt>> receipts) {
+      [state, job, respond, new_positions, principal = std::move(principal),
+       evidence = std::move(evidence)](Result<std::vector<ledger::AppendReceipt>> receipts) {
         if (!receipts.is_ok()) {
           release_claims(*state, job->claimed);
           respond(problem_from_status(receipts.status()));
           return;
         }
         // Index in commit order (one indexer thread), then answer.
-        state->indexer.post([state, job, respond, new_positions,
+        state->indexer.post([state, job, respond, new_positions, principal, evidence,
                              receipts = std::move(receipts).value()] {
           std::vector<IndexedEvent> summaries;
+          summaries.reserve(new_positions.size());
           for (size_t k = 0; k < new_positions.size(); ++k) {
             job->events[new_positions[k]].leaf_hash = receipts[k].leaf_hash;
             IndexedEvent& summary = job->events[new_positions[k]].summary;
             summary.log_index = receipts[k].index;
             summary.record_time_micros = receipts[k].receive_time;
-            summaries.push_back(summary);
+            IndexedEvent& logged = summaries.emplace_back(summary);
+            // The entry exactly as the log encoded it (same fields, same
+            // encoder), so queries need not read its bundle.
+            ledger::append_encoded_entry(logged.entry, ledger::EntryKind::kEpcisEvent,
+                                         receipts[k].index, receipts[k].receive_time, principal,
+                                         as_bytes(evidence), job->events[new_positions[k]].payload);
           }
           Status indexed = state->index.add(summaries);
           release_claims(*state, job->claimed);
@@ -455,13 +477,10 @@ void set_next_page_headers(HttpResponse& response, const HttpRequest& request,
 // its place, with who captured it (and that principal's vendor then) and the
 // parties its source and destination lists name (docs/security.md).
 policy::Entity event_resource(const CaptureState& state, const IndexedEvent& event) {
-  const policy::Entity zone = capture_resource(state, event);
-  std::string site, zone_id;
-  const std::string& location = event.biz_location.empty() ? event.read_point : event.biz_location;
-  if (auto found = state.locations.find(location); found != state.locations.end()) {
-    site = found->second.site;
-    zone_id = found->second.zone;
-  }
+  const SiteZone* place = place_of(state, event);
+  const policy::Entity zone = zone_entity(event, place);
+  const std::string site = place != nullptr ? place->site : std::string();
+  const std::string zone_id = place != nullptr ? place->zone : std::string();
   const std::string& vendor = event.principal_vendor;
   std::vector<policy::Value> parties;
   for (const auto* list : {&event.sources, &event.destinations}) {
@@ -506,7 +525,8 @@ HttpResponse query_answer(const CaptureState& state, const ParsedQuery& parsed,
       ++hidden;
     }
   }
-  auto document = events_document(log, indexes, parsed.proof, now_micros, query_name, {}, hidden);
+  auto document =
+      events_document(log, indexes, parsed.proof, now_micros, query_name, {}, hidden, &index);
   if (!document.is_ok()) return problem_from_status(document.status());
   HttpResponse response = json_response(200, std::move(document).value());
   response.content_type = "application/ld+json";
@@ -818,11 +838,8 @@ Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
         if (!params.is_ok()) return respond(query_refused(params.status()));
         std::string after;
         if (!params->second.empty()) {
-          auto raw = params->second.starts_with("q1.") ? hex_decode(params->second.substr(3))
-                                                        : Result<Bytes>(invalid_argument("token"));
-          if (!raw.is_ok()) {
-            return respond(query_refused(invalid_argument("nextPageToken is not one this server issued")));
-          }
+          auto raw = custody::decode_page_token(kQueryTokenKind, params->second);
+          if (!raw.is_ok()) return respond(query_refused(raw.status()));
           after.assign(raw->begin(), raw->end());
         }
         auto listed = state->named_queries->list(params->first + 1, after);
@@ -830,7 +847,7 @@ Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
         std::string token;
         if (listed->size() > params->first) {
           listed->pop_back();
-          token = "q1." + hex_encode(as_bytes(listed->back().name));
+          token = custody::encode_page_token(kQueryTokenKind, as_bytes(listed->back().name));
         }
         std::string body = "[";
         for (size_t i = 0; i < listed->size(); ++i) body += (i > 0 ? "," : "") + (*listed)[i].json;
@@ -1038,7 +1055,7 @@ HttpResponse trace_answer(const ledger::Log& log, const EventIndex& index, std::
   for (size_t position = 0; position < proven.size(); ++position) {
     const custody::TraceStep& step = *proven[position];
     const IndexedEvent& event = step.event;
-    auto bytes = log.entry(event.log_index);
+    auto bytes = event_entry(log, &index, event.log_index);
     if (!bytes.is_ok()) return problem_from_status(bytes.status());
     const std::vector<Hash256>& proof = (*proofs)[position];
     json.begin_object()

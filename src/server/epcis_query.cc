@@ -247,24 +247,32 @@ Result<ParsedQuery> parse_event_query(const QueryParams& params) {
 
 // The event as served: the logged JSON with recordTime (and, with proofs,
 // custos:logIndex and custos:inclusionProof) added.
-Result<std::string> served_event(const ledger::Log& log, uint64_t index, bool proof,
-                                 uint64_t tree_size) {
-  CUSTOS_ASSIGN_OR_RETURN(Bytes bytes, log.entry(index));
-  CUSTOS_ASSIGN_OR_RETURN(ledger::LogEntry entry, ledger::decode_entry(bytes));
+Result<Bytes> event_entry(const ledger::Log& log, const custody::EventIndex* index,
+                          uint64_t log_index) {
+  if (index != nullptr) {
+    CUSTOS_ASSIGN_OR_RETURN(std::optional<Bytes> copy, index->entry_copy(log_index));
+    if (copy) return std::move(*copy);
+  }
+  return log.entry(log_index);
+}
+
+Result<std::string> served_event(ByteView entry_bytes, const std::vector<Hash256>* proof) {
+  CUSTOS_ASSIGN_OR_RETURN(ledger::LogEntry entry, ledger::decode_entry(entry_bytes));
   CUSTOS_ASSIGN_OR_RETURN(custody::LoggedEvent logged, custody::decode_event_payload(entry.payload));
   if (logged.event_json.empty() || logged.event_json.front() != '{') {
-    return data_loss("log entry " + std::to_string(index) + " holds no event object");
+    return data_loss("log entry " + std::to_string(entry.index) + " holds no event object");
   }
   std::string out = "{\"recordTime\":";
   append_json_string(out, utc_text(entry.receive_time));
-  if (proof) {
-    CUSTOS_ASSIGN_OR_RETURN(auto path, log.inclusion_proof(index, tree_size));
-    out += ",\"custos:logIndex\":" + std::to_string(index) + ",\"custos:leafHash\":";
-    append_json_string(out, ledger::hash_leaf(bytes).base64());
+  if (proof != nullptr) {
+    out += ",\"custos:logIndex\":";
+    out += std::to_string(entry.index);
+    out += ",\"custos:leafHash\":";
+    append_json_string(out, ledger::hash_leaf(entry_bytes).base64());
     out += ",\"custos:inclusionProof\":[";
-    for (size_t i = 0; i < path.size(); ++i) {
+    for (size_t i = 0; i < proof->size(); ++i) {
       if (i > 0) out += ",";
-      append_json_string(out, path[i].base64());
+      append_json_string(out, (*proof)[i].base64());
     }
     out += "]";
   }
@@ -308,13 +316,21 @@ std::string utc_text(int64_t micros) { return epcis::timestamp_from_utc_micros(m
 
 Result<std::string> events_document(const ledger::Log& log, std::span<const uint64_t> indexes,
                                     bool proof, int64_t now_micros, std::string_view query_name,
-                                    std::string_view subscription_id, size_t hidden) {
+                                    std::string_view subscription_id, size_t hidden,
+                                    const custody::EventIndex* index) {
   // The checkpoint first: every proof below is against its size.
   const std::string checkpoint = log.latest_checkpoint();
   const uint64_t tree_size = checkpoint_size(checkpoint).value_or(log.tree_size());
+  std::vector<std::vector<Hash256>> proofs;
+  if (proof) {
+    // One reader for all: the events' proofs share the tiles near the root.
+    CUSTOS_ASSIGN_OR_RETURN(proofs, log.inclusion_proofs(indexes, tree_size));
+  }
   std::string events = "[";
   for (size_t i = 0; i < indexes.size(); ++i) {
-    CUSTOS_ASSIGN_OR_RETURN(std::string served, served_event(log, indexes[i], proof, tree_size));
+    CUSTOS_ASSIGN_OR_RETURN(Bytes bytes, event_entry(log, index, indexes[i]));
+    CUSTOS_ASSIGN_OR_RETURN(std::string served,
+                            served_event(bytes, proof ? &proofs[i] : nullptr));
     if (i > 0) events += ",";
     events += served;
   }

@@ -62,19 +62,25 @@ std::string utc_text(int64_t micros);
 // The tree size a signed checkpoint note names (its body ends at the blank line).
 std::optional<uint64_t> checkpoint_size(std::string_view note);
 
-// The event at log index `index` as served: the logged JSON with recordTime
-// (and, with `proof`, custos:logIndex, custos:leafHash and
-// custos:inclusionProof against `tree_size`) added.
-Result<std::string> served_event(const ledger::Log& log, uint64_t index, bool proof,
-                                 uint64_t tree_size);
+// The encoded log entry at `log_index`: the index's copy when `index` is
+// given and holds one, else read from the log.
+Result<Bytes> event_entry(const ledger::Log& log, const custody::EventIndex* index,
+                          uint64_t log_index);
+
+// The event in this encoded log entry as served: the logged JSON with
+// recordTime (and, with a `proof`, custos:logIndex, custos:leafHash and
+// custos:inclusionProof) added.
+Result<std::string> served_event(ByteView entry_bytes, const std::vector<Hash256>* proof);
 
 // An EPCISQueryDocument with these events in this order; with `proof`, the
 // latest checkpoint (custos:checkpoint, custos:treeSize) and each event's
 // proof against it. `subscription_id` non-empty: names the subscription
 // whose delivery this is; `hidden` > 0: that many events matched but policy
-// hid them from the caller (custos:hiddenEvents).
+// hid them from the caller (custos:hiddenEvents). With an `index`, events are
+// served from its entry copies where it has them (event_entry).
 Result<std::string> events_document(const ledger::Log& log, std::span<const uint64_t> indexes,
                                     bool proof, int64_t now_micros, std::string_view query_name,
-                                    std::string_view subscription_id = {}, size_t hidden = 0);
+                                    std::string_view subscription_id = {}, size_t hidden = 0,
+                                    const custody::EventIndex* index = nullptr);
 
 }  // namespace custos::epcis_query

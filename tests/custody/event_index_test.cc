@@ -210,6 +210,51 @@ TEST_F(EventIndexTest, CurrentStateFollowsMovesAggregationAndEnds) {
   EXPECT_FALSE(unknown->has_value());
 }
 
+// A query over many roles of one object seeks only the roles its state
+// records; every role must still be found, also when the event naming it is
+// older (by eventTime) than the object's state, and for states written
+// before roles were recorded (version 1, read as "every role").
+TEST_F(EventIndexTest, QueriesOverEveryRoleFindEachRoleTheObjectWasNamedIn) {
+  const std::vector<IdentifierRole> every_role = {IdentifierRole::kEpc, IdentifierRole::kChild,
+                                                  IdentifierRole::kParent, IdentifierRole::kInput,
+                                                  IdentifierRole::kOutput};
+  auto any_role = [&](const std::string& id) {
+    EventQuery query;
+    query.identifier_matches.push_back({every_role, {id}});
+    return indexes_of(query);
+  };
+  capture({object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase + 2 * kHour)});
+  // Older than item 1's state: its state does not move, but the role counts.
+  capture({aggregation_event(Action::kAdd, item(1), {item(2)}, kDock, kBase)});
+  IndexedEvent transformation;
+  transformation.type = EventType::kTransformation;
+  transformation.identifiers = {{IdentifierRole::kInput, item(2)}, {IdentifierRole::kOutput, item(1)}};
+  transformation.biz_location = kCage;
+  transformation.event_time_micros = kBase + 3 * kHour;
+  capture({transformation});
+  EXPECT_EQ(any_role(item(1)), (std::vector<uint64_t>{0, 1, 2}));
+  EXPECT_EQ(any_role(item(2)), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(state_of(item(1)).roles, 1 | 4 | 16);  // epcList, parentID, outputEPCList
+  EXPECT_EQ(state_of(item(2)).roles, 2 | 8);       // childEPCs, inputEPCList
+  EXPECT_TRUE(any_role(item(3)).empty());
+
+  // A version-1 state (no role byte) of item 1: every role is looked at again.
+  std::string v1(1, '\x01');
+  for (const std::string& text : {kCage, std::string(), std::string(), std::string(),
+                                  std::string("dock-scanner")}) {
+    for (int shift = 56; shift >= 0; shift -= 8) v1.push_back(static_cast<char>((text.size() >> shift) & 0xff));
+    v1 += text;
+  }
+  v1.push_back(1);
+  for (int k = 0; k < 16; ++k) v1.push_back(k == 7 ? 2 : 0);  // last log index 2, eventTime 0
+  store::WriteBatch batch;
+  batch.put(store::Family::kCustody, "O" + item(1), std::string_view(v1));
+  ASSERT_TRUE(store_->write(batch, true).is_ok());
+  EXPECT_EQ(state_of(item(1)).roles, 31);
+  EXPECT_EQ(state_of(item(1)).biz_location, kCage);
+  EXPECT_EQ(any_role(item(1)), (std::vector<uint64_t>{0, 1, 2}));
+}
+
 TEST_F(EventIndexTest, CatchesUpWithTheLogOnOpenAndIgnoresRepeats) {
   auto indexed = capture({object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase)});
   // Logged but never indexed (a crash between commit and indexing) ...
@@ -233,6 +278,38 @@ TEST_F(EventIndexTest, CatchesUpWithTheLogOnOpenAndIgnoresRepeats) {
   ASSERT_TRUE(index_->add(indexed).is_ok());
   EXPECT_EQ(indexes_of(query), (std::vector<uint64_t>{0, 1, 3}));
   EXPECT_EQ(state_of(item(1)).biz_location, kTruck);
+}
+
+TEST_F(EventIndexTest, KeepsACopyOfEachEntryGivenAndOfEveryReplayedEntry) {
+  // An event indexed with its entry bytes keeps them; one without has no copy.
+  IndexedEvent with_copy = log_event(object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase));
+  auto logged = log_->entry(with_copy.log_index);
+  ASSERT_TRUE(logged.is_ok());
+  with_copy.entry = *logged;
+  ASSERT_TRUE(index_->add(std::span(&with_copy, 1)).is_ok());
+  auto without_copy = capture({object_event(Action::kObserve, {item(1)}, kCage, kReceiving,
+                                            kBase + kHour)});
+  auto copy = index_->entry_copy(with_copy.log_index);
+  ASSERT_TRUE(copy.is_ok());
+  ASSERT_TRUE(copy->has_value());
+  EXPECT_EQ(**copy, *logged);
+  auto none = index_->entry_copy(without_copy[0].log_index);
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_FALSE(none->has_value());
+
+  // Events indexed when the index catches up with the log get the log's bytes.
+  IndexedEvent late = log_event(object_event(Action::kObserve, {item(2)}, kTruck, kShipping,
+                                             kBase + 2 * kHour));
+  restart();
+  auto replayed = index_->entry_copy(late.log_index);
+  ASSERT_TRUE(replayed.is_ok());
+  ASSERT_TRUE(replayed->has_value());
+  auto from_log = log_->entry(late.log_index);
+  ASSERT_TRUE(from_log.is_ok());
+  EXPECT_EQ(**replayed, *from_log);
+  auto beyond = index_->entry_copy(late.log_index + 1);
+  ASSERT_TRUE(beyond.is_ok());
+  EXPECT_FALSE(beyond->has_value());
 }
 
 TEST_F(EventIndexTest, RefusesTooBroadQueriesAndUnindexableEvents) {

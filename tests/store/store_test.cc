@@ -82,6 +82,31 @@ TEST_F(StoreTest, EraseAndOverwrite) {
   EXPECT_EQ(get_or_die(*store, Family::kTiles, "gone"), "<absent>");
 }
 
+// Store::write hands RocksDB the batch sorted by key: operations on one key
+// must still apply in the order they were added, whatever the keys around them.
+TEST_F(StoreTest, OperationsOnOneKeyKeepTheirOrderInASortedBatch) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  WriteBatch batch;
+  batch.put(Family::kIndexes, "z", std::string_view("first"));
+  batch.put(Family::kIndexes, "put-then-erase", std::string_view("x"));
+  batch.put(Family::kCustody, "m", std::string_view("other family"));
+  batch.erase(Family::kIndexes, "erase-then-put");
+  batch.put(Family::kIndexes, "a", std::string_view("1"));
+  batch.put(Family::kIndexes, "z", std::string_view("second"));
+  batch.erase(Family::kIndexes, "put-then-erase");
+  batch.put(Family::kIndexes, "erase-then-put", std::string_view("back"));
+  batch.put(Family::kIndexes, "a", std::string_view("2"));
+  batch.put(Family::kIndexes, "z", std::string_view("third"));
+  ASSERT_TRUE(store->write(batch, /*sync=*/false).is_ok());
+  EXPECT_EQ(get_or_die(*store, Family::kIndexes, "z"), "third");
+  EXPECT_EQ(get_or_die(*store, Family::kIndexes, "a"), "2");
+  EXPECT_EQ(get_or_die(*store, Family::kIndexes, "put-then-erase"), "<absent>");
+  EXPECT_EQ(get_or_die(*store, Family::kIndexes, "erase-then-put"), "back");
+  EXPECT_EQ(get_or_die(*store, Family::kCustody, "m"), "other family");
+  EXPECT_EQ(get_or_die(*store, Family::kIndexes, "m"), "<absent>");
+}
+
 TEST_F(StoreTest, BinaryKeysAndValues) {
   auto store = open_store();
   ASSERT_NE(store, nullptr);

@@ -101,6 +101,11 @@ struct ObjectState {
   uint64_t last_log_index = 0;
   int64_t last_event_time_micros = 0;
   std::string last_principal;
+  // The instance roles (epcList, childEPCs, parentID, inputEPCList,
+  // outputEPCList; one bit each, in that order) any indexed event has named
+  // the object in: a query over several roles of one object looks only
+  // under these. All set for states kept before roles were recorded.
+  uint8_t roles = 0;
   friend bool operator==(const ObjectState&, const ObjectState&) = default;
 };
 
@@ -147,6 +152,18 @@ class EventIndex {
 
   Result<std::optional<EventIdRecord>> find_event_id(std::string_view event_id) const;
   Result<std::optional<IndexedEvent>> summary(uint64_t log_index) const;
+  // The log indexes (ascending, distinct) of the events `query`'s most
+  // selective indexed condition selects: a superset of its matches, to be
+  // filtered with event_matches on their summaries (for callers that keep
+  // summaries across queries, such as a trace). ResourceExhausted like query().
+  Result<std::vector<uint64_t>> candidate_indexes(const EventQuery& query) const {
+    return candidates(query);
+  }
+  // The copy of the entry at `log_index` indexed with its summary (an
+  // IndexedEvent's `entry`), or nullopt when none was kept (callers then read
+  // the log). A copy is only as trusted as the index: a proof checked against
+  // a checkpoint (hash_leaf of these bytes) is what makes it evidence.
+  Result<std::optional<Bytes>> entry_copy(uint64_t log_index) const;
 
   // One page (at most per_page events, 1..10000) of the events matching
   // `query`, after the position `page_token` names (empty: from the start).

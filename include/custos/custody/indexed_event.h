@@ -5,7 +5,8 @@
 // times, CBV values and every identifier it names, each in the canonical
 // form include/custos/epcis/identifiers.h gives (so an SGTIN URN and its GS1
 // Digital Link match). The event itself stays in the log entry; queries
-// filter on summaries and read the entries of the matches.
+// filter on summaries and serve the matches from a copy of their entries
+// kept beside the summaries (EventIndex::entry_copy).
 //
 // Summaries have a versioned binary encoding (docs/storage.md, "custody").
 #pragma once
@@ -80,6 +81,10 @@ struct IndexedEvent {
   bool error_declared = false;
   std::string principal;  // who captured it
   std::string principal_vendor;  // its vendor at capture time ("" when none)
+  // The log entry's encoding, when the indexer has it (capture and replay
+  // do). Not part of the summary encoding: EventIndex keeps it as a separate
+  // copy so queries serve an event without reading its whole entry bundle.
+  Bytes entry;
 
   friend bool operator==(const IndexedEvent&, const IndexedEvent&) = default;
 };

@@ -137,6 +137,10 @@ class Store {
   // Writes memtables to table files (e.g. before a backup or to bound recovery time).
   Status flush();
 
+  // Whether flushes or compactions are running or due (e.g. a benchmark
+  // waits for the backlog of a bulk load before measuring reads).
+  bool background_work_pending() const;
+
   const std::string& path() const;
   bool read_only() const;
 
