@@ -57,5 +57,24 @@ TEST(EpcisQuery, RefusalsNameTheParameter) {
   }
 }
 
+TEST(EpcisQuery, PerPageIsOneCountRule) {
+  EXPECT_EQ(*parse_per_page("1"), 1u);
+  EXPECT_EQ(*parse_per_page("10000"), kMaxPerPage);
+  EXPECT_EQ(*parse_per_page("0025"), 25u);
+  for (const char* bad : {"", "ten", "-1", "+5", " 5", "1e3", "1234567890"}) {
+    auto refused = parse_per_page(bad);
+    ASSERT_FALSE(refused.is_ok()) << bad;
+    EXPECT_EQ(refused.status().message(), "perPage must be a positive integer") << bad;
+  }
+  for (const char* out_of_range : {"0", "10001", "999999999"}) {
+    auto refused = parse_per_page(out_of_range);
+    ASSERT_FALSE(refused.is_ok()) << out_of_range;
+    EXPECT_EQ(refused.status().message(), "perPage must be between 1 and 10000") << out_of_range;
+  }
+  // GET /events gives the same answers.
+  EXPECT_EQ(parse_text("perPage=0025")->per_page, 25u);
+  EXPECT_EQ(parse_text("perPage=ten").status().message(), "perPage must be a positive integer");
+}
+
 }  // namespace
 }  // namespace custos::epcis_query
