@@ -87,7 +87,8 @@ void check_definition_round_trip(const std::vector<QueryArgument>& arguments,
   std::string resource = "{\"name\":\"fuzz\",\"query\":";
   resource += json;
   resource += ",\"createdAt\":\"2026-01-01T00:00:00.000Z\"}";
-  auto stored = custos::epcis_query::stored_arguments(custos::custody::NamedQuery{"fuzz", resource});
+  auto stored =
+      custos::epcis_query::stored_arguments(custos::custody::NamedQuery{"fuzz", resource});
   if (!stored.is_ok() || !same_arguments(*stored, *defined)) std::abort();
 }
 

@@ -47,9 +47,9 @@ TEST(EpcisQuery, QueryStringAndDefinitionGiveOneQuery) {
 }
 
 TEST(EpcisQuery, RefusalsNameTheParameter) {
-  for (const char* text : {"MATCH_colour=red", "GE_eventTime=yesterday", "orderBy=size",
-                           "eventCountLimit=0", "eventType=ObjectEvent&eventType=ObjectEvent",
-                           "EQ_readPoint=not%20a%20uri", "proof=yes"}) {
+  for (const char* text :
+       {"MATCH_colour=red", "GE_eventTime=yesterday", "orderBy=size", "eventCountLimit=0",
+        "eventType=ObjectEvent&eventType=ObjectEvent", "EQ_readPoint=not%20a%20uri", "proof=yes"}) {
     auto parsed = parse_text(text);
     ASSERT_FALSE(parsed.is_ok()) << text;
     EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << text;
