@@ -14,27 +14,6 @@ constexpr std::string_view kEnvelopeEvent = "\",\"event\":";
 constexpr std::string_view kEnvelopeVendor = "\",\"capturerVendor\":\"";
 constexpr std::string_view kCbvBase = "https://ref.gs1.org/cbv/";
 
-struct VocabularyForms {
-  std::string_view term_prefix;  // in the CBV 2.0 URI: "BizStep-"
-  std::string_view urn_prefix;   // EPCIS 1.x: "urn:epcglobal:cbv:bizstep:"
-};
-
-VocabularyForms forms_of(CbvVocabulary vocabulary) {
-  switch (vocabulary) {
-    case CbvVocabulary::kBizStep:
-      return {"BizStep-", "urn:epcglobal:cbv:bizstep:"};
-    case CbvVocabulary::kDisposition:
-      return {"Disp-", "urn:epcglobal:cbv:disp:"};
-    case CbvVocabulary::kBizTransactionType:
-      return {"BTT-", "urn:epcglobal:cbv:btt:"};
-    case CbvVocabulary::kSourceDestType:
-      return {"SDT-", "urn:epcglobal:cbv:sdt:"};
-    case CbvVocabulary::kErrorReason:
-      return {"ER-", "urn:epcglobal:cbv:er:"};
-  }
-  return {"", ""};
-}
-
 EventType custody_type(epcis::EventType type) {
   switch (type) {
     case epcis::EventType::kObjectEvent:
@@ -67,20 +46,8 @@ Action custody_action(const std::optional<epcis::Action>& action) {
 }  // namespace
 
 std::string cbv_full_uri(std::string_view value, CbvVocabulary vocabulary) {
-  const VocabularyForms forms = forms_of(vocabulary);
-  std::string uri(kCbvBase);
-  uri += forms.term_prefix;
-  if (value.find(':') == std::string_view::npos) {
-    uri += value;
-  } else if (value.starts_with(forms.urn_prefix)) {
-    uri += value.substr(forms.urn_prefix.size());
-  } else if (value.starts_with("cbv:")) {
-    uri = std::string(kCbvBase);
-    uri += value.substr(4);
-  } else {
-    uri = std::string(value);
-  }
-  return uri;
+  static const epcis::CuriePrefixes kCbvPrefix = {{"cbv", std::string(kCbvBase)}};
+  return epcis::cbv_uri(value, vocabulary, kCbvPrefix);
 }
 
 Result<IndexedEvent> summarise_event(const epcis::Event& event, std::string event_hash,

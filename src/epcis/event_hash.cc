@@ -10,6 +10,7 @@
 #include <set>
 
 #include "custos/crypto/sha256.h"
+#include "custos/epcis/cbv_vocabulary.h"
 #include "custos/epcis/identifiers.h"
 
 namespace custos::epcis {
@@ -20,7 +21,7 @@ using simdjson::dom::element_type;
 
 // What the document's @context and ignoreFields tell about its events.
 struct DocumentContext {
-  std::map<std::string, std::string, std::less<>> namespaces = {
+  CuriePrefixes namespaces = {
       {"gs1", "https://gs1.org/voc/"},
       {"cbv", "https://ref.gs1.org/cbv/"},
       {"cbvmda", "urn:epcglobal:cbv:mda:"},
@@ -46,104 +47,7 @@ bool all_digits(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// An EPC URN component (already TDS-escaped) as a Digital Link path value: the
-// characters a Digital Link reserves but an EPC URN leaves bare are escaped.
-std::string dl_escape(std::string_view value) {
-  static constexpr std::string_view kReserved = "!()*+,:;=";
-  std::string escaped;
-  for (char c : value) {
-    if (kReserved.find(c) != std::string_view::npos) {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      escaped += '%';
-      escaped += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
-      escaped += kHex[static_cast<unsigned char>(c) & 0xF];
-    } else {
-      escaped += c;
-    }
-  }
-  return escaped;
-}
-
-std::string with_check_digit(std::string digits) {
-  if (!all_digits(digits) || digits.empty()) return digits;
-  digits += gs1_check_digit(digits);
-  return digits;
-}
-
-// GTIN-14 from company prefix and item reference (indicator digit first).
-std::string gtin14(std::string_view company_prefix, std::string_view item_reference) {
-  if (item_reference.empty()) return with_check_digit(std::string(company_prefix));
-  std::string digits(1, item_reference[0]);
-  digits += company_prefix;
-  digits += item_reference.substr(1);
-  return with_check_digit(std::move(digits));
-}
-
 constexpr std::string_view kDigitalLinkRoot = "https://id.gs1.org/";
-
-// An EPC URN as a Digital Link on id.gs1.org, or empty when not convertible.
-std::string epc_urn_to_digital_link(std::string_view urn) {
-  struct Scheme {
-    std::string_view prefix;
-    std::string_view name;
-  };
-  static constexpr Scheme kSchemes[] = {
-      {"urn:epc:id:", ""}, {"urn:epc:class:", ""}, {"urn:epc:idpat:", "idpat-"}};
-  std::string scheme;
-  std::string_view body;
-  for (const Scheme& s : kSchemes) {
-    if (urn.starts_with(s.prefix)) {
-      std::string_view rest = urn.substr(s.prefix.size());
-      size_t colon = rest.find(':');
-      if (colon == std::string_view::npos) return "";
-      scheme = std::string(s.name) + std::string(rest.substr(0, colon));
-      body = rest.substr(colon + 1);
-      break;
-    }
-  }
-  if (scheme.empty()) return "";
-  std::vector<std::string_view> f = split(body, '.');
-  std::string dl(kDigitalLinkRoot);
-  auto need = [&](size_t n) { return f.size() == n; };
-  if (scheme == "sgtin" && need(3)) {
-    dl += "01/" + gtin14(f[0], f[1]) + "/21/" + dl_escape(f[2]);
-  } else if (scheme == "idpat-sgtin" && need(3) && f[2] == "*") {
-    dl += "01/" + gtin14(f[0], f[1]);
-  } else if (scheme == "lgtin" && need(3)) {
-    dl += "01/" + gtin14(f[0], f[1]) + "/10/" + dl_escape(f[2]);
-  } else if (scheme == "sscc" && need(2)) {
-    dl += "00/" + gtin14(f[0], f[1]);
-  } else if (scheme == "sgln" && need(3)) {
-    dl += "414/" + with_check_digit(std::string(f[0]) + std::string(f[1]));
-    if (!f[2].empty() && f[2] != "0") dl += "/254/" + dl_escape(f[2]);
-  } else if (scheme == "pgln" && need(2)) {
-    dl += "417/" + with_check_digit(std::string(f[0]) + std::string(f[1]));
-  } else if (scheme == "grai" && need(3)) {
-    dl += "8003/0" + with_check_digit(std::string(f[0]) + std::string(f[1])) + dl_escape(f[2]);
-  } else if (scheme == "giai" && need(2)) {
-    dl += "8004/" + std::string(f[0]) + dl_escape(f[1]);
-  } else if (scheme == "gsrn" && need(2)) {
-    dl += "8018/" + with_check_digit(std::string(f[0]) + std::string(f[1]));
-  } else if (scheme == "gsrnp" && need(2)) {
-    dl += "8017/" + with_check_digit(std::string(f[0]) + std::string(f[1]));
-  } else if (scheme == "gdti" && need(3)) {
-    dl += "253/" + with_check_digit(std::string(f[0]) + std::string(f[1])) + dl_escape(f[2]);
-  } else if (scheme == "cpi" && need(3)) {
-    dl += "8010/" + std::string(f[0]) + dl_escape(f[1]) + "/8011/" + dl_escape(f[2]);
-  } else if (scheme == "ginc" && need(2)) {
-    dl += "401/" + std::string(f[0]) + dl_escape(f[1]);
-  } else if (scheme == "gsin" && need(2)) {
-    dl += "402/" + with_check_digit(std::string(f[0]) + std::string(f[1]));
-  } else if (scheme == "itip" && need(5)) {
-    dl += "8006/" + gtin14(f[0], f[1]) + std::string(f[2]) + std::string(f[3]) + "/21/" +
-          dl_escape(f[4]);
-  } else if (scheme == "upui" && need(3)) {
-    dl += "01/" + gtin14(f[0], f[1]) + "/235/" + dl_escape(f[2]);
-  } else {
-    return "";
-  }
-  return dl;
-}
 
 // A Digital Link on any domain, moved to id.gs1.org with its query, fragment
 // and path prefix dropped and key names (gtin, ser, ...) as numeric AIs; empty
@@ -188,39 +92,18 @@ std::string canonical_digital_link(std::string_view uri) {
 
 std::string canonical_identifier(std::string_view uri) {
   if (uri.starts_with("urn:epc:")) {
-    std::string dl = epc_urn_to_digital_link(uri);
-    if (!dl.empty()) return dl;
+    // An EPC URN that does not convert (malformed, or a scheme without a
+    // Digital Link) is hashed as written.
+    auto dl = epc_urn_to_digital_link(uri, DigitalLinkEscaping::kEventHash);
+    if (dl.is_ok()) return std::move(dl).value();
   }
   std::string dl = canonical_digital_link(uri);
   return dl.empty() ? std::string(uri) : dl;
 }
 
-std::string expand_curie(std::string_view value, const DocumentContext& context) {
-  size_t colon = value.find(':');
-  if (colon == std::string_view::npos) return std::string(value);
-  auto ns = context.namespaces.find(value.substr(0, colon));
-  if (ns == context.namespaces.end()) return std::string(value);
-  return ns->second + std::string(value.substr(colon + 1));
-}
-
-// A CBV vocabulary value: a bare name ("shipping"), an EPCIS 1.x URN
-// (urn:epcglobal:cbv:bizstep:shipping), a CURIE or a full URI.
-std::string cbv_uri(std::string_view value, std::string_view term_prefix, std::string_view urn_kind,
-                    const DocumentContext& context) {
-  if (value.find(':') == std::string_view::npos) {
-    return "https://ref.gs1.org/cbv/" + std::string(term_prefix) + std::string(value);
-  }
-  std::string urn_prefix = "urn:epcglobal:cbv:" + std::string(urn_kind) + ":";
-  if (value.starts_with(urn_prefix)) {
-    return "https://ref.gs1.org/cbv/" + std::string(term_prefix) +
-           std::string(value.substr(urn_prefix.size()));
-  }
-  return expand_curie(value, context);
-}
-
 std::string gs1_voc_uri(std::string_view value, const DocumentContext& context) {
   if (value.find(':') == std::string_view::npos) return "https://gs1.org/voc/" + std::string(value);
-  return expand_curie(value, context);
+  return expand_curie(value, context.namespaces);
 }
 
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -439,15 +322,15 @@ class PrehashWriter {
       case Norm::kGs1Voc:
         return gs1_voc_uri(text, context_);
       case Norm::kBizStep:
-        return cbv_uri(text, "BizStep-", "bizstep", context_);
+        return cbv_uri(text, CbvVocabulary::kBizStep, context_.namespaces);
       case Norm::kDisposition:
-        return cbv_uri(text, "Disp-", "disp", context_);
+        return cbv_uri(text, CbvVocabulary::kDisposition, context_.namespaces);
       case Norm::kBtt:
-        return cbv_uri(text, "BTT-", "btt", context_);
+        return cbv_uri(text, CbvVocabulary::kBizTransactionType, context_.namespaces);
       case Norm::kSdt:
-        return cbv_uri(text, "SDT-", "sdt", context_);
+        return cbv_uri(text, CbvVocabulary::kSourceDestType, context_.namespaces);
       case Norm::kComp:
-        return cbv_uri(text, "Comp-", "comp", context_);
+        return cbv_uri(text, CbvVocabulary::kComponent, context_.namespaces);
     }
     return text;
   }
@@ -615,12 +498,17 @@ class PrehashWriter {
     return Status::ok();
   }
 
-  // "{namespace}local" for a prefixed key, or empty when the key is not a
-  // user extension (unprefixed, unknown prefix or ignored).
-  std::string extension_name(std::string_view key) const {
+  // "{namespace}local" for a prefixed key; inside a user extension, the bare
+  // name of an unprefixed key (an XML element in no namespace: CBV 2.0 hash
+  // rule 20 takes nested extension elements whatever they are); empty when the
+  // key is not part of an extension (unprefixed at an extension point,
+  // unknown prefix, JSON-LD keyword or ignored).
+  std::string extension_name(std::string_view key, bool nested) const {
     if (context_.ignored_keys.contains(key)) return "";
     size_t colon = key.find(':');
-    if (colon == std::string_view::npos) return "";
+    if (colon == std::string_view::npos) {
+      return nested && !key.empty() && !key.starts_with('@') ? std::string(key) : "";
+    }
     auto ns = context_.namespaces.find(key.substr(0, colon));
     if (ns == context_.namespaces.end()) return "";
     return "{" + ns->second + "}" + std::string(key.substr(colon + 1));
@@ -635,18 +523,22 @@ class PrehashWriter {
       return;
     }
     if (simdjson::dom::object object; value.get(object) == simdjson::SUCCESS) {
-      parts.push_back(std::string(name) + extensions(object, {}));
+      parts.push_back(std::string(name) + extensions(object, {}, /*nested=*/true));
       return;
     }
-    parts.push_back(std::string(name) + "=" + scalar_text(value));
+    // CBV 2.0 hash rules 17 and 18 hold for every value, extensions included:
+    // EPC URNs and Digital Links take their canonical Digital Link form.
+    parts.push_back(std::string(name) + "=" + canonical_identifier(scalar_text(value)));
   }
 
-  std::string extensions(simdjson::dom::object object,
-                         const std::set<std::string_view>& known) const {
+  // The user extensions among `object`'s members (those not `known`), sorted;
+  // `nested`: `object` is itself a user extension element.
+  std::string extensions(simdjson::dom::object object, const std::set<std::string_view>& known,
+                         bool nested = false) const {
     std::vector<std::string> parts;
     for (auto [key, value] : object) {
       if (known.contains(key)) continue;
-      std::string name = extension_name(key);
+      std::string name = extension_name(key, nested);
       if (name.empty()) continue;
       extension_parts(name, value, parts);
     }

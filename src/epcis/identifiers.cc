@@ -13,8 +13,9 @@ constexpr std::string_view kCanonicalBase = "https://id.gs1.org";
 
 // The decoded content of an EPC or Digital Link, before it is spelled in one
 // form or the other. `key` holds the GS1 key with its check digit (GTIN-14,
-// SSCC-18, GLN-13, "0" + GRAI-13, GSRN-18, GDTI-13) or the GIAI text;
-// `qualifier` the serial, lot or GLN extension (decoded, may be empty).
+// SSCC-18, GLN-13, "0" + GRAI-13, GSRN-18, GDTI-13, GSIN-17, GTIN-14 + piece +
+// total for an ITIP) or the GIAI, GINC or CPID text; `qualifier` the serial,
+// lot, TPX or GLN extension (decoded, may be empty).
 struct Gs1Key {
   IdentifierKind kind = IdentifierKind::kOpaque;
   std::string key;
@@ -36,6 +37,11 @@ bool is_cset82(char c) {
   if (is_digit(c) || is_alpha(c)) return true;
   constexpr std::string_view kSymbols = "!\"%&'()*+,-./:;<=>?_";
   return kSymbols.find(c) != std::string_view::npos;
+}
+
+// GS1 General Specifications figure 7.11-2: character set 39 (CPID values).
+bool is_cset39(char c) {
+  return is_digit(c) || (c >= 'A' && c <= 'Z') || c == '#' || c == '-' || c == '/';
 }
 
 bool is_unreserved(char c) {
@@ -118,11 +124,12 @@ Status check_cset82(std::string_view value, std::string_view what, size_t max_le
 }
 
 // Escaping of set-82 values for the Digital Link canonical form: everything
-// but RFC 3986 unreserved characters (without '~', not in set 82) as %XX.
-std::string dl_encode(std::string_view value) {
+// but RFC 3986 unreserved characters (without '~', not in set 82) as %XX, and
+// for the event hash vectors "'" left bare.
+std::string dl_encode(std::string_view value, DigitalLinkEscaping escaping) {
   std::string out;
   for (char c : value) {
-    if (is_unreserved(c)) {
+    if (is_unreserved(c) || (c == '\'' && escaping == DigitalLinkEscaping::kEventHash)) {
       out += c;
     } else {
       auto byte = static_cast<unsigned char>(c);
@@ -134,8 +141,9 @@ std::string dl_encode(std::string_view value) {
   return out;
 }
 
-// TDS 2.x, table A-1: set-82 characters that must be escaped in an EPC URN.
-constexpr std::string_view kUrnEscaped = "\"%&/<>?";
+// TDS 2.x, table A-1: set-82 characters that must be escaped in an EPC URN,
+// and '#' (set 39, in a CPI).
+constexpr std::string_view kUrnEscaped = "\"#%&/<>?";
 
 std::string urn_encode(std::string_view value) {
   std::string out;
@@ -177,13 +185,13 @@ Status check_fixed_digits(std::string_view value, std::string_view what, size_t 
   return check_check_digit(value, what);
 }
 
-std::string canonical_form(const Gs1Key& parsed) {
+std::string canonical_form(const Gs1Key& parsed, DigitalLinkEscaping escaping) {
   std::string out(kCanonicalBase);
   switch (parsed.kind) {
     case IdentifierKind::kSgtin:
-      return out + "/01/" + parsed.key + "/21/" + dl_encode(parsed.qualifier);
+      return out + "/01/" + parsed.key + "/21/" + dl_encode(parsed.qualifier, escaping);
     case IdentifierKind::kLgtin:
-      return out + "/01/" + parsed.key + "/10/" + dl_encode(parsed.qualifier);
+      return out + "/01/" + parsed.key + "/10/" + dl_encode(parsed.qualifier, escaping);
     case IdentifierKind::kGtin:
       return out + "/01/" + parsed.key;
     case IdentifierKind::kSscc:
@@ -191,19 +199,31 @@ std::string canonical_form(const Gs1Key& parsed) {
     case IdentifierKind::kSgln:
       out += "/414/" + parsed.key;
       if (!parsed.qualifier.empty() && parsed.qualifier != "0") {
-        out += "/254/" + dl_encode(parsed.qualifier);
+        out += "/254/" + dl_encode(parsed.qualifier, escaping);
       }
       return out;
     case IdentifierKind::kPgln:
       return out + "/417/" + parsed.key;
     case IdentifierKind::kGrai:
-      return out + "/8003/" + parsed.key + dl_encode(parsed.qualifier);
+      return out + "/8003/" + parsed.key + dl_encode(parsed.qualifier, escaping);
     case IdentifierKind::kGiai:
-      return out + "/8004/" + dl_encode(parsed.key);
+      return out + "/8004/" + dl_encode(parsed.key, escaping);
     case IdentifierKind::kGsrn:
       return out + "/8018/" + parsed.key;
     case IdentifierKind::kGdti:
-      return out + "/253/" + parsed.key + dl_encode(parsed.qualifier);
+      return out + "/253/" + parsed.key + dl_encode(parsed.qualifier, escaping);
+    case IdentifierKind::kGsrnp:
+      return out + "/8017/" + parsed.key;
+    case IdentifierKind::kCpi:
+      return out + "/8010/" + dl_encode(parsed.key, escaping) + "/8011/" + parsed.qualifier;
+    case IdentifierKind::kGinc:
+      return out + "/401/" + dl_encode(parsed.key, escaping);
+    case IdentifierKind::kGsin:
+      return out + "/402/" + parsed.key;
+    case IdentifierKind::kItip:
+      return out + "/8006/" + parsed.key + "/21/" + dl_encode(parsed.qualifier, escaping);
+    case IdentifierKind::kUpui:
+      return out + "/01/" + parsed.key + "/235/" + dl_encode(parsed.qualifier, escaping);
     case IdentifierKind::kOpaque:
       break;
   }
@@ -254,18 +274,52 @@ std::string with_check_digit(std::string digits) {
   return digits;
 }
 
+// GTIN-14 of an EPC's CompanyPrefix.IndicatorItemRef fields (checked: 13 digits).
+Result<std::string> gtin_of_fields(std::string_view prefix, std::string_view item) {
+  CUSTOS_RETURN_IF_ERROR(check_digit_fields(prefix, item, "indicator/item reference", 13));
+  return with_check_digit(std::string(1, item[0]) + std::string(prefix) +
+                          std::string(item.substr(1)));
+}
+
+Status check_fixed_count(std::string_view value, std::string_view what, size_t length) {
+  if (value.size() != length || !is_digits(value)) {
+    return invalid_argument(std::string(what) + " " + quoted(value) + " must be " +
+                            std::to_string(length) + " digits");
+  }
+  return Status::ok();
+}
+
+// A CPI serial (AI 8011): 1..12 digits.
+Status check_cpi_serial(std::string_view serial) {
+  if (serial.empty() || serial.size() > 12 || !is_digits(serial)) {
+    return invalid_argument("CPI serial " + quoted(serial) + " must be 1 to 12 digits");
+  }
+  return Status::ok();
+}
+
+// A CPID (AI 8010): 1..30 characters of set 39.
+Status check_cpid(std::string_view cpid) {
+  if (cpid.empty() || cpid.size() > 30) {
+    return invalid_argument("CPID " + quoted(cpid) + " must be 1 to 30 characters");
+  }
+  for (size_t i = 0; i < cpid.size(); ++i) {
+    if (!is_cset39(cpid[i])) {
+      return invalid_argument("CPID " + quoted(cpid) +
+                              " has a character outside set 39 (0-9 A-Z # - /) at offset " +
+                              std::to_string(i));
+    }
+  }
+  return Status::ok();
+}
+
 Result<Gs1Key> parse_gtin_urn(std::string_view body, IdentifierKind kind) {
   auto fields = split_fields(body, 3);
   if (!fields) {
     return invalid_argument("expected CompanyPrefix.IndicatorItemRef.Serial");
   }
-  std::string_view prefix = (*fields)[0];
-  std::string_view item = (*fields)[1];
-  CUSTOS_RETURN_IF_ERROR(check_digit_fields(prefix, item, "indicator/item reference", 13));
   Gs1Key parsed;
   parsed.kind = kind;
-  parsed.key =
-      with_check_digit(std::string(1, item[0]) + std::string(prefix) + std::string(item.substr(1)));
+  CUSTOS_ASSIGN_OR_RETURN(parsed.key, gtin_of_fields((*fields)[0], (*fields)[1]));
   if (kind == IdentifierKind::kGtin) {
     if ((*fields)[2] != "*") return invalid_argument("only the serial may be '*' in a pattern");
     return parsed;
@@ -288,6 +342,50 @@ Result<Gs1Key> parse_id_urn(std::string_view scheme, std::string_view body) {
     parsed.kind = IdentifierKind::kSscc;
     parsed.key =
         with_check_digit(std::string(1, ref[0]) + std::string(prefix) + std::string(ref.substr(1)));
+    return parsed;
+  }
+  if (scheme == "itip") {
+    auto fields = split_fields(body, 5);
+    if (!fields)
+      return invalid_argument("expected CompanyPrefix.IndicatorItemRef.Piece.Total.Serial");
+    CUSTOS_ASSIGN_OR_RETURN(parsed.key, gtin_of_fields((*fields)[0], (*fields)[1]));
+    CUSTOS_RETURN_IF_ERROR(check_fixed_count((*fields)[2], "piece number", 2));
+    CUSTOS_RETURN_IF_ERROR(check_fixed_count((*fields)[3], "total count", 2));
+    parsed.kind = IdentifierKind::kItip;
+    parsed.key += std::string((*fields)[2]) + std::string((*fields)[3]);
+    CUSTOS_ASSIGN_OR_RETURN(parsed.qualifier, urn_decode_cset82((*fields)[4], "serial", 20));
+    return parsed;
+  }
+  if (scheme == "upui") {
+    auto fields = split_fields(body, 3);
+    if (!fields) return invalid_argument("expected CompanyPrefix.IndicatorItemRef.TPX");
+    CUSTOS_ASSIGN_OR_RETURN(parsed.key, gtin_of_fields((*fields)[0], (*fields)[1]));
+    parsed.kind = IdentifierKind::kUpui;
+    CUSTOS_ASSIGN_OR_RETURN(parsed.qualifier,
+                            urn_decode_cset82((*fields)[2], "third-party controlled serial", 28));
+    return parsed;
+  }
+  if (scheme == "cpi") {
+    auto fields = split_fields(body, 3);
+    if (!fields) return invalid_argument("expected CompanyPrefix.ComponentPartRef.Serial");
+    CUSTOS_RETURN_IF_ERROR(check_company_prefix((*fields)[0]));
+    // Set 39 leaves '#' and '/' to escape (%23, %2F).
+    CUSTOS_ASSIGN_OR_RETURN(std::string reference,
+                            percent_decode((*fields)[1], "component/part reference", "#/"));
+    if (reference.empty()) return invalid_argument("component/part reference is empty");
+    parsed.kind = IdentifierKind::kCpi;
+    parsed.key = std::string((*fields)[0]) + reference;
+    CUSTOS_RETURN_IF_ERROR(check_cpid(parsed.key));
+    CUSTOS_RETURN_IF_ERROR(check_cpi_serial((*fields)[2]));
+    parsed.qualifier = std::string((*fields)[2]);
+    return parsed;
+  }
+  if (scheme == "gsin") {
+    auto fields = split_fields(body, 2);
+    if (!fields) return invalid_argument("expected CompanyPrefix.ShipperRef");
+    CUSTOS_RETURN_IF_ERROR(check_digit_fields((*fields)[0], (*fields)[1], "shipper reference", 16));
+    parsed.kind = IdentifierKind::kGsin;
+    parsed.key = with_check_digit(std::string((*fields)[0]) + std::string((*fields)[1]));
     return parsed;
   }
   if (scheme == "sgln" || scheme == "pgln") {
@@ -322,27 +420,30 @@ Result<Gs1Key> parse_id_urn(std::string_view scheme, std::string_view body) {
                             urn_decode_cset82((*fields)[2], "serial", grai ? 16 : 17));
     return parsed;
   }
-  if (scheme == "giai") {
+  if (scheme == "giai" || scheme == "ginc") {
+    const bool asset = scheme == "giai";
+    const std::string_view what = asset ? "individual asset reference" : "consignment reference";
     auto fields = split_fields(body, 2);
-    if (!fields) return invalid_argument("expected CompanyPrefix.IndividualAssetRef");
-    CUSTOS_RETURN_IF_ERROR(check_company_prefix((*fields)[0]));
-    CUSTOS_ASSIGN_OR_RETURN(std::string ref,
-                            urn_decode_cset82((*fields)[1], "individual asset reference", 30));
-    if ((*fields)[0].size() + ref.size() > 30) {
-      return invalid_argument(
-          "company prefix plus individual asset reference must be at most 30 "
-          "characters, got " +
-          std::to_string((*fields)[0].size() + ref.size()));
+    if (!fields) {
+      return invalid_argument(asset ? "expected CompanyPrefix.IndividualAssetRef"
+                                    : "expected CompanyPrefix.ConsignmentRef");
     }
-    parsed.kind = IdentifierKind::kGiai;
+    CUSTOS_RETURN_IF_ERROR(check_company_prefix((*fields)[0]));
+    CUSTOS_ASSIGN_OR_RETURN(std::string ref, urn_decode_cset82((*fields)[1], what, 30));
+    if ((*fields)[0].size() + ref.size() > 30) {
+      return invalid_argument("company prefix plus " + std::string(what) +
+                              " must be at most 30 characters, got " +
+                              std::to_string((*fields)[0].size() + ref.size()));
+    }
+    parsed.kind = asset ? IdentifierKind::kGiai : IdentifierKind::kGinc;
     parsed.key = std::string((*fields)[0]) + ref;
     return parsed;
   }
-  if (scheme == "gsrn") {
+  if (scheme == "gsrn" || scheme == "gsrnp") {
     auto fields = split_fields(body, 2);
     if (!fields) return invalid_argument("expected CompanyPrefix.ServiceRef");
     CUSTOS_RETURN_IF_ERROR(check_digit_fields((*fields)[0], (*fields)[1], "service reference", 17));
-    parsed.kind = IdentifierKind::kGsrn;
+    parsed.kind = scheme == "gsrn" ? IdentifierKind::kGsrn : IdentifierKind::kGsrnp;
     parsed.key = with_check_digit(std::string((*fields)[0]) + std::string((*fields)[1]));
     return parsed;
   }
@@ -385,18 +486,23 @@ Result<Gs1Key> parse_epc_urn(std::string_view uri) {
 
 struct KeySyntax {
   std::string_view ai;
-  std::array<std::string_view, 3> qualifiers;  // in the order they must appear
+  std::array<std::string_view, 4> qualifiers;  // in the order they must appear
 };
 
-constexpr std::array<KeySyntax, 8> kPrimaryKeys = {{
-    {"01", {"22", "10", "21"}},
+constexpr std::array<KeySyntax, 13> kPrimaryKeys = {{
+    {"01", {"22", "10", "21", "235"}},
     {"00", {}},
     {"414", {"254"}},
     {"417", {}},
     {"8003", {}},
     {"8004", {}},
     {"8018", {"8019"}},
+    {"8017", {"8019"}},
     {"253", {}},
+    {"8010", {"8011"}},
+    {"401", {}},
+    {"402", {}},
+    {"8006", {"22", "10", "21"}},
 }};
 
 const KeySyntax* find_primary_key(std::string_view ai) {
@@ -426,6 +532,21 @@ bool is_key_path(const std::vector<std::string_view>& segments, size_t start) {
   return true;
 }
 
+// Primary keys that are a fixed count of digits, the last a check digit.
+struct FixedKey {
+  std::string_view ai;
+  std::string_view name;
+  size_t digits;
+  IdentifierKind kind;
+};
+
+constexpr FixedKey kFixedKeys[] = {
+    {"00", "SSCC", 18, IdentifierKind::kSscc},
+    {"402", "GSIN", 17, IdentifierKind::kGsin},
+    {"8017", "GSRNP", 18, IdentifierKind::kGsrnp},
+    {"8018", "GSRN", 18, IdentifierKind::kGsrn},
+};
+
 Result<std::string> dl_value(std::string_view raw, std::string_view what) {
   return percent_decode(raw, what, "");
 }
@@ -434,9 +555,15 @@ Result<Gs1Key> parse_key_path(
     std::string_view ai, std::string_view raw_value,
     const std::vector<std::pair<std::string_view, std::string_view>>& qualifiers) {
   Gs1Key parsed;
+  bool serial = false;
   for (const auto& [q, value] : qualifiers) {
     if (q == "22" || q == "8019") return parsed;  // not modelled: opaque
+    // A TPX (235) names the pack alone, never beside a lot or serial.
+    if (q == "235" && qualifiers.size() > 1) return parsed;
+    serial = serial || q == "21" || q == "8011";
   }
+  // Class-level CPI and ITIP (no serial) are not modelled either.
+  if ((ai == "8010" || ai == "8006") && !serial) return parsed;
   CUSTOS_ASSIGN_OR_RETURN(std::string value, dl_value(raw_value, "AI (" + std::string(ai) + ")"));
   if (ai == "01") {
     if (value.size() != 8 && value.size() != 12 && value.size() != 13 && value.size() != 14) {
@@ -448,11 +575,14 @@ Result<Gs1Key> parse_key_path(
     parsed.kind = IdentifierKind::kGtin;
     std::string lot;
     for (const auto& [q, raw] : qualifiers) {
-      std::string_view what = q == "10" ? "lot" : "serial";
+      std::string_view what = q == "10" ? "lot" : q == "235" ? "TPX" : "serial";
       CUSTOS_ASSIGN_OR_RETURN(std::string decoded, dl_value(raw, what));
-      CUSTOS_RETURN_IF_ERROR(check_cset82(decoded, what, 20));
+      CUSTOS_RETURN_IF_ERROR(check_cset82(decoded, what, q == "235" ? 28 : 20));
       if (q == "10") {
         parsed.kind = IdentifierKind::kLgtin;
+        parsed.qualifier = std::move(decoded);
+      } else if (q == "235") {
+        parsed.kind = IdentifierKind::kUpui;
         parsed.qualifier = std::move(decoded);
       } else {
         // GTIN + serial names the instance; a lot beside it is redundant.
@@ -462,9 +592,10 @@ Result<Gs1Key> parse_key_path(
     }
     return parsed;
   }
-  if (ai == "00") {
-    CUSTOS_RETURN_IF_ERROR(check_fixed_digits(value, "SSCC", 18));
-    parsed.kind = IdentifierKind::kSscc;
+  for (const FixedKey& fixed : kFixedKeys) {
+    if (ai != fixed.ai) continue;
+    CUSTOS_RETURN_IF_ERROR(check_fixed_digits(value, fixed.name, fixed.digits));
+    parsed.kind = fixed.kind;
     parsed.key = std::move(value);
     return parsed;
   }
@@ -499,17 +630,36 @@ Result<Gs1Key> parse_key_path(
     parsed.qualifier = std::move(serial);
     return parsed;
   }
-  if (ai == "8004") {
-    CUSTOS_RETURN_IF_ERROR(check_cset82(value, "GIAI", 30));
-    parsed.kind = IdentifierKind::kGiai;
+  if (ai == "8004" || ai == "401") {
+    const bool asset = ai == "8004";
+    CUSTOS_RETURN_IF_ERROR(check_cset82(value, asset ? "GIAI" : "GINC", 30));
+    parsed.kind = asset ? IdentifierKind::kGiai : IdentifierKind::kGinc;
     parsed.key = std::move(value);
     return parsed;
   }
-  // 8018
-  CUSTOS_RETURN_IF_ERROR(check_fixed_digits(value, "GSRN", 18));
-  parsed.kind = IdentifierKind::kGsrn;
-  parsed.key = std::move(value);
-  return parsed;
+  if (ai == "8010") {
+    CUSTOS_RETURN_IF_ERROR(check_cpid(value));
+    CUSTOS_ASSIGN_OR_RETURN(parsed.qualifier, dl_value(qualifiers.front().second, "CPI serial"));
+    CUSTOS_RETURN_IF_ERROR(check_cpi_serial(parsed.qualifier));
+    parsed.kind = IdentifierKind::kCpi;
+    parsed.key = std::move(value);
+    return parsed;
+  }
+  if (ai == "8006") {
+    // GTIN-14 (its check digit), piece and total of two digits each.
+    if (value.size() != 18 || !is_digits(value)) {
+      return invalid_argument("ITIP " + quoted(value) + " must be 18 digits");
+    }
+    CUSTOS_RETURN_IF_ERROR(check_check_digit(std::string_view(value).substr(0, 14), "ITIP"));
+    for (const auto& [q, raw] : qualifiers) {
+      if (q != "21") continue;  // a lot beside the serial is redundant, as for a GTIN
+      CUSTOS_ASSIGN_OR_RETURN(parsed.qualifier, dl_value(raw, "serial"));
+      CUSTOS_RETURN_IF_ERROR(check_cset82(parsed.qualifier, "serial", 20));
+    }
+    parsed.kind = IdentifierKind::kItip;
+    parsed.key = std::move(value);
+  }
+  return parsed;  // kPrimaryKeys lists no other AI
 }
 
 // Returns kOpaque for an http(s) URL whose path is not a Digital Link key path.
@@ -594,6 +744,18 @@ std::string_view identifier_kind_name(IdentifierKind kind) {
       return "gsrn";
     case IdentifierKind::kGdti:
       return "gdti";
+    case IdentifierKind::kGsrnp:
+      return "gsrnp";
+    case IdentifierKind::kCpi:
+      return "cpi";
+    case IdentifierKind::kGinc:
+      return "ginc";
+    case IdentifierKind::kGsin:
+      return "gsin";
+    case IdentifierKind::kItip:
+      return "itip";
+    case IdentifierKind::kUpui:
+      return "upui";
     case IdentifierKind::kLgtin:
       return "lgtin";
     case IdentifierKind::kGtin:
@@ -619,8 +781,22 @@ Result<Identifier> parse_identifier(std::string_view uri) {
   Identifier id;
   id.kind = parsed.kind;
   id.original = std::string(uri);
-  id.canonical = parsed.kind == IdentifierKind::kOpaque ? id.original : canonical_form(parsed);
+  id.canonical = parsed.kind == IdentifierKind::kOpaque
+                     ? id.original
+                     : canonical_form(parsed, DigitalLinkEscaping::kCanonical);
   return id;
+}
+
+Result<std::string> epc_urn_to_digital_link(std::string_view urn, DigitalLinkEscaping escaping) {
+  if (!istarts_with(urn, "urn:epc:")) {
+    return invalid_argument("identifier " + quoted(urn) + " is not an EPC URN");
+  }
+  CUSTOS_ASSIGN_OR_RETURN(Gs1Key parsed, parse_gs1(urn));
+  if (parsed.kind == IdentifierKind::kOpaque) {
+    return invalid_argument("EPC URN " + quoted(urn) +
+                            " is of a scheme or form without a Digital Link here");
+  }
+  return canonical_form(parsed, escaping);
 }
 
 bool same_identifier(const Identifier& a, const Identifier& b) {
@@ -646,13 +822,25 @@ Result<std::string> to_epc_urn(const Identifier& id, int company_prefix_length) 
   switch (parsed.kind) {
     case IdentifierKind::kSgtin:
     case IdentifierKind::kLgtin:
-    case IdentifierKind::kGtin: {
+    case IdentifierKind::kGtin:
+    case IdentifierKind::kItip:
+    case IdentifierKind::kUpui: {
+      // CompanyPrefix.IndicatorItemRef from the GTIN-14 (key[0..14)).
       std::string fields =
           key.substr(1, length) + "." + key[0] + key.substr(1 + length, 12 - length);
-      if (parsed.kind == IdentifierKind::kSgtin) return "urn:epc:id:sgtin:" + fields + "." + serial;
-      if (parsed.kind == IdentifierKind::kLgtin)
-        return "urn:epc:class:lgtin:" + fields + "." + serial;
-      return "urn:epc:idpat:sgtin:" + fields + ".*";
+      switch (parsed.kind) {
+        case IdentifierKind::kSgtin:
+          return "urn:epc:id:sgtin:" + fields + "." + serial;
+        case IdentifierKind::kLgtin:
+          return "urn:epc:class:lgtin:" + fields + "." + serial;
+        case IdentifierKind::kItip:
+          return "urn:epc:id:itip:" + fields + "." + key.substr(14, 2) + "." + key.substr(16, 2) +
+                 "." + serial;
+        case IdentifierKind::kUpui:
+          return "urn:epc:id:upui:" + fields + "." + serial;
+        default:
+          return "urn:epc:idpat:sgtin:" + fields + ".*";
+      }
     }
     case IdentifierKind::kSscc:
       return "urn:epc:id:sscc:" + key.substr(1, length) + "." + key[0] +
@@ -674,16 +862,33 @@ Result<std::string> to_epc_urn(const Identifier& id, int company_prefix_length) 
              std::string(digits.substr(0, length)) + "." + std::string(digits.substr(length)) +
              "." + serial;
     }
-    case IdentifierKind::kGiai: {
+    case IdentifierKind::kGiai:
+    case IdentifierKind::kGinc:
+    case IdentifierKind::kCpi: {
+      const std::string_view scheme = identifier_kind_name(parsed.kind);
       std::string_view prefix = std::string_view(key).substr(0, length);
       if (key.size() <= length || !is_digits(prefix)) {
-        return invalid_argument("GIAI " + quoted(key) + " does not start with a " +
-                                std::to_string(length) + "-digit company prefix and a reference");
+        return invalid_argument(std::string(scheme) + " key " + quoted(key) +
+                                " does not start with a " + std::to_string(length) +
+                                "-digit company prefix and a reference");
       }
-      return "urn:epc:id:giai:" + std::string(prefix) + "." + urn_encode(key.substr(length));
+      std::string urn = "urn:epc:id:";
+      urn += scheme;
+      urn += ":";
+      urn += prefix;
+      urn += ".";
+      urn += urn_encode(key.substr(length));
+      if (parsed.kind == IdentifierKind::kCpi) urn += "." + serial;
+      return urn;
     }
     case IdentifierKind::kGsrn:
-      return "urn:epc:id:gsrn:" + key.substr(0, length) + "." + key.substr(length, 17 - length);
+    case IdentifierKind::kGsrnp: {
+      std::string urn =
+          parsed.kind == IdentifierKind::kGsrn ? "urn:epc:id:gsrn:" : "urn:epc:id:gsrnp:";
+      return urn + key.substr(0, length) + "." + key.substr(length, 17 - length);
+    }
+    case IdentifierKind::kGsin:
+      return "urn:epc:id:gsin:" + key.substr(0, length) + "." + key.substr(length, 16 - length);
     case IdentifierKind::kOpaque:
       break;
   }

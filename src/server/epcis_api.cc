@@ -563,13 +563,7 @@ Result<std::pair<size_t, std::string>> listing_params(const QueryParams& params)
   std::string token;
   for (const auto& [name, value] : params) {
     if (name == "perPage") {
-      const bool digits = !value.empty() && value.size() <= 5 &&
-                          std::all_of(value.begin(), value.end(),
-                                      [](char c) { return c >= '0' && c <= '9'; });
-      per_page = digits ? std::stoul(value) : 0;
-      if (per_page == 0 || per_page > 10000) {
-        return invalid_argument("perPage must be between 1 and 10000");
-      }
+      CUSTOS_ASSIGN_OR_RETURN(per_page, parse_per_page(value));
     } else if (name == "nextPageToken") {
       token = value;
     } else {

@@ -76,7 +76,25 @@ Result<std::vector<QueryArgument>> object_arguments(simdjson::dom::object defini
   return arguments;
 }
 
+// A count parameter: 1..max decimal digits (at most 9, so no overflow).
+Result<uint64_t> parse_count(std::string_view name, std::string_view value, uint64_t max) {
+  if (value.empty() || value.size() > 9 ||
+      !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return invalid_argument(std::string(name) + " must be a positive integer");
+  }
+  const uint64_t number = std::stoull(std::string(value));
+  if (number == 0 || number > max) {
+    return invalid_argument(std::string(name) + " must be between 1 and " + std::to_string(max));
+  }
+  return number;
+}
+
 }  // namespace
+
+Result<size_t> parse_per_page(std::string_view value) {
+  CUSTOS_ASSIGN_OR_RETURN(uint64_t per_page, parse_count("perPage", value, kMaxPerPage));
+  return static_cast<size_t>(per_page);
+}
 
 std::vector<custody::IdentifierRole> any_epc_roles() {
   using custody::IdentifierRole;
@@ -106,19 +124,6 @@ Result<ParsedQuery> parse_event_query(const std::vector<QueryArgument>& argument
     auto time = epcis::parse_timestamp(value);
     if (!time.is_ok()) return invalid_argument(name + ": " + time.status().message());
     return time->utc_micros;
-  };
-  auto number_of = [](const std::string& name, const std::string& value, uint64_t max)
-      -> Result<uint64_t> {
-    uint64_t number = 0;
-    if (value.empty() || value.size() > 9 ||
-        !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return invalid_argument(name + " must be a positive integer");
-    }
-    number = std::stoull(value);
-    if (number == 0 || number > max) {
-      return invalid_argument(name + " must be between 1 and " + std::to_string(max));
-    }
-    return number;
   };
   const std::map<std::string, std::vector<IdentifierRole>> matches = {
       {"MATCH_epc", {IdentifierRole::kEpc, IdentifierRole::kChild}},
@@ -220,11 +225,10 @@ Result<ParsedQuery> parse_event_query(const std::vector<QueryArgument>& argument
       }
       query.descending = value == "DESC";
     } else if (name == "eventCountLimit") {
-      CUSTOS_ASSIGN_OR_RETURN(uint64_t limit, number_of(name, value, 1000000));
+      CUSTOS_ASSIGN_OR_RETURN(uint64_t limit, parse_count(name, value, 1000000));
       query.event_count_limit = limit;
     } else if (name == "perPage") {
-      CUSTOS_ASSIGN_OR_RETURN(uint64_t per_page, number_of(name, value, 10000));
-      parsed.per_page = per_page;
+      CUSTOS_ASSIGN_OR_RETURN(parsed.per_page, parse_per_page(value));
     } else if (name == "nextPageToken") {
       parsed.page_token = value;
     } else if (name == "proof") {

@@ -24,6 +24,7 @@ namespace custos::epcis_query {
 
 constexpr std::string_view kCustosNamespace = "https://custos.dev/ns/epcis#";
 constexpr size_t kDefaultPerPage = 100;
+constexpr size_t kMaxPerPage = 10000;
 
 struct ParsedQuery {
   custody::EventQuery query;
@@ -45,6 +46,10 @@ std::vector<custody::IdentifierRole> any_epc_roles();
 
 // "a,b, c" -> {"a", "b", "c"} (empty items dropped).
 std::vector<std::string> split_values(std::string_view text);
+
+// The perPage parameter of every paged route (GET /events and the listings):
+// a decimal count 1..kMaxPerPage. InvalidArgument otherwise, naming perPage.
+Result<size_t> parse_per_page(std::string_view value);
 
 Result<ParsedQuery> parse_event_query(const std::vector<QueryArgument>& arguments);
 Result<ParsedQuery> parse_event_query(const QueryParams& params);

@@ -138,6 +138,36 @@ TEST(EventHash, TimestampsRollOverWhenRounded) {
   EXPECT_EQ(*prehash, "eventType=ObjectEventeventTime=2021-01-01T00:00:00.000Z");
 }
 
+// CBV 2.0 hash rules 17/18 hold in extensions too; rule 20 takes every
+// element nested in an extension, a no-namespace one by its bare name.
+TEST(EventHash, ExtensionValuesAndNestedNamesCount) {
+  Result<std::string> prehash = event_prehash(R"({"type": "ObjectEvent",
+      "@context": [{"ex": "https://ns.example.com/epcis/"}],
+      "ex:machine": "urn:epc:id:giai:4012345.ABC", "ex:note": "urn:epc:id:sgtin:bad",
+      "ex:part": {"epcClass": "urn:epc:class:lgtin:4012345.012345.L1", "ex:n": "1", "@id": "x"},
+      "epcClass": "not an extension"})");
+  ASSERT_TRUE(prehash.is_ok()) << prehash.status().message();
+  EXPECT_EQ(
+      *prehash,
+      "eventType=ObjectEvent"
+      "{https://ns.example.com/epcis/}machine=https://id.gs1.org/8004/4012345ABC"
+      "{https://ns.example.com/epcis/}note=urn:epc:id:sgtin:bad"
+      "{https://ns.example.com/epcis/}part"
+      "epcClass=https://id.gs1.org/01/04012345123456/10/L1{https://ns.example.com/epcis/}n=1");
+}
+
+// The EPC URN schemes beyond the query model's (TDS 2.x: gsrnp, cpi, ginc,
+// gsin, itip, upui) hash as Digital Links, "'" kept bare as the vectors have it.
+TEST(EventHash, EveryEpcSchemeBecomesADigitalLink) {
+  Result<std::string> prehash = event_prehash(R"({"type": "ObjectEvent", "epcList": [
+      "urn:epc:id:upui:1234567.098765.A'B", "urn:epc:id:itip:4012345.011111.01.02.9'8"]})");
+  ASSERT_TRUE(prehash.is_ok()) << prehash.status().message();
+  EXPECT_EQ(*prehash,
+            "eventType=ObjectEventepcList"
+            "epc=https://id.gs1.org/01/01234567987651/235/A'B"
+            "epc=https://id.gs1.org/8006/040123451111180102/21/9'8");
+}
+
 TEST(EventHash, RejectsMalformedInput) {
   EXPECT_FALSE(document_event_hashes("{not json").is_ok());
   EXPECT_FALSE(document_event_hashes(R"({"type": "EPCISDocument"})").is_ok());

@@ -73,6 +73,21 @@ const KnownPair kKnownPairs[] = {
      IdentifierKind::kLgtin, 7},
     {"urn:epc:idpat:sgtin:4012345.098765.*", "https://id.gs1.org/01/04012345987652",
      IdentifierKind::kGtin, 7},
+    // The other TDS 2.x schemes, as the CBV 2.0 hash test vectors convert them
+    // (tests/data/epcis/hash/epclist_normalisation.*).
+    {"urn:epc:id:gsrnp:4012345.0000000007", "https://id.gs1.org/8017/401234500000000074",
+     IdentifierKind::kGsrnp, 7},
+    {"urn:epc:id:gsin:4012345.222333444", "https://id.gs1.org/402/40123452223334442",
+     IdentifierKind::kGsin, 7},
+    {"urn:epc:id:ginc:0614141.xyz47%2F11", "https://id.gs1.org/401/0614141xyz47%2F11",
+     IdentifierKind::kGinc, 7},
+    {"urn:epc:id:cpi:0614141.11111111111111-A%23%2F.1234",
+     "https://id.gs1.org/8010/061414111111111111111-A%23%2F/8011/1234", IdentifierKind::kCpi, 7},
+    {"urn:epc:id:itip:4012345.011111.01.02.987",
+     "https://id.gs1.org/8006/040123451111180102/21/987", IdentifierKind::kItip, 7},
+    {"urn:epc:id:upui:1234567.098765.51qIgY)%3C%26Jp3*j7'SDB",
+     "https://id.gs1.org/01/01234567987651/235/51qIgY%29%3C%26Jp3%2Aj7%27SDB",
+     IdentifierKind::kUpui, 7},
 };
 
 TEST(IdentifierTest, KnownPairsConvertBothWays) {
@@ -131,6 +146,58 @@ TEST(IdentifierTest, SerialsArePercentEncodedCanonically) {
   // A dot belongs to the serial: only the first two dots separate fields.
   EXPECT_EQ(parse_ok("urn:epc:id:sgtin:0614141.107346.1.2").canonical,
             "https://id.gs1.org/01/10614141073464/21/1.2");
+}
+
+TEST(IdentifierTest, UrnToDigitalLinkEscapesAsAsked) {
+  const char* urn = "urn:epc:id:sgtin:0614141.107346.A%2FB!(c)*'1";
+  EXPECT_EQ(*epc_urn_to_digital_link(urn), parse_ok(urn).canonical);
+  EXPECT_EQ(*epc_urn_to_digital_link(urn, DigitalLinkEscaping::kCanonical),
+            "https://id.gs1.org/01/10614141073464/21/A%2FB%21%28c%29%2A%271");
+  // The event hash vectors keep "'" bare and escape everything else the same.
+  EXPECT_EQ(*epc_urn_to_digital_link(urn, DigitalLinkEscaping::kEventHash),
+            "https://id.gs1.org/01/10614141073464/21/A%2FB%21%28c%29%2A'1");
+  EXPECT_EQ(
+      *epc_urn_to_digital_link("urn:epc:id:sgln:4012345.00005.0", DigitalLinkEscaping::kEventHash),
+      "https://id.gs1.org/414/4012345000054");
+  // Only EPC URNs of the modelled schemes have a Digital Link here.
+  for (const char* other : {"urn:epc:id:gid:95100000.12345.400", "urn:epc:idpat:sgtin:4012345.*.*",
+                            "https://id.gs1.org/01/10614141073464/21/1", "urn:example:1"}) {
+    auto refused = epc_urn_to_digital_link(other);
+    ASSERT_FALSE(refused.is_ok()) << other;
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << other;
+  }
+  auto malformed = epc_urn_to_digital_link("urn:epc:id:sgtin:0614141.10734.1");
+  ASSERT_FALSE(malformed.is_ok());
+  EXPECT_NE(malformed.status().message().find("must be 13 digits"), std::string::npos);
+}
+
+TEST(IdentifierTest, OtherSchemesFollowTheirTdsRules) {
+  expect_refused("urn:epc:id:gsrnp:4012345.000000007", "must be 17 digits");
+  expect_refused("urn:epc:id:gsin:4012345.22233344", "must be 16 digits");
+  expect_refused("urn:epc:id:itip:4012345.011111.1.02.987", "piece number '1' must be 2 digits");
+  expect_refused("urn:epc:id:itip:4012345.011111.01.02", "expected CompanyPrefix");
+  expect_refused("urn:epc:id:upui:1234567.098765.12345678901234567890123456789", "at most 28");
+  expect_refused("urn:epc:id:cpi:0614141.abc.1", "outside set 39");
+  expect_refused("urn:epc:id:cpi:0614141.A/B.1", "unescaped '/'");
+  expect_refused("urn:epc:id:cpi:0614141.AB.12A", "CPI serial '12A' must be 1 to 12 digits");
+  expect_refused("urn:epc:id:cpi:0614141.AB.1234567890123", "must be 1 to 12 digits");
+  expect_refused("urn:epc:id:cpi:0614141.12345678901234567890123A.1", "1 to 30 characters");
+  expect_refused("urn:epc:id:ginc:0614141.12345678901234567890123A", "at most 30");
+  expect_refused("https://id.gs1.org/8017/401234500000000075", "expected 4");
+  expect_refused("https://id.gs1.org/402/40123452223334443", "expected 2");
+  expect_refused("https://id.gs1.org/8006/040123451111170102/21/987", "expected 8");
+  expect_refused("https://id.gs1.org/8006/0401234511111801/21/987", "must be 18 digits");
+  expect_refused("https://id.gs1.org/8010/0614141ab/8011/1", "outside set 39");
+  expect_refused("https://id.gs1.org/01/01234567987651/235/%7E", "outside the GS1 AI encodable");
+  // A lot beside an ITIP serial is redundant, as it is beside a GTIN's.
+  EXPECT_EQ(parse_ok("https://id.gs1.org/8006/040123451111180102/10/L1/21/987").canonical,
+            "https://id.gs1.org/8006/040123451111180102/21/987");
+  // Class-level CPI and ITIP, and a TPX beside a serial, are not modelled.
+  for (const char* opaque :
+       {"https://id.gs1.org/8010/0614141AB", "https://id.gs1.org/8006/040123451111180102",
+        "https://id.gs1.org/01/01234567987651/21/1/235/X"}) {
+    EXPECT_EQ(parse_ok(opaque).kind, IdentifierKind::kOpaque) << opaque;
+  }
 }
 
 TEST(IdentifierTest, SglnExtensionZeroMeansNone) {

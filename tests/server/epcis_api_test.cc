@@ -434,6 +434,16 @@ TEST_F(EpcisApiTest, TopLevelResourcesListWhatWasCapturedAndFilterEvents) {
   EXPECT_EQ(query("/epcs?nextPageToken=vv1.zz").status, 400);
   EXPECT_EQ(query("/epcs?perPage=0").status, 400);
   EXPECT_EQ(query("/epcs?colour=red").status, 400);
+  // perPage has one rule and the same words on the listings and on GET /events.
+  for (const std::string path : {"/epcs", "/eventTypes", "/events"}) {
+    HttpResponse words = query(path + "?perPage=ten");
+    EXPECT_EQ(words.status, 400) << path;
+    EXPECT_NE(words.body.find("perPage must be a positive integer"), std::string::npos) << path;
+    HttpResponse big = query(path + "?perPage=10001");
+    EXPECT_EQ(big.status, 400) << path;
+    EXPECT_NE(big.body.find("perPage must be between 1 and 10000"), std::string::npos) << path;
+    EXPECT_EQ(query(path + "?perPage=010000").status, 200) << path;
+  }
 
   // Sub-resources and their events.
   EXPECT_EQ(members("/bizSteps/shipping"), Strings{"events"});

@@ -21,16 +21,18 @@
 #include "custos/core/bytes.h"
 #include "custos/core/status.h"
 #include "custos/custody/indexed_event.h"
+#include "custos/epcis/cbv_vocabulary.h"
 #include "custos/epcis/event.h"
 #include "custos/ledger/entry.h"
 
 namespace custos::custody {
 
-enum class CbvVocabulary { kBizStep, kDisposition, kBizTransactionType, kSourceDestType, kErrorReason };
+using CbvVocabulary = epcis::CbvVocabulary;
 
 // The full https://ref.gs1.org/cbv/ URI of a CBV value written as a bare name
 // ("shipping"), an EPCIS 1.x URN (urn:epcglobal:cbv:bizstep:shipping) or a
-// "cbv:" CURIE; any other URI is returned unchanged.
+// "cbv:" CURIE; any other URI is returned unchanged (epcis::cbv_uri with the
+// cbv prefix only: queries and stored events carry no @context).
 std::string cbv_full_uri(std::string_view value, CbvVocabulary vocabulary);
 
 // The summary of `event` (log_index and record time left 0 for the caller).

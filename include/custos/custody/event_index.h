@@ -64,6 +64,7 @@ struct EventQuery {
     std::vector<IdentifierRole> roles;
     std::vector<std::string> values;  // canonical identifiers
     std::vector<epcis::CanonicalPattern> patterns;  // EPC patterns (epc_pattern.h)
+    friend bool operator==(const IdentifierMatch&, const IdentifierMatch&) = default;
   };
   std::vector<IdentifierMatch> identifier_matches;
   // EQ_bizTransaction_<type>, EQ_source_<type>, EQ_destination_<type>: each
@@ -71,6 +72,7 @@ struct EventQuery {
   struct TypedMatch {
     std::string type;  // full CBV URI
     std::vector<std::string> values;
+    friend bool operator==(const TypedMatch&, const TypedMatch&) = default;
   };
   std::vector<TypedMatch> biz_transactions;
   std::vector<TypedMatch> sources;
@@ -81,6 +83,7 @@ struct EventQuery {
   OrderBy order_by = OrderBy::kRecordTime;  // record time = log order
   bool descending = false;
   size_t event_count_limit = 0;  // 0: no limit
+  friend bool operator==(const EventQuery&, const EventQuery&) = default;
 };
 
 // Whether `event` meets every condition of `query` (event_count_limit and

@@ -4,9 +4,12 @@
 // string: the event's fields in a fixed order per event type, each written as
 // name=value with no separators; timestamps in UTC with millisecond precision
 // ("2019-10-21T10:00:30.000Z"), identifiers as GS1 Digital Links on
-// id.gs1.org, CBV short names expanded to their full URIs, list members
-// sorted, and user extensions as {namespace}localName, sorted, after the
-// standard fields. eventID, recordTime, errorDeclaration (an event declared
+// id.gs1.org (EPC URNs through identifiers.h, DigitalLinkEscaping::kEventHash;
+// in extension values too; a URN that does not convert is kept as written),
+// CBV short names expanded to their full URIs (cbv_vocabulary.h), list members
+// sorted, and user extensions as {namespace}localName (an element nested in
+// an extension in no namespace by its bare name), sorted, after the standard
+// fields. eventID, recordTime, errorDeclaration (an event declared
 // erroneous keeps its ID), comments and the fields a document lists under a
 // "<prefix>:ignoreFields" key do not take part. The result is
 // "ni:///sha-256;<lowercase hex>?ver=CBV2.0" (RFC 6920).
