@@ -365,7 +365,10 @@ class StreamSession final : public Session {
       return false;
     }
     std::lock_guard lock(core_->post_mutex);
-    if (!core_->accepting_posts) return false;
+    if (!core_->accepting_posts) {
+      ws_queued_.fetch_sub(1);
+      return false;
+    }
     asio::post(stream_->get_executor(), [self = self(), message = std::move(message)]() mutable {
       self->ws_enqueue(std::move(message));
     });
