@@ -30,6 +30,7 @@
 #include "custos/ledger/merkle.h"
 #include "custos/server/epcis_subscriptions.h"
 #include "custos/server/log_api.h"
+#include "custos/server/websocket.h"
 #include "epcis_query.h"
 
 namespace custos {
@@ -777,6 +778,10 @@ std::variant<custody::NamedQuery, HttpResponse> find_named_query(const CaptureSt
   return std::move(**found);
 }
 
+HttpResponse websocket_subscription(const std::shared_ptr<CaptureState>& state,
+                                    const std::string& query_name, const HttpRequest& request,
+                                    const AccessGrant& grant);
+
 Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
                               const std::shared_ptr<CaptureState>& state) {
   const RouteAccess access{"query", query_resource};
@@ -881,6 +886,9 @@ Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
         const std::string name(params.value("queryName"));
         auto found = find_named_query(*state, name);
         if (auto* refusal = std::get_if<HttpResponse>(&found)) return respond(std::move(*refusal));
+        if (is_websocket_upgrade(request)) {
+          return respond(websocket_subscription(state, name, request, grant));
+        }
         auto arguments = stored_arguments(std::get<custody::NamedQuery>(found));
         if (!arguments.is_ok()) return respond(problem_from_status(arguments.status()));
         // The request adds paging and proofs, nothing else.
@@ -901,16 +909,45 @@ Status add_named_query_routes(Router& router, const Gatekeeper& gatekeeper,
 
 // ------------------------------------------------------- subscriptions ----
 
+constexpr std::string_view kScheduleParameters[] = {"second",     "minute", "hour",
+                                                    "dayOfMonth", "month",  "dayOfWeek"};
+
+std::string* schedule_field(QueryScheduleSpec& spec, std::string_view name) {
+  std::string* fields[] = {&spec.second,       &spec.minute, &spec.hour,
+                           &spec.day_of_month, &spec.month,  &spec.day_of_week};
+  for (size_t i = 0; i < std::size(kScheduleParameters); ++i) {
+    if (kScheduleParameters[i] == name) return fields[i];
+  }
+  return nullptr;
+}
+
 std::string subscription_json(const SubscriptionInfo& info) {
   JsonWriter json;
   json.begin_object()
-      .key("subscriptionID").string(info.id)
-      .key("queryName").string(info.query_name)
-      .key("dest").string(info.dest)
-      .key("stream").boolean(true)
-      .key("createdAt").string(utc_text(info.created_micros))
+      .key("subscriptionID")
+      .string(info.id)
+      .key("queryName")
+      .string(info.query_name);
+  if (!info.pushed) json.key("dest").string(info.dest);
+  json.key("stream").boolean(!info.schedule);
+  if (info.schedule) {
+    QueryScheduleSpec spec = info.schedule->spec;
+    json.key("schedule").begin_object();
+    for (std::string_view name : kScheduleParameters) {
+      const std::string* value = schedule_field(spec, name);
+      if (!value->empty()) json.key(name).string(*value);
+    }
+    json.end_object()
+        .key("reportIfEmpty").boolean(info.report_if_empty)
+        .key("custos:nextRunAt").string(utc_text(info.next_run_micros));
+  }
+  if (info.initial_record_time) {
+    json.key("initialRecordTime").string(utc_text(*info.initial_record_time));
+  }
+  json.key("createdAt").string(utc_text(info.created_micros))
       .key("createdBy").string(info.owner)
-      .key("signed").boolean(info.signed_deliveries);
+      .key("custos:transport").string(info.pushed ? "websocket" : "webhook");
+  if (!info.pushed) json.key("signed").boolean(info.signed_deliveries);
   if (info.last_notified_micros != 0) json.key("lastNotifiedAt").string(utc_text(info.last_notified_micros));
   json.key("custos:cursor").number(info.cursor)
       .key("custos:deliveredEvents").number(info.delivered_events)
@@ -918,6 +955,150 @@ std::string subscription_json(const SubscriptionInfo& info) {
   if (!info.last_error.empty()) json.key("custos:lastError").string(info.last_error);
   json.end_object();
   return json.take();
+}
+
+// The terms both bindings share: stream, the schedule, reportIfEmpty and
+// initialRecordTime (from a POST body, or from the URL of a WebSocket upgrade).
+struct SubscriptionTerms {
+  std::optional<bool> stream;
+  bool has_schedule = false;
+  QueryScheduleSpec spec;
+  bool report_if_empty = false;
+  std::optional<std::string> initial_record_time;
+};
+
+// Moves the terms into `subscription`, or names what is wrong. `in_body`:
+// pointers into the JSON body ("/schedule/minute"), else parameter names.
+std::optional<Problem> apply_terms(const SubscriptionTerms& terms, bool in_body,
+                                   SubscriptionRequest& subscription) {
+  auto where = [in_body](std::string_view member, bool scheduled) {
+    std::string pointer = in_body ? (scheduled ? "/schedule/" : "/") : "";
+    pointer += member;
+    return pointer;
+  };
+  const bool stream = terms.stream.value_or(false);
+  if (stream == terms.has_schedule) {
+    return Problem{where("stream", false),
+                   in_body ? "give exactly one of \"stream\": true and \"schedule\""
+                           : "give exactly one of stream=true and schedule parameters "
+                             "(second, minute, hour, dayOfMonth, month, dayOfWeek)"};
+  }
+  if (terms.has_schedule) {
+    auto schedule = parse_query_schedule(terms.spec);
+    if (!schedule.is_ok()) {
+      // "schedule.minute: ..." names the field.
+      const std::string message = schedule.status().message();
+      std::string field;
+      if (message.starts_with("schedule.")) field = message.substr(9, message.find(':') - 9);
+      std::string pointer = in_body ? "/schedule" : "schedule";
+      if (!field.empty()) pointer = where(field, true);
+      return Problem{pointer, message};
+    }
+    subscription.schedule = std::move(schedule).value();
+    subscription.report_if_empty = terms.report_if_empty;
+  } else if (terms.report_if_empty) {
+    return Problem{where("reportIfEmpty", false),
+                   "reportIfEmpty applies to scheduled subscriptions"};
+  }
+  if (terms.initial_record_time) {
+    auto time = epcis::parse_timestamp(*terms.initial_record_time);
+    if (!time.is_ok()) {
+      std::string detail = "initialRecordTime is not an RFC 3339 date-time with a time zone: ";
+      detail += time.status().message();
+      return Problem{where("initialRecordTime", false), std::move(detail)};
+    }
+    subscription.initial_record_time = time->utc_micros;
+  }
+  return std::nullopt;
+}
+
+HttpResponse subscription_refused(const Problem& problem) {
+  return epcis_problem(400, "epcis-subscription", "Subscription refused", problem.detail,
+                       {problem});
+}
+
+// Why a WebSocket subscription ended, as a close frame.
+std::pair<uint16_t, std::string> close_frame_for(SubscriptionEnd reason) {
+  switch (reason) {
+    case SubscriptionEnd::kNotAllowed:
+      return {kWebSocketPolicyViolation, "the subscriber may no longer receive these events"};
+    case SubscriptionEnd::kQueryDeleted:
+      return {kWebSocketNormalClosure, "the query was deleted"};
+    case SubscriptionEnd::kStopped:
+      break;
+  }
+  return {kWebSocketGoingAway, "the server is stopping"};
+}
+
+// GET /queries/{name}/events with Upgrade: websocket, already authorised
+// like the query itself: the subscription lives as long as the connection.
+HttpResponse websocket_subscription(const std::shared_ptr<CaptureState>& state,
+                                    const std::string& query_name, const HttpRequest& request,
+                                    const AccessGrant& grant) {
+  if (state->options.subscriptions == nullptr) {
+    return epcis_problem(501, "epcis-subscription", "Subscriptions not available",
+                         "this server keeps no query subscriptions");
+  }
+  SubscriptionTerms terms;
+  for (const auto& [parameter, value] : request.query) {
+    if (parameter == "stream" || parameter == "reportIfEmpty") {
+      if (value != "true" && value != "false") {
+        return subscription_refused({parameter, parameter + " must be true or false"});
+      }
+      if (parameter == "stream") {
+        terms.stream = value == "true";
+      } else {
+        terms.report_if_empty = value == "true";
+      }
+    } else if (parameter == "initialRecordTime") {
+      terms.initial_record_time = value;
+    } else if (std::string* field = schedule_field(terms.spec, parameter)) {
+      *field = value;
+      terms.has_schedule = true;
+    } else {
+      return subscription_refused({parameter, "parameter " + parameter +
+                                                  " is not allowed on a WebSocket subscription "
+                                                  "(the query " +
+                                                  query_name + " defines the conditions)"});
+    }
+  }
+  SubscriptionRequest subscription;
+  subscription.query_name = query_name;
+  subscription.owner = grant.who.principal->id();
+  if (auto problem = apply_terms(terms, /*in_body=*/false, subscription)) {
+    return subscription_refused(*problem);
+  }
+  // Each event is shown only when policy lets the subscriber see it, as in
+  // the query's own answer (the binding: "events which they are authorized to see").
+  subscription.may_see = [state, request, who = grant.who](const IndexedEvent& event) {
+    return state->options.gatekeeper->may(request, who, "query", event_resource(*state, event));
+  };
+  SubscriptionManager& manager = *state->options.subscriptions;
+  // Made when the upgrade is accepted (before the client can capture
+  // anything it expects to see); ended when the connection goes.
+  auto subscription_id = std::make_shared<std::string>();
+  WebSocketHandlers handlers;
+  handlers.on_open = [&manager, subscription,
+                      subscription_id](std::shared_ptr<WebSocketConnection> connection) mutable {
+    subscription.sink = SubscriptionSink{
+        [connection](std::string document) { return connection->send_text(std::move(document)); },
+        [connection](SubscriptionEnd reason) {
+          auto [code, text] = close_frame_for(reason);
+          connection->close(code, std::move(text));
+        }};
+    auto made = manager.subscribe(subscription);
+    if (!made.is_ok()) {
+      connection->close(1011, made.status().message().substr(0, 120));
+      return;
+    }
+    *subscription_id = made->id;
+  };
+  handlers.on_close = [&manager, query_name, subscription_id](uint16_t) {
+    if (subscription_id->empty()) return;
+    auto removed = manager.unsubscribe(query_name, *subscription_id);
+    (void)removed;  // pushed subscriptions are never stored: nothing can fail
+  };
+  return websocket_accept(std::move(handlers));
 }
 
 HttpResponse no_subscription(std::string_view id) {
@@ -950,24 +1131,49 @@ Status add_subscription_routes(Router& router, const Gatekeeper& gatekeeper,
         SubscriptionRequest subscription;
         subscription.query_name = name;
         subscription.owner = grant.who.principal->id();
-        bool stream = false;
+        SubscriptionTerms terms;
         for (auto [key, value] : body) {
           std::string_view text;
+          bool flag = false;
+          simdjson::dom::object schedule;
           if (key == "dest" && value.get(text) == simdjson::SUCCESS) {
             subscription.dest = std::string(text);
           } else if (key == "signatureToken" && value.get(text) == simdjson::SUCCESS) {
             subscription.signature_token = std::string(text);
-          } else if (key == "stream" && value.get(stream) == simdjson::SUCCESS) {
-          } else if (key == "schedule" || key == "reportIfEmpty" || key == "initialRecordTime") {
-            return refuse(std::string(key) +
-                          ": scheduled subscriptions and initialRecordTime are not supported; "
-                          "subscribe with \"stream\": true");
+          } else if (key == "stream" && value.get(flag) == simdjson::SUCCESS) {
+            terms.stream = flag;
+          } else if (key == "reportIfEmpty" && value.get(flag) == simdjson::SUCCESS) {
+            terms.report_if_empty = flag;
+          } else if (key == "initialRecordTime" && value.get(text) == simdjson::SUCCESS) {
+            terms.initial_record_time = std::string(text);
+          } else if (key == "schedule" && value.get(schedule) == simdjson::SUCCESS) {
+            terms.has_schedule = true;
+            for (auto [field_name, field_value] : schedule) {
+              std::string* field = schedule_field(terms.spec, field_name);
+              int64_t number = 0;
+              if (field != nullptr && field_value.get(text) == simdjson::SUCCESS) {
+                field->assign(text);
+              } else if (field != nullptr && field_value.get(number) == simdjson::SUCCESS) {
+                *field = std::to_string(number);
+              } else {
+                std::string pointer = "/schedule/";
+                pointer += field_name;
+                return respond(
+                    subscription_refused({pointer, "unexpected or malformed schedule member " +
+                                                       std::string(field_name)}));
+              }
+            }
           } else {
-            return refuse("unexpected or malformed member " + std::string(key));
+            return respond(subscription_refused(
+                {"/" + std::string(key), "unexpected or malformed member " + std::string(key)}));
           }
         }
-        if (!stream) return refuse("stream must be true (scheduled subscriptions are not supported)");
-        if (subscription.dest.empty()) return refuse("dest (the webhook URL) is required");
+        if (auto problem = apply_terms(terms, /*in_body=*/true, subscription)) {
+          return respond(subscription_refused(*problem));
+        }
+        if (subscription.dest.empty()) {
+          return respond(subscription_refused({"/dest", "dest (the webhook URL) is required"}));
+        }
         auto made = manager.subscribe(subscription);
         if (!made.is_ok()) {
           if (made.status().code() == StatusCode::kInvalidArgument) return refuse(made.status().message());

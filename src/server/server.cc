@@ -20,8 +20,11 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <condition_variable>
 #include <csignal>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -31,6 +34,7 @@
 
 #include "custos/core/bytes.h"
 #include "custos/core/logging.h"
+#include "custos/server/websocket.h"
 #include "tls_util.h"
 
 namespace custos {
@@ -39,6 +43,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
@@ -268,11 +273,35 @@ class Session : public std::enable_shared_from_this<Session> {
   // Graceful stop: idle connections close now, busy ones after their response.
   virtual void notify_stop() = 0;
   virtual void force_close() = 0;
+  // WebSocket I/O requested from any thread (WebSocketPeer below).
+  virtual bool websocket_send(std::string message) = 0;
+  virtual void websocket_close(uint16_t code, std::string reason) = 0;
 
  protected:
   std::shared_ptr<ServerCore> core_;
   uint64_t id_;
   bool overloaded_;
+};
+
+// What a route holds of a WebSocket connection: a weak reference, so a
+// route keeping it does not keep a closed connection alive.
+class WebSocketPeer final : public WebSocketConnection {
+ public:
+  WebSocketPeer(std::weak_ptr<Session> session, std::string remote)
+      : session_(std::move(session)), remote_(std::move(remote)) {}
+
+  bool send_text(std::string message) override {
+    auto session = session_.lock();
+    return session != nullptr && session->websocket_send(std::move(message));
+  }
+  void close(uint16_t code, std::string reason) override {
+    if (auto session = session_.lock()) session->websocket_close(code, std::move(reason));
+  }
+  const std::string& remote_address() const override { return remote_; }
+
+ private:
+  std::weak_ptr<Session> session_;
+  std::string remote_;
 };
 
 // Stream is beast::tcp_stream (plain HTTP) or TlsStream.
@@ -319,7 +348,41 @@ class StreamSession final : public Session {
   void notify_stop() override {
     asio::post(stream_->get_executor(), [self = self()] {
       if (self->phase_ == Phase::kIdle) self->close_socket();
+      if (self->phase_ == Phase::kWebSocket) {
+        self->ws_close(kWebSocketGoingAway, "the server is stopping");
+      }
     });
+  }
+
+  bool websocket_send(std::string message) override {
+    if (ws_closing_.load()) return false;
+    if (ws_queued_.fetch_add(1) >= core_->options.websocket_max_queued) {
+      ws_queued_.fetch_sub(1);
+      log_event(
+          LogLevel::kWarn, "server.websocket_too_slow",
+          {{"remote", remote_}, {"queued", std::to_string(core_->options.websocket_max_queued)}});
+      websocket_close(kWebSocketTryAgainLater, "the client reads too slowly");
+      return false;
+    }
+    std::lock_guard lock(core_->post_mutex);
+    if (!core_->accepting_posts) {
+      ws_queued_.fetch_sub(1);
+      return false;
+    }
+    asio::post(stream_->get_executor(), [self = self(), message = std::move(message)]() mutable {
+      self->ws_enqueue(std::move(message));
+    });
+    return true;
+  }
+
+  void websocket_close(uint16_t code, std::string reason) override {
+    ws_closing_.store(true);
+    std::lock_guard lock(core_->post_mutex);
+    if (!core_->accepting_posts) return;
+    asio::post(stream_->get_executor(),
+               [self = self(), code, reason = std::move(reason)]() mutable {
+                 self->ws_close(code, std::move(reason));
+               });
   }
 
   void force_close() override {
@@ -328,7 +391,8 @@ class StreamSession final : public Session {
 
  private:
   // kIdle covers the TLS handshake too: stop() closes a connection still shaking hands.
-  enum class Phase { kIdle, kReading, kHandling, kWriting, kClosing, kClosed };
+  // kWebSocket: a route took the connection over (from the handshake on).
+  enum class Phase { kIdle, kReading, kHandling, kWriting, kClosing, kClosed, kWebSocket };
 
   std::shared_ptr<StreamSession> self() {
     return std::static_pointer_cast<StreamSession>(shared_from_this());
@@ -484,6 +548,8 @@ class StreamSession final : public Session {
   void dispatch_request() {
     http::request<http::string_body> message = parser_->release();
     parser_.reset();
+    upgrade_request_.reset();
+    if (websocket::is_upgrade(message)) upgrade_request_.emplace(message.base());
     close_after_response_ = !message.keep_alive();
     head_request_ = message.method() == http::verb::head;
     route_metrics_ = core_->unmatched_metrics;
@@ -562,7 +628,20 @@ class StreamSession final : public Session {
 
   void write(HttpResponse response) {
     if (phase_ == Phase::kHandling) core_->requests_in_flight->dec();
-    if (phase_ == Phase::kClosed || phase_ == Phase::kClosing || phase_ == Phase::kWriting) return;
+    if (phase_ == Phase::kClosed || phase_ == Phase::kClosing || phase_ == Phase::kWriting ||
+        phase_ == Phase::kWebSocket) {
+      return;
+    }
+    if (response.websocket) {
+      if (upgrade_request_) {
+        ws_accept(std::move(response.websocket));
+        return;
+      }
+      log_event(LogLevel::kError, "server.websocket_without_upgrade", {});
+      response = problem_response(500, "Internal Server Error",
+                                  "the handler accepted a WebSocket the client did not ask for",
+                                  "internal");
+    }
     phase_ = Phase::kWriting;
     if (response.status < 200 || response.status > 599) {  // 1xx is never a final response
       log_event(LogLevel::kError, "server.bad_status",
@@ -645,8 +724,142 @@ class StreamSession final : public Session {
         });
   }
 
+  // ---- WebSocket (phase kWebSocket); everything below runs on the strand.
+
+  void ws_accept(std::shared_ptr<const WebSocketHandlers> handlers) {
+    phase_ = Phase::kWebSocket;
+    status_ = 101;
+    ws_handlers_ = std::move(handlers);
+    lowest().expires_never();  // the websocket stream keeps its own timeouts
+    ws_.emplace(*stream_);
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = core_->options.write_timeout;  // opening and closing
+    timeouts.idle_timeout = core_->options.idle_timeout;
+    timeouts.keep_alive_pings = true;
+    ws_->set_option(timeouts);
+    ws_->read_message_max(core_->options.websocket_max_message_bytes);
+    // The route opens first, so nothing that happens after the client has the
+    // 101 can be missed; what it sends meanwhile goes out after the handshake.
+    if (ws_handlers_->on_open) {
+      ws_handlers_->on_open(std::make_shared<WebSocketPeer>(weak_from_this(), remote_));
+    }
+    ws_->async_accept(*upgrade_request_,
+                      beast::bind_front_handler(&StreamSession::on_ws_accept, self()));
+  }
+
+  void on_ws_accept(beast::error_code ec) {
+    if (route_metrics_ != nullptr) {
+      std::chrono::duration<double> elapsed = SteadyClock::now() - request_start_;
+      core_->record(*route_metrics_, ec ? 400 : 101, elapsed.count());
+    }
+    upgrade_request_.reset();
+    if (ec || phase_ != Phase::kWebSocket) {
+      log_event(LogLevel::kDebug, "server.websocket_handshake_failed",
+                {{"remote", remote_}, {"error", ec.message()}});
+      close_socket();
+      return;
+    }
+    ws_open_ = true;
+    ws_->text(true);
+    if (ws_pending_close_) {
+      auto [code, reason] = std::move(*ws_pending_close_);
+      ws_pending_close_.reset();
+      ws_close(code, std::move(reason));
+    } else if (!ws_outbox_.empty()) {
+      ws_write_next();
+    }
+    ws_read();
+  }
+
+  void ws_read() {
+    ws_->async_read(ws_input_, beast::bind_front_handler(&StreamSession::on_ws_read, self()));
+  }
+
+  void on_ws_read(beast::error_code ec, size_t) {
+    if (phase_ != Phase::kWebSocket) return;
+    if (ec) {
+      uint16_t code = kWebSocketAbnormalClosure;
+      if (ec == websocket::error::closed) {
+        code = static_cast<uint16_t>(ws_->reason().code);
+      } else if (ec == websocket::error::message_too_big) {
+        code = kWebSocketTooBig;
+      }
+      ws_finish(ws_sent_close_ != 0 ? ws_sent_close_ : code);
+      close_socket();
+      return;
+    }
+    if (ws_handlers_->on_message) {
+      const auto data = ws_input_.cdata();
+      ws_handlers_->on_message(
+          std::string_view(static_cast<const char*>(data.data()), data.size()));
+    }
+    ws_input_.consume(ws_input_.size());
+    ws_read();
+  }
+
+  void ws_enqueue(std::string message) {
+    if (phase_ != Phase::kWebSocket || ws_sent_close_ != 0) {
+      ws_queued_.fetch_sub(1);
+      return;
+    }
+    ws_outbox_.push_back(std::move(message));
+    if (ws_open_ && !ws_writing_) ws_write_next();
+  }
+
+  void ws_write_next() {
+    ws_writing_ = true;
+    ws_->async_write(asio::buffer(ws_outbox_.front()),
+                     beast::bind_front_handler(&StreamSession::on_ws_write, self()));
+  }
+
+  void on_ws_write(beast::error_code ec, size_t) {
+    ws_writing_ = false;
+    if (!ws_outbox_.empty()) {
+      ws_outbox_.pop_front();
+      ws_queued_.fetch_sub(1);
+    }
+    if (phase_ != Phase::kWebSocket) return;
+    if (ec) {
+      ws_finish(kWebSocketAbnormalClosure);
+      close_socket();
+      return;
+    }
+    if (!ws_outbox_.empty() && ws_sent_close_ == 0) ws_write_next();
+  }
+
+  void ws_close(uint16_t code, std::string reason) {
+    if (phase_ != Phase::kWebSocket || ws_sent_close_ != 0 || !ws_) return;
+    ws_closing_.store(true);
+    if (!ws_open_) {  // the handshake is still being written
+      ws_pending_close_.emplace(code, std::move(reason));
+      return;
+    }
+    ws_sent_close_ = code;
+    // Drop what waits; a message being written finishes first.
+    const size_t dropped = ws_outbox_.size() - (ws_writing_ ? 1 : 0);
+    ws_outbox_.resize(ws_writing_ ? 1 : 0);
+    ws_queued_.fetch_sub(dropped);
+    if (reason.size() > 123) reason.resize(123);
+    websocket::close_reason close_reason(code);
+    close_reason.reason = reason;
+    ws_->async_close(close_reason, [self = self(), code](beast::error_code) {
+      self->ws_finish(code);
+      self->close_socket();
+    });
+  }
+
+  // The route hears of the end once.
+  void ws_finish(uint16_t code) {
+    if (!ws_handlers_) return;
+    auto handlers = std::move(ws_handlers_);
+    ws_handlers_.reset();
+    ws_closing_.store(true);
+    if (handlers->on_close) handlers->on_close(code);
+  }
+
   void close_socket() {
     if (phase_ == Phase::kHandling) core_->requests_in_flight->dec();
+    if (phase_ == Phase::kWebSocket) ws_finish(kWebSocketAbnormalClosure);
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
     beast::error_code ignored;
@@ -669,6 +882,18 @@ class StreamSession final : public Session {
   SteadyClock::time_point request_start_ = SteadyClock::now();
   uint64_t lingered_bytes_ = 0;
   std::array<char, 4096> discard_{};
+  // WebSocket state (a route took the connection over).
+  std::optional<http::request<http::empty_body>> upgrade_request_;  // the handshake, if one
+  std::optional<websocket::stream<Stream&>> ws_;
+  std::shared_ptr<const WebSocketHandlers> ws_handlers_;  // reset once on_close is called
+  beast::flat_buffer ws_input_;
+  std::deque<std::string> ws_outbox_;
+  bool ws_writing_ = false;
+  bool ws_open_ = false;                                              // the handshake is done
+  std::optional<std::pair<uint16_t, std::string>> ws_pending_close_;  // asked before it was
+  uint16_t ws_sent_close_ = 0;        // the close code we sent (0: none)
+  std::atomic<size_t> ws_queued_{0};  // posted or queued, not yet written
+  std::atomic<bool> ws_closing_{false};
 };
 
 PendingResponse::~PendingResponse() {
@@ -799,6 +1024,29 @@ Result<tcp::endpoint> resolve_listen_address(std::string_view listen) {
 }
 
 }  // namespace
+
+bool is_websocket_upgrade(const HttpRequest& request) {
+  if (request.method != "GET") return false;
+  auto upgrade = request.header("Upgrade");
+  auto connection = request.header("Connection");
+  if (!upgrade || !connection || !equals_ignore_case(trim_ows(*upgrade), "websocket")) return false;
+  // Connection is a list of tokens ("keep-alive, Upgrade").
+  std::string_view tokens = *connection;
+  while (!tokens.empty()) {
+    const size_t comma = tokens.find(',');
+    if (equals_ignore_case(trim_ows(tokens.substr(0, comma)), "upgrade")) return true;
+    if (comma == std::string_view::npos) break;
+    tokens.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+HttpResponse websocket_accept(WebSocketHandlers handlers) {
+  HttpResponse response;
+  response.status = 101;
+  response.websocket = std::make_shared<const WebSocketHandlers>(std::move(handlers));
+  return response;
+}
 
 Result<ClientCertMode> parse_client_cert_mode(std::string_view text) {
   if (text == "none") return ClientCertMode::kNone;

@@ -6,13 +6,13 @@
 #include "custos/server/epcis_api.h"
 
 #include <gtest/gtest.h>
+#include <openssl/hmac.h>
 #include <simdjson.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <openssl/hmac.h>
 #include <thread>
 
 #include "custos/core/work_queue.h"
@@ -30,7 +30,9 @@
 #include "custos/server/http_client.h"
 #include "custos/server/policy_api.h"
 #include "custos/server/server.h"
+#include "custos/server/websocket.h"
 #include "support/access_helpers.h"
+#include "support/websocket_client.h"
 
 namespace custos {
 namespace {
@@ -111,7 +113,7 @@ class EpcisApiTest : public ::testing::Test {
     options.sites = {dc1};
     options.store = store_.get();
     SubscriptionOptions subscription_options;
-    subscription_options.clock = &clock_;
+    subscription_options.clock = &subscription_clock_;
     subscription_options.may_receive = [this](const std::string&) { return owner_allowed_.load(); };
     subscription_options.initial_backoff = std::chrono::milliseconds(20);
     subscription_options.max_backoff = std::chrono::milliseconds(100);
@@ -236,6 +238,8 @@ class EpcisApiTest : public ::testing::Test {
   std::unique_ptr<custody::EventIndex> index_;
   std::unique_ptr<AccessControl> access_;
   WorkQueue indexer_{1};
+  // Drives scheduled subscriptions (everything else runs on clock_).
+  ManualClock subscription_clock_{SystemClock().now_micros()};
   std::unique_ptr<SubscriptionManager> subscriptions_;
   std::atomic<bool> owner_allowed_{true};
   std::unique_ptr<HttpServer> server_;
@@ -613,7 +617,8 @@ TEST_F(EpcisApiTest, WebhookSubscriptionsDeliverMatchingEventsOnceAcknowledged) 
 
   // Refusals.
   EXPECT_EQ(query("/queries/shipping/subscriptions", "POST",
-                  R"({"dest":"http://127.0.0.1:1/x","schedule":{"hour":"1"}})").status,
+                  R"({"dest":"http://127.0.0.1:1/x","stream":true,"schedule":{"hour":"1"}})")
+                .status,
             400);
   EXPECT_EQ(query("/queries/shipping/subscriptions", "POST", R"({"dest":"ftp://x/y","stream":true})").status,
             400);
@@ -818,6 +823,317 @@ TEST_F(EpcisApiTest, TraceFollowsThePalletAndEveryStepIsProven) {
   }
   EXPECT_EQ(query("/custos/v1/trace/urn:epc:id:sgtin:0614141.107346.999").status, 404);
   EXPECT_EQ(query("/custos/v1/trace/not-an-epc").status, 400);
+}
+
+// ------------------------------------------ WebSocket and scheduled subscriptions ----
+
+// The eventIDs of an EPCISQueryDocument's eventList, in order.
+std::vector<std::string> event_ids_of(const std::string& document) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::vector<std::string> ids;
+  EXPECT_EQ(parser.parse(document).get(root), simdjson::SUCCESS) << document;
+  simdjson::dom::array events;
+  if (root["epcisBody"]["queryResults"]["resultsBody"]["eventList"].get(events) !=
+      simdjson::SUCCESS) {
+    ADD_FAILURE() << "no eventList in " << document;
+    return ids;
+  }
+  for (simdjson::dom::element event : events) ids.emplace_back(std::string_view(event["eventID"]));
+  return ids;
+}
+
+std::string subscription_id_of(const std::string& document) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view id;
+  EXPECT_EQ(parser.parse(document).get(root), simdjson::SUCCESS) << document;
+  EXPECT_EQ(root["epcisBody"]["queryResults"]["subscriptionID"].get(id), simdjson::SUCCESS);
+  return std::string(id);
+}
+
+class EpcisWebSocketTest : public EpcisApiTest {
+ protected:
+  test_support::WebSocketClient subscribe(const std::string& target, bool with_token = true) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (with_token) headers.emplace_back("Authorization", "Bearer " + operator_token_);
+    return test_support::WebSocketClient(server_->port(), target, headers);
+  }
+  // Reads documents until `count` events arrived; their eventIDs in order.
+  std::vector<std::string> read_events(test_support::WebSocketClient& client, size_t count,
+                                       std::string* subscription_id = nullptr) {
+    std::vector<std::string> ids;
+    while (ids.size() < count) {
+      auto message = client.read();
+      if (!message) break;
+      if (subscription_id != nullptr) *subscription_id = subscription_id_of(*message);
+      for (std::string& id : event_ids_of(*message)) ids.push_back(std::move(id));
+    }
+    return ids;
+  }
+  void make_shipping_query() {
+    ASSERT_EQ(query("/queries", "POST", R"({"name":"shipping","query":{"EQ_bizStep":"shipping"}})")
+                  .status,
+              201);
+  }
+  HttpResponse capture_shipping(std::string_view id, std::string_view serial,
+                                std::string_view biz_step = "shipping") {
+    return capture(document({object_event(
+        id, "urn:epc:id:sgtin:0614141.107346." + std::string(serial), kDock, biz_step)}));
+  }
+  size_t subscriptions_of(const std::string& name) { return subscriptions_->list(name)->size(); }
+  bool wait_for_subscriptions(const std::string& name, size_t count) {
+    for (int i = 0; i < 500 && subscriptions_of(name) != count; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return subscriptions_of(name) == count;
+  }
+};
+
+TEST_F(EpcisWebSocketTest, StreamingSubscriptionPushesMatchingEventsInOrder) {
+  make_shipping_query();
+  auto client = subscribe("/queries/shipping/events?stream=true");
+  ASSERT_EQ(client.status(), 101) << client.body();
+  ASSERT_EQ(subscriptions_of("shipping"), 1u);
+  HttpResponse listed = query("/queries/shipping/subscriptions");
+  EXPECT_NE(listed.body.find(R"("custos:transport":"websocket")"), std::string::npos)
+      << listed.body;
+
+  ASSERT_EQ(capture(document({object_event("urn:uuid:ws-1", "urn:epc:id:sgtin:0614141.107346.1",
+                                           kDock, "shipping"),
+                              object_event("urn:uuid:ws-2", "urn:epc:id:sgtin:0614141.107346.2",
+                                           kDock, "receiving"),
+                              object_event("urn:uuid:ws-3", "urn:epc:id:sgtin:0614141.107346.3",
+                                           kDock, "shipping")}))
+                .status,
+            202);
+  ASSERT_EQ(capture_shipping("urn:uuid:ws-4", "4").status, 202);
+  std::string subscription_id;
+  EXPECT_EQ(read_events(client, 3, &subscription_id),
+            (std::vector<std::string>{"urn:uuid:ws-1", "urn:uuid:ws-3", "urn:uuid:ws-4"}));
+  EXPECT_EQ(subscriptions_->list("shipping")->at(0).id, subscription_id);
+
+  // The client leaves: its subscription goes with the connection.
+  client.close();
+  EXPECT_TRUE(wait_for_subscriptions("shipping", 0));
+  // The query itself still answers plainly.
+  EXPECT_EQ(query("/queries/shipping/events").status, 200);
+}
+
+TEST_F(EpcisWebSocketTest, InitialRecordTimeDeliversEarlierEvents) {
+  make_shipping_query();
+  const std::string before = format_rfc3339_micros(clock_.now_micros() - 1000000);
+  ASSERT_EQ(capture_shipping("urn:uuid:early-1", "1").status, 202);
+  ASSERT_EQ(capture_shipping("urn:uuid:early-2", "2", "receiving").status, 202);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::string between = format_rfc3339_micros(clock_.now_micros());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(capture_shipping("urn:uuid:early-3", "3").status, 202);
+
+  auto everything = subscribe("/queries/shipping/events?stream=true&initialRecordTime=" + before);
+  ASSERT_EQ(everything.status(), 101) << everything.body();
+  auto later = subscribe("/queries/shipping/events?stream=true&initialRecordTime=" + between);
+  ASSERT_EQ(later.status(), 101) << later.body();
+  auto from_now = subscribe("/queries/shipping/events?stream=true");
+  ASSERT_EQ(from_now.status(), 101);
+  ASSERT_EQ(capture_shipping("urn:uuid:late-4", "4").status, 202);
+  EXPECT_EQ(read_events(everything, 3),
+            (std::vector<std::string>{"urn:uuid:early-1", "urn:uuid:early-3", "urn:uuid:late-4"}));
+  EXPECT_EQ(read_events(later, 2),
+            (std::vector<std::string>{"urn:uuid:early-3", "urn:uuid:late-4"}));
+  EXPECT_EQ(read_events(from_now, 1), (std::vector<std::string>{"urn:uuid:late-4"}));
+
+  // Webhooks take it too (and show it).
+  Receiver receiver;
+  HttpResponse made = query("/queries/shipping/subscriptions", "POST",
+                            R"({"dest":")" + receiver.url() +
+                                R"(","stream":true,"initialRecordTime":")" + between + R"("})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_NE(made.body.find(R"("initialRecordTime")"), std::string::npos);
+  ASSERT_TRUE(receiver.wait_for(1));
+  EXPECT_EQ(event_ids_of(receiver.body(0)),
+            (std::vector<std::string>{"urn:uuid:early-3", "urn:uuid:late-4"}));
+}
+
+TEST_F(EpcisWebSocketTest, UpgradesAreAuthorisedLikeTheQueryAndBadTermsRefused) {
+  make_shipping_query();
+  auto anonymous = subscribe("/queries/shipping/events?stream=true", /*with_token=*/false);
+  EXPECT_EQ(anonymous.status(), 401) << anonymous.error();
+  EXPECT_FALSE(anonymous.open());
+  // A principal whose role may not query.
+  identity::PrincipalAttributes visitor;
+  visitor.id = "vera";
+  visitor.kind = identity::PrincipalKind::kUser;
+  visitor.roles = {"visitor"};
+  ASSERT_TRUE(identity_->apply(identity::PrincipalCreate{visitor}, "test", "dec-test").is_ok());
+  auto token =
+      identity_->create_api_token("vera", {"query"}, std::chrono::hours(1), "test", "dec-test");
+  ASSERT_TRUE(token.is_ok()) << token.status().to_string();
+  test_support::WebSocketClient refused(server_->port(), "/queries/shipping/events?stream=true",
+                                        {{"Authorization", "Bearer " + token->token}});
+  EXPECT_EQ(refused.status(), 403);
+  EXPECT_FALSE(refused.open());
+  EXPECT_EQ(subscriptions_of("shipping"), 0u);
+
+  auto unknown = subscribe("/queries/nothing/events?stream=true");
+  EXPECT_EQ(unknown.status(), 404);
+  auto both = subscribe("/queries/shipping/events?stream=true&minute=5");
+  EXPECT_EQ(both.status(), 400);
+  EXPECT_NE(both.body().find("exactly one of stream=true and schedule"), std::string::npos)
+      << both.body();
+  auto neither = subscribe("/queries/shipping/events");
+  EXPECT_EQ(neither.status(), 400);
+  auto bad_minute = subscribe("/queries/shipping/events?minute=61");
+  EXPECT_EQ(bad_minute.status(), 400);
+  EXPECT_NE(bad_minute.body().find("schedule.minute: 61 is outside 0-59"), std::string::npos)
+      << bad_minute.body();
+  auto bad_time = subscribe("/queries/shipping/events?stream=true&initialRecordTime=yesterday");
+  EXPECT_EQ(bad_time.status(), 400);
+  EXPECT_NE(bad_time.body().find(R"("pointer":"initialRecordTime")"), std::string::npos)
+      << bad_time.body();
+  auto extra = subscribe("/queries/shipping/events?stream=true&perPage=5");
+  EXPECT_EQ(extra.status(), 400);
+  EXPECT_EQ(subscriptions_of("shipping"), 0u);
+}
+
+TEST_F(EpcisWebSocketTest, ASuspendedSubscriberIsDisconnectedWithPolicyViolation) {
+  make_shipping_query();
+  auto client = subscribe("/queries/shipping/events?stream=true");
+  ASSERT_EQ(client.status(), 101);
+  ASSERT_EQ(capture_shipping("urn:uuid:z-1", "1").status, 202);
+  EXPECT_EQ(read_events(client, 1), (std::vector<std::string>{"urn:uuid:z-1"}));
+  owner_allowed_ = false;
+  ASSERT_EQ(capture_shipping("urn:uuid:z-2", "2").status, 202);
+  // The next frame is the close: z-2 is never sent.
+  EXPECT_EQ(client.read(), std::nullopt);
+  EXPECT_EQ(client.close_code(), kWebSocketPolicyViolation);
+  EXPECT_TRUE(wait_for_subscriptions("shipping", 0));
+}
+
+TEST_F(EpcisWebSocketTest, DeletingTheQueryClosesItsWebSockets) {
+  make_shipping_query();
+  auto client = subscribe("/queries/shipping/events?stream=true");
+  ASSERT_EQ(client.status(), 101);
+  ASSERT_EQ(query("/queries/shipping", "DELETE").status, 204);
+  EXPECT_EQ(client.read(), std::nullopt);
+  EXPECT_EQ(client.close_code(), kWebSocketNormalClosure);
+  EXPECT_EQ(subscriptions_of("shipping"), 0u);
+}
+
+TEST_F(EpcisWebSocketTest, ScheduledWebSocketSubscriptionsReportAtTheirTime) {
+  make_shipping_query();
+  auto micros = [](std::string_view text) { return epcis::parse_timestamp(text)->utc_micros; };
+  subscription_clock_.set(micros("2026-11-26T10:00:30Z"));
+  auto client = subscribe("/queries/shipping/events?second=0&reportIfEmpty=true");
+  ASSERT_EQ(client.status(), 101) << client.body();
+  ASSERT_EQ(capture_shipping("urn:uuid:s-1", "1").status, 202);
+  ASSERT_EQ(capture_shipping("urn:uuid:s-2", "2").status, 202);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto listed = subscriptions_->list("shipping");
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->at(0).delivered_events, 0u);  // not due before 10:01:00
+  EXPECT_EQ(format_rfc3339_micros(listed->at(0).next_run_micros), "2026-11-26T10:01:00.000000Z");
+  subscription_clock_.set(micros("2026-11-26T10:01:00Z"));
+  auto first = client.read();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(event_ids_of(*first), (std::vector<std::string>{"urn:uuid:s-1", "urn:uuid:s-2"}));
+  subscription_clock_.set(micros("2026-11-26T10:02:00Z"));
+  auto second = client.read();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_TRUE(event_ids_of(*second).empty()) << *second;
+  EXPECT_EQ(subscription_id_of(*second), listed->at(0).id);
+}
+
+TEST_F(EpcisApiTest, ScheduledWebhooksReportAtTheirTimesAndWhenEmpty) {
+  Receiver receiver;
+  ASSERT_EQ(
+      query("/queries", "POST", R"({"name":"shipping","query":{"EQ_bizStep":"shipping"}})").status,
+      201);
+  auto micros = [](std::string_view text) { return epcis::parse_timestamp(text)->utc_micros; };
+  subscription_clock_.set(micros("2026-11-26T10:00:30Z"));
+  HttpResponse made = query(
+      "/queries/shipping/subscriptions", "POST",
+      R"({"dest":")" + receiver.url() + R"(","reportIfEmpty":true,"schedule":{"minute":"5,35"}})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  auto shown = parse(made.body);
+  EXPECT_EQ(std::string_view(shown["custos:nextRunAt"]), "2026-11-26T10:05:00.000Z") << made.body;
+  EXPECT_EQ(std::string_view(shown["schedule"]["minute"]), "5,35");
+  EXPECT_FALSE(bool(shown["stream"]));
+  ASSERT_EQ(capture(document({object_event("urn:uuid:h-1", "urn:epc:id:sgtin:0614141.107346.1",
+                                           kDock, "shipping"),
+                              object_event("urn:uuid:h-2", "urn:epc:id:sgtin:0614141.107346.2",
+                                           kDock, "receiving"),
+                              object_event("urn:uuid:h-3", "urn:epc:id:sgtin:0614141.107346.3",
+                                           kDock, "shipping")}))
+                .status,
+            202);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(receiver.count(), 0u);  // not due yet
+  subscription_clock_.set(micros("2026-11-26T10:04:59.999Z"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(receiver.count(), 0u);  // still not
+  subscription_clock_.set(micros("2026-11-26T10:05:00Z"));
+  ASSERT_TRUE(receiver.wait_for(1));
+  EXPECT_EQ(event_ids_of(receiver.body(0)),
+            (std::vector<std::string>{"urn:uuid:h-1", "urn:uuid:h-3"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(receiver.count(), 1u);  // once per run
+  // The next run (10:35) has nothing new: reportIfEmpty sends an empty document.
+  subscription_clock_.set(micros("2026-11-26T10:35:00Z"));
+  ASSERT_TRUE(receiver.wait_for(2));
+  EXPECT_TRUE(event_ids_of(receiver.body(1)).empty());
+  EXPECT_EQ(std::string_view(parse(receiver.body(1))["epcisBody"]["queryResults"]["queryName"]),
+            "shipping");
+  // Events since the previous run come at the one after (11:05).
+  ASSERT_EQ(capture(document({object_event("urn:uuid:h-4", "urn:epc:id:sgtin:0614141.107346.4",
+                                           kDock, "shipping")}))
+                .status,
+            202);
+  subscription_clock_.set(micros("2026-11-26T11:05:00Z"));
+  ASSERT_TRUE(receiver.wait_for(3));
+  EXPECT_EQ(event_ids_of(receiver.body(2)), (std::vector<std::string>{"urn:uuid:h-4"}));
+
+  // The schedule survives a restart.
+  subscriptions_->stop();
+  SubscriptionOptions options;
+  options.clock = &subscription_clock_;
+  options.may_receive = [](const std::string&) { return true; };
+  use_named_queries(options, *store_, *log_);
+  auto reopened = SubscriptionManager::open(*store_, *index_, options);
+  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+  auto listed = (*reopened)->list("shipping");
+  ASSERT_EQ(listed->size(), 1u);
+  ASSERT_TRUE(listed->at(0).schedule.has_value());
+  EXPECT_EQ(listed->at(0).schedule->spec.minute, "5,35");
+  EXPECT_TRUE(listed->at(0).report_if_empty);
+  EXPECT_EQ(format_rfc3339_micros(listed->at(0).next_run_micros), "2026-11-26T11:35:00.000000Z");
+  (*reopened)->stop();
+}
+
+TEST_F(EpcisApiTest, BadSubscriptionTermsAreRefusedWithPointers) {
+  ASSERT_EQ(
+      query("/queries", "POST", R"({"name":"all","query":{"eventType":"ObjectEvent"}})").status,
+      201);
+  auto refused = [&](const std::string& terms, std::string_view pointer, std::string_view detail) {
+    HttpResponse response = query("/queries/all/subscriptions", "POST",
+                                  R"({"dest":"http://127.0.0.1:1/x",)" + terms + "}");
+    EXPECT_EQ(response.status, 400) << terms;
+    auto problem = parse(response.body);
+    EXPECT_EQ(std::string_view(problem["errors"].at(0)["pointer"]), pointer) << response.body;
+    EXPECT_NE(response.body.find(detail), std::string::npos) << response.body;
+  };
+  refused(R"("stream":true,"schedule":{"hour":"1"})", "/stream", "exactly one of");
+  refused(R"("stream":false)", "/stream", "exactly one of");
+  refused(R"("reportIfEmpty":true)", "/stream", "exactly one of");
+  refused(R"("schedule":{"minute":"61"})", "/schedule/minute", "61 is outside 0-59");
+  refused(R"("schedule":{"dayOfWeek":"[3-1]"})", "/schedule/dayOfWeek", "runs backwards");
+  refused(R"("schedule":{"month":"2","dayOfMonth":"30"})", "/schedule", "no date matches");
+  refused(R"("schedule":{})", "/schedule", "at least one");
+  refused(R"("schedule":{"week":"1"})", "/schedule/week", "unexpected");
+  refused(R"("stream":true,"reportIfEmpty":true)", "/reportIfEmpty", "scheduled");
+  refused(R"("stream":true,"initialRecordTime":"2026-13-01T00:00:00Z")", "/initialRecordTime",
+          "RFC 3339");
+  EXPECT_EQ(subscriptions_->list("all")->size(), 0u);
 }
 
 }  // namespace

@@ -13,6 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -31,6 +36,7 @@
 #include "custos/server/http_client.h"
 #include "custos/server/log_api.h"
 #include "custos/server/server.h"
+#include "custos/server/websocket.h"
 #include "custos/store/store.h"
 #include "support/test_pki.h"
 
@@ -131,6 +137,18 @@ class TlsTest : public ::testing::Test {
                            respond(text_response(200, transport_of(request)));
                          })
                     .is_ok());
+    // A WebSocket that says which transport it came over.
+    EXPECT_TRUE(router
+                    .add("GET", "/ws", "ws",
+                         [](const HttpRequest& request, const RouteParams&, Responder respond) {
+                           WebSocketHandlers handlers;
+                           handlers.on_open = [transport = transport_of(request)](
+                                                  std::shared_ptr<WebSocketConnection> connection) {
+                             connection->send_text(transport);
+                           };
+                           respond(websocket_accept(std::move(handlers)));
+                         })
+                    .is_ok());
     server_ = std::make_unique<HttpServer>(std::move(options), std::move(router));
     return server_->start();
   }
@@ -183,6 +201,25 @@ TEST_F(TlsTest, HttpsRequestReachesTheHandlerWithTlsSet) {
   response = with_cert.get("/transport");
   ASSERT_TRUE(response.is_ok()) << response.status().message();
   EXPECT_EQ(response.value().body, "tls||");
+}
+
+TEST_F(TlsTest, WebSocketsUpgradeOverTls) {
+  ASSERT_TRUE(start(tls_options(ClientCertMode::kNone)).is_ok());
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  asio::io_context ioc;
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.load_verify_file(pki->ca.cert_file);
+  context.set_verify_mode(asio::ssl::verify_peer);
+  beast::websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ioc, context);
+  beast::get_lowest_layer(ws).connect(
+      asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  ws.next_layer().handshake(asio::ssl::stream_base::client);
+  ws.handshake("127.0.0.1", "/ws");
+  beast::flat_buffer buffer;
+  ws.read(buffer);
+  EXPECT_EQ(beast::buffers_to_string(buffer.data()), "tls||");
+  ws.close(beast::websocket::close_code::normal);  // throws unless the server answers the close
 }
 
 TEST_F(TlsTest, PlainListenerReportsNoTls) {

@@ -31,7 +31,10 @@
 //   POST /queries, GET /queries[/{name}], DELETE /queries/{name},
 //   GET /queries/{name}/events                      named queries (with a store)
 //   POST/GET /queries/{name}/subscriptions[/{id}], DELETE .../{id}
-//                                          webhook subscriptions (with a manager)
+//                     webhook subscriptions, streaming or scheduled (with a manager)
+//   GET /queries/{name}/events + Upgrade: websocket  a WebSocket subscription
+//                     (stream=true or schedule parameters as URL parameters;
+//                     authorised like the query, refused before any upgrade)
 // Unknown or malformed parameters are 400 problems naming the parameter.
 #pragma once
 

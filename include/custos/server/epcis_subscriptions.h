@@ -1,27 +1,47 @@
-// custos server: EPCIS query subscriptions delivered by webhook.
+// custos server: EPCIS query subscriptions, delivered by webhook or pushed
+// to a WebSocket.
 //
-// A subscription follows a named query (custody/named_queries.h): every event
-// that commits after it was made and matches the query is POSTed to the
-// subscriber's `dest` URL (http or https) as an EPCISQueryDocument whose
-// queryResults carry the subscriptionID and queryName; events go in log
-// order, in batches of at most max_batch. With a signatureToken the request
-// carries `GS1-Signature: sha256=<hex HMAC-SHA256(token, body)>` so the
-// receiver can tell the delivery is ours and unchanged.
+// A subscription follows a named query (custody/named_queries.h). Matching
+// events go out as EPCISQueryDocuments whose queryResults carry the
+// subscriptionID and queryName, in log order, in batches of at most
+// max_batch. Two kinds (the REST binding's QuerySubscription):
+//   - streaming ("stream": true): every matching event soon after it is
+//     indexed;
+//   - scheduled ("schedule", query_schedule.h): at each fire time (UTC, by
+//     the injected Clock; the thread looks at least every poll_interval) every
+//     matching event indexed since the previous run, or, with reportIfEmpty,
+//     an empty document when there are none.
+// The first report starts at the next event indexed after the subscription
+// was made, or, with initialRecordTime, at the first event whose recordTime
+// is at or after it (record times grow with the log index; events recorded
+// earlier are never sent).
 //
-// Delivery is at least once and survives restarts: each subscription keeps a
-// cursor (the next log index to look at) in the store's "meta" family
+// Webhook subscriptions POST to the subscriber's `dest` URL (http or https).
+// With a signatureToken the request carries
+// `GS1-Signature: sha256=<hex HMAC-SHA256(token, body)>` so the receiver can
+// tell the delivery is ours and unchanged. Delivery is at least once and
+// survives restarts: each keeps its cursor (the next log index to look at),
+// schedule and flags in the store's "meta" family
 // ("epcis.subscription/<id>"); a delivery answered with 2xx moves the cursor
 // past it, anything else (refused, unreachable, timed out) is retried with
 // the same events after a backoff doubling from `initial_backoff` up to
-// `max_backoff`. Zero trust: before every delivery the subscription's owner
-// is asked about again (`may_receive`); while it says no (owner suspended,
-// revoked, no longer permitted) nothing is sent and the cursor waits.
+// `max_backoff`.
 //
-// Only streaming subscriptions ("stream": true) exist for now; scheduled ones
-// and initialRecordTime are refused by the routes.
+// Pushed subscriptions (SubscriptionRequest::sink; the WebSocket binding)
+// hand each document to the sink without waiting for the peer, are not
+// stored, and end with the connection (unsubscribe), when the query is
+// deleted (sink.close with kQueryDeleted) or when the owner may no longer
+// receive (kNotAllowed), or when the sink refuses a document (too slow).
+//
+// Zero trust: before every delivery the subscription's owner is asked about
+// again (`may_receive`); while it says no (owner suspended, revoked, no
+// longer permitted) a webhook gets nothing and its cursor waits; a pushed
+// subscription is closed.
 //
 // One delivery thread serves every subscription; notify() wakes it after new
-// events are indexed (it also looks every `poll_interval`). Thread-safe.
+// events are indexed (it also looks every `poll_interval`). Thread-safe. The
+// sink's callbacks are called from the delivery thread or the caller of
+// unsubscribe_all, never under the manager's lock.
 #pragma once
 
 #include <chrono>
@@ -40,15 +60,39 @@
 #include "custos/core/status.h"
 #include "custos/custody/event_index.h"
 #include "custos/ledger/log.h"
+#include "custos/server/query_schedule.h"
 #include "custos/store/store.h"
 
 namespace custos {
 
+// Why a pushed subscription ended (SubscriptionSink::close).
+enum class SubscriptionEnd {
+  kNotAllowed,    // may_receive said no: the owner was suspended, revoked or lost the right
+  kQueryDeleted,  // the named query was deleted
+  kStopped,       // the manager stopped
+};
+
+// Where a pushed subscription's documents go. Both callbacks must be set and
+// must not block.
+struct SubscriptionSink {
+  // Takes one document; false when it cannot (the peer is gone or too slow),
+  // which ends the subscription without calling close.
+  std::function<bool(std::string document)> push;
+  // The subscription ended for `reason`; called at most once.
+  std::function<void(SubscriptionEnd reason)> close;
+};
+
 struct SubscriptionRequest {
   std::string query_name;
-  std::string dest;             // http[s]://host[:port][/path]
+  std::string dest;             // http[s]://host[:port][/path]; unused with a sink
   std::string signature_token;  // empty: deliveries are not signed
   std::string owner;            // principal id of the subscriber
+  std::optional<QuerySchedule> schedule;          // set: scheduled; unset: streaming
+  bool report_if_empty = false;                   // scheduled only: send empty documents too
+  std::optional<UnixMicros> initial_record_time;  // first report from this recordTime on
+  std::optional<SubscriptionSink> sink;           // set: pushed, not stored (WebSocket)
+  // Pushed only: whether the subscriber may see one matching event (unset: all).
+  std::function<bool(const custody::IndexedEvent& event)> may_see;
 };
 
 // What GET /queries/{name}/subscriptions[/{id}] shows (never the token).
@@ -58,6 +102,11 @@ struct SubscriptionInfo {
   std::string dest;
   std::string owner;
   bool signed_deliveries = false;
+  std::optional<QuerySchedule> schedule;  // unset: streaming
+  bool report_if_empty = false;
+  std::optional<UnixMicros> initial_record_time;
+  bool pushed = false;          // a WebSocket subscription (not stored)
+  int64_t next_run_micros = 0;  // scheduled: the next fire time
   int64_t created_micros = 0;
   int64_t last_notified_micros = 0;  // 0: never
   uint64_t cursor = 0;               // next log index to look at
@@ -98,19 +147,22 @@ class SubscriptionManager {
   SubscriptionManager(const SubscriptionManager&) = delete;
   SubscriptionManager& operator=(const SubscriptionManager&) = delete;
 
-  // A new subscription from the next event indexed. InvalidArgument for a
-  // bad dest, NotFound for an unknown query.
+  // A new subscription from the next event indexed (or from
+  // initial_record_time). InvalidArgument for a bad dest (webhooks) or a sink
+  // without callbacks, NotFound for an unknown query.
   Result<SubscriptionInfo> subscribe(const SubscriptionRequest& request);
   Result<std::vector<SubscriptionInfo>> list(const std::string& query_name) const;
   std::optional<SubscriptionInfo> find(const std::string& query_name, const std::string& id) const;
   // False when there was no such subscription.
   Result<bool> unsubscribe(const std::string& query_name, const std::string& id);
-  // Every subscription of a query (the query is being deleted).
+  // Every subscription of a query (the query is being deleted); pushed ones
+  // are closed with kQueryDeleted.
   Status unsubscribe_all(const std::string& query_name);
 
   // New events are indexed: look for deliveries now.
   void notify();
-  // Stops the delivery thread (idempotent); in-flight deliveries finish.
+  // Stops the delivery thread (idempotent); in-flight deliveries finish;
+  // pushed subscriptions are closed with kStopped.
   void stop();
 
  private:
@@ -121,6 +173,12 @@ class SubscriptionManager {
   // One round for one subscription; true when it has more to do now.
   bool deliver_round(const std::string& id);
   Status persist(const Subscription& subscription);
+  // Sends one document; an error message when it was not taken.
+  std::optional<std::string> send(Subscription& subscription, const std::string& body);
+  // The first log index below `end` recorded at or after `time`.
+  Result<uint64_t> first_recorded_at_or_after(UnixMicros time, uint64_t end) const;
+  // Drops a pushed subscription and tells its sink why (outside mutex_).
+  void end_pushed(const std::string& id, std::optional<SubscriptionEnd> reason);
 
   store::Store& store_;
   const custody::EventIndex& index_;

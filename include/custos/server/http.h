@@ -12,6 +12,7 @@
 // concurrently; the free functions are thread-safe.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,8 @@ class HttpHeaders {
   std::vector<Field> fields_;
 };
 
+struct WebSocketHandlers;
+
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
@@ -75,6 +78,9 @@ struct HttpResponse {
   HttpHeaders headers;  // Content-Length, Transfer-Encoding, Connection are set by the server
   std::string body;
   std::string content_type;  // sent as Content-Type when not empty
+  // Set only by websocket_accept() (websocket.h): the route takes the
+  // connection over as a WebSocket; status and the rest are then unused.
+  std::shared_ptr<const WebSocketHandlers> websocket;
 };
 
 // A response with body `body` and Content-Type application/json.

@@ -41,6 +41,13 @@
 // certificate in HttpRequest::client_cert_sha256 / client_cert_subject and
 // HttpRequest::tls on every TLS request (see http.h).
 //
+// WebSocket: a route may take its connection over by answering a WebSocket
+// opening handshake with websocket_accept() (websocket.h); the server then
+// completes the handshake (counted as status 101 for the route) and keeps the
+// connection open for the route until either side closes it, applying
+// websocket_max_queued and websocket_max_message_bytes. stop() closes such
+// connections with 1001 (Going Away) like idle ones.
+//
 // Lifecycle: construct, set_readiness() if wanted, start(), then stop() from
 // any thread that is not an I/O thread (not from a handler), and wait().
 // stop() is graceful: it stops accepting, closes idle connections, lets
@@ -93,6 +100,8 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{10000};  // writing one response
   std::chrono::milliseconds shutdown_grace{5000};  // stop(): in-flight deadline
   uint32_t max_connections = 4096;
+  size_t websocket_max_queued = 256;               // messages waiting per WebSocket
+  size_t websocket_max_message_bytes = 64 * 1024;  // largest message read from a peer
   ServerTlsOptions tls;  // plain HTTP unless tls.cert_file is set
 };
 
