@@ -160,6 +160,7 @@ int run_serve(const ServeOptions& options) {
     epcis_options.receipts = &receipts;
     epcis_options.store = store->get();
     epcis_options.subscriptions = subscriptions->get();
+    epcis_options.identity = identity->get();
     routes = add_epcis_routes(router, **log, **event_index, indexer, std::move(epcis_options));
   }
   if (!routes.is_ok()) {

@@ -1468,6 +1468,22 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
   if (state->named_queries) CUSTOS_RETURN_IF_ERROR(add_named_query_routes(router, gatekeeper, state));
   if (state->named_queries && state->options.subscriptions != nullptr) {
     CUSTOS_RETURN_IF_ERROR(add_subscription_routes(router, gatekeeper, state));
+    if (state->options.identity != nullptr) {
+      // A webhook subscriber sees what it could query: its principal as it is
+      // now, deciding "query" on each event (no request context: a policy
+      // that needs one, such as device posture, hides the event).
+      state->options.subscriptions->set_owner_visibility(
+          [weak = std::weak_ptr<CaptureState>(state)](const std::string& owner,
+                                                      const IndexedEvent& event) {
+            auto live = weak.lock();
+            if (!live) return false;
+            AuthenticatedPrincipal who;
+            who.principal = live->options.identity->find_principal(owner);
+            if (who.principal == nullptr) return false;
+            return live->options.gatekeeper->may(HttpRequest{}, who, "query",
+                                                 event_resource(*live, event));
+          });
+    }
   }
   CUSTOS_RETURN_IF_ERROR(router.add(
       "GET", "/custos/v1/trace/{epc}", "custody_trace",

@@ -323,6 +323,14 @@ Result<uint64_t> SubscriptionManager::first_recorded_at_or_after(UnixMicros time
   return low;
 }
 
+void SubscriptionManager::set_owner_visibility(OwnerVisibility may_see) {
+  {
+    std::lock_guard lock(mutex_);
+    owner_may_see_ = std::move(may_see);
+  }
+  notify();
+}
+
 void SubscriptionManager::notify() {
   {
     std::lock_guard lock(mutex_);
@@ -397,12 +405,17 @@ std::optional<std::string> SubscriptionManager::send(Subscription& subscription,
 
 bool SubscriptionManager::deliver_round(const std::string& id) {
   std::shared_ptr<Subscription> subscription;
+  OwnerVisibility owner_may_see;
   {
     std::lock_guard lock(mutex_);
     auto found = subscriptions_.find(id);
     if (found == subscriptions_.end()) return false;
     subscription = found->second;
+    owner_may_see = owner_may_see_;
   }
+  // Stored subscriptions are filtered for their owner; without a check
+  // installed nothing may be shown, so nothing moves.
+  if (!subscription->may_see && !owner_may_see) return false;
   std::lock_guard delivery(subscription->delivery_mutex);
   {
     std::lock_guard lock(mutex_);
@@ -463,7 +476,8 @@ bool SubscriptionManager::deliver_round(const std::string& id) {
     // Other entry kinds (control changes, alerts) have no summary.
     if (*event && custody::event_matches(**event, subscription->query) &&
         (!since || (*event)->record_time_micros >= *since) &&
-        (!subscription->may_see || subscription->may_see(**event))) {
+        (subscription->may_see ? subscription->may_see(**event)
+                               : owner_may_see(subscription->info.owner, **event))) {
       batch.push_back(position);
     }
   }

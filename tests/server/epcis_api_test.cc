@@ -125,6 +125,7 @@ class EpcisApiTest : public ::testing::Test {
     ASSERT_TRUE(manager.is_ok()) << manager.status().to_string();
     subscriptions_ = std::move(manager).value();
     options.subscriptions = subscriptions_.get();
+    options.identity = identity_.get();
     ASSERT_TRUE(add_epcis_routes(router, *log_, *index_, indexer_, options).is_ok());
     ServerOptions server_options;
     server_options.listen = "127.0.0.1:0";
@@ -713,6 +714,11 @@ TEST_F(EpcisApiTest, SubscriptionsResumeFromTheirCursorAfterARestart) {
   auto reopened = SubscriptionManager::open(*store_, *index_, options);
   ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
   ASSERT_EQ((*reopened)->list("all")->size(), 1u);
+  // Nothing goes out before the owner's visibility check is installed (fail closed).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(receiver.count(), 0u);
+  (*reopened)->set_owner_visibility(
+      [](const std::string& owner, const custody::IndexedEvent&) { return owner == "olga"; });
   ASSERT_TRUE(receiver.wait_for(1));
   EXPECT_NE(receiver.body(0).find("urn:uuid:c-1"), std::string::npos);
   EXPECT_EQ(receiver.signature(0), "");  // no token: unsigned
@@ -731,6 +737,21 @@ TEST_F(EpcisApiTest, PartnersSeeOnlyTheCustodyTheyHeld) {
   auto token = identity_->create_api_token("carrier-acme", {"query"}, std::chrono::hours(1),
                                            "test", "dec-test");
   ASSERT_TRUE(token.is_ok()) << token.status().to_string();
+  // The carrier also subscribes (webhook) to every shipping event: deliveries
+  // are filtered for it exactly as its own queries are.
+  Receiver receiver;
+  ASSERT_EQ(query("/queries", "POST", R"({"name":"shipping","query":{"EQ_bizStep":"shipping"}})").status,
+            201);
+  {
+    HttpHeaders headers;
+    headers.set("Authorization", "Bearer " + token->token);
+    headers.set("Content-Type", "application/json");
+    auto subscribed = client_->request(
+        "POST", "/queries/shipping/subscriptions",
+        R"({"dest":")" + receiver.url() + R"(","stream":true})", headers);
+    ASSERT_TRUE(subscribed.is_ok());
+    ASSERT_EQ(subscribed->status, 201) << subscribed->body;
+  }
   auto shipped_to = [](std::string_view id, std::string_view epc, std::string_view party) {
     std::string event = object_event(id, epc, kDock, "shipping");
     event.pop_back();
@@ -786,6 +807,21 @@ TEST_F(EpcisApiTest, PartnersSeeOnlyTheCustodyTheyHeld) {
             202);
   EXPECT_EQ(ids_seen_by(token->token, "/events?EQ_bizStep=shipping").first,
             (Strings{"urn:uuid:p-1", "urn:uuid:p-3"}));
+
+  // The webhook carried p-1 and p-3, never p-2.
+  Strings delivered;
+  for (int attempt = 0; attempt < 100 && delivered.size() < 2; ++attempt) {
+    delivered.clear();
+    for (size_t i = 0; i < receiver.count(); ++i) {
+      auto body = parse(receiver.body(i));
+      for (simdjson::dom::element event :
+           body["epcisBody"]["queryResults"]["resultsBody"]["eventList"].get_array()) {
+        delivered.emplace_back(std::string_view(event["eventID"]));
+      }
+    }
+    if (delivered.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(delivered, (Strings{"urn:uuid:p-1", "urn:uuid:p-3"}));
 }
 
 TEST_F(EpcisApiTest, TraceFollowsThePalletAndEveryStepIsProven) {

@@ -45,6 +45,7 @@
 #include "custos/core/config.h"
 #include "custos/core/status.h"
 #include "custos/custody/event_index.h"
+#include "custos/identity/identity_service.h"
 #include "custos/ledger/log.h"
 #include "custos/store/store.h"
 #include "custos/server/gatekeeper.h"
@@ -72,6 +73,10 @@ struct EpcisApiOptions {
   // Webhook subscriptions to named queries (POST /queries/{name}/subscriptions).
   // Borrowed; null (or no store): those routes are not added.
   SubscriptionManager* subscriptions = nullptr;
+  // Finds a webhook subscriber as it is now, so each delivered event is
+  // checked as GET /events would check it for that subscriber. Borrowed;
+  // null: webhook subscriptions deliver nothing (fail closed).
+  const identity::IdentityService* identity = nullptr;
 };
 
 // Adds the routes above. `log`, `index` and `indexer` must outlive the

@@ -36,7 +36,10 @@
 // Zero trust: before every delivery the subscription's owner is asked about
 // again (`may_receive`); while it says no (owner suspended, revoked, no
 // longer permitted) a webhook gets nothing and its cursor waits; a pushed
-// subscription is closed.
+// subscription is closed. Every event is also shown only if its owner may
+// see it: SubscriptionRequest::may_see for pushed subscriptions, the
+// installed set_owner_visibility check for stored ones (none installed:
+// stored subscriptions deliver nothing).
 //
 // One delivery thread serves every subscription; notify() wakes it after new
 // events are indexed (it also looks every `poll_interval`). Thread-safe. The
@@ -161,6 +164,15 @@ class SubscriptionManager {
 
   // New events are indexed: look for deliveries now.
   void notify();
+
+  // Whether the owner of a stored (webhook) subscription may see an event:
+  // each event of a delivery is checked as GET /events would check it for
+  // that owner (the EPCIS routes install this; pushed subscriptions carry
+  // their own SubscriptionRequest::may_see). Until one is set, stored
+  // subscriptions deliver nothing (fail closed).
+  using OwnerVisibility =
+      std::function<bool(const std::string& owner, const custody::IndexedEvent& event)>;
+  void set_owner_visibility(OwnerVisibility may_see);
   // Stops the delivery thread (idempotent); in-flight deliveries finish;
   // pushed subscriptions are closed with kStopped.
   void stop();
@@ -186,6 +198,7 @@ class SubscriptionManager {
   mutable std::mutex mutex_;  // guards subscriptions_, stopping_, notified_
   std::condition_variable wake_;
   std::map<std::string, std::shared_ptr<Subscription>> subscriptions_;  // by id
+  OwnerVisibility owner_may_see_;  // guarded by mutex_
   bool stopping_ = false;
   bool notified_ = false;
   std::thread thread_;
