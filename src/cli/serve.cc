@@ -133,7 +133,7 @@ int run_serve(const ServeOptions& options) {
     return principal != nullptr && principal->status == identity::PrincipalStatus::kActive;
   };
   subscription_options.ca_file = config.epcis.webhook_ca_file;
-  use_named_queries(subscription_options, **store, **log);
+  use_named_queries(subscription_options, **store, **log, event_index->get());
   auto subscriptions = SubscriptionManager::open(**store, **event_index, subscription_options);
   if (!subscriptions.is_ok()) {
     std::cerr << "custos serve: EPCIS subscriptions: " << subscriptions.status().message() << "\n";

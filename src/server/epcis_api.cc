@@ -1495,7 +1495,8 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
   return Status::ok();
 }
 
-void use_named_queries(SubscriptionOptions& options, store::Store& store, const ledger::Log& log) {
+void use_named_queries(SubscriptionOptions& options, store::Store& store, const ledger::Log& log,
+                       const custody::EventIndex* index) {
   auto queries = std::make_shared<custody::NamedQueryStore>(store);
   options.resolve_query = [queries](const std::string& name) -> Result<custody::EventQuery> {
     CUSTOS_ASSIGN_OR_RETURN(auto found, queries->find(name));
@@ -1505,10 +1506,10 @@ void use_named_queries(SubscriptionOptions& options, store::Store& store, const 
     return parsed.query;
   };
   const Clock* clock = options.clock;
-  options.render = [&log, clock](const std::vector<uint64_t>& indexes,
-                                 const SubscriptionInfo& subscription) -> Result<std::string> {
+  options.render = [&log, clock, index](const std::vector<uint64_t>& indexes,
+                                        const SubscriptionInfo& subscription) -> Result<std::string> {
     return events_document(log, indexes, /*proof=*/true, clock->now_micros(),
-                           subscription.query_name, subscription.id);
+                           subscription.query_name, subscription.id, /*hidden=*/0, index);
   };
 }
 

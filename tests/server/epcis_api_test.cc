@@ -120,7 +120,7 @@ class EpcisApiTest : public ::testing::Test {
     subscription_options.poll_interval = std::chrono::milliseconds(50);
     subscription_options.max_batch = 2;
     subscription_options.timeout = std::chrono::milliseconds(2000);
-    use_named_queries(subscription_options, *store_, *log_);
+    use_named_queries(subscription_options, *store_, *log_, index_.get());
     auto manager = SubscriptionManager::open(*store_, *index_, subscription_options);
     ASSERT_TRUE(manager.is_ok()) << manager.status().to_string();
     subscriptions_ = std::move(manager).value();

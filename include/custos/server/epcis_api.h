@@ -85,9 +85,11 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
                         WorkQueue& indexer, EpcisApiOptions options);
 
 // Fills options.resolve_query (named queries kept in `store`) and
-// options.render (EPCISQueryDocuments with proofs, from `log`) for a
-// SubscriptionManager; options.clock must be set first. `store` and `log`
-// must outlive the manager.
-void use_named_queries(SubscriptionOptions& options, store::Store& store, const ledger::Log& log);
+// options.render (EPCISQueryDocuments with proofs, from `log`, serving events
+// from `index`'s entry copies when given) for a SubscriptionManager;
+// options.clock must be set first. `store`, `log` and `index` must outlive
+// the manager.
+void use_named_queries(SubscriptionOptions& options, store::Store& store, const ledger::Log& log,
+                       const custody::EventIndex* index = nullptr);
 
 }  // namespace custos
