@@ -67,6 +67,12 @@ std::string summary_key(uint64_t log_index) {
   return key;
 }
 
+std::string entry_copy_key(uint64_t log_index) {
+  std::string key(1, kEntryCopyPrefix);
+  append_u64(key, log_index);
+  return key;
+}
+
 std::string pair_key(char prefix, std::string_view first, std::string_view second) {
   std::string key = value_prefix(prefix, first);
   key += second;
@@ -342,11 +348,7 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
 
     // ---- query indexes ----
     batch.put(Family::kIndexes, summary_key(event.log_index), encode_indexed_event(event));
-    if (!event.entry.empty()) {
-      std::string key(1, kEntryCopyPrefix);
-      key += index_suffix;
-      batch.put(Family::kIndexes, key, event.entry);
-    }
+    if (!event.entry.empty()) batch.put(Family::kIndexes, entry_copy_key(event.log_index), event.entry);
     if (!event.event_id.empty()) {
       std::string key(1, kEventIdPrefix);
       key += event.event_id;
@@ -479,9 +481,7 @@ Result<std::optional<IndexedEvent>> EventIndex::summary(uint64_t log_index) cons
 }
 
 Result<std::optional<Bytes>> EventIndex::entry_copy(uint64_t log_index) const {
-  std::string key(1, kEntryCopyPrefix);
-  append_u64(key, log_index);
-  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kIndexes, key));
+  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kIndexes, entry_copy_key(log_index)));
   if (!stored) return std::optional<Bytes>();
   return std::optional<Bytes>(Bytes(stored->begin(), stored->end()));
 }
@@ -524,14 +524,8 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
     std::vector<uint8_t> known_roles(match.values.size(), kEveryInstanceRole);
     if (match.roles.size() >= 3) {
       for (size_t v = 0; v < match.values.size(); ++v) {
-        CUSTOS_ASSIGN_OR_RETURN(auto stored,
-                                store_.get(Family::kCustody, object_key(match.values[v])));
-        if (!stored) {
-          known_roles[v] = 0;  // never named as an instance
-          continue;
-        }
-        CUSTOS_ASSIGN_OR_RETURN(ObjectState state, decode_object_state(*stored));
-        known_roles[v] = state.roles;
+        CUSTOS_ASSIGN_OR_RETURN(std::optional<ObjectState> state, object_state(match.values[v]));
+        known_roles[v] = state ? state->roles : 0;  // no state: never named as an instance
       }
     }
     for (IdentifierRole role : match.roles) {
