@@ -50,6 +50,7 @@ struct Options {
   size_t events = 100;    // per document
   uint32_t io_threads = 2;
   bool json = false;
+  bool store_statistics = false;
 };
 
 constexpr std::string_view kLocation = "urn:epc:id:sgln:0614141.00001.0";
@@ -205,6 +206,7 @@ int run(const Options& options) {
     return 1;
   }
   const uint64_t committed = world.log().tree_size() - size_before;
+  if (options.store_statistics) std::cerr << world.store().statistics();
   std::vector<double> all;
   for (auto& samples : latencies) all.insert(all.end(), samples.begin(), samples.end());
   const Percentiles latency = percentiles_us(std::move(all));
@@ -284,6 +286,8 @@ int main(int argc, char** argv) {
   app.add_option("--events", options.events, "Events per document")->capture_default_str();
   app.add_option("--io-threads", options.io_threads, "Server I/O threads")->capture_default_str();
   app.add_flag("--json", options.json, "Print one JSON object");
+  app.add_flag("--store-statistics", options.store_statistics,
+               "Print RocksDB's per-family statistics after the HTTP capture (to stderr)");
   CLI11_PARSE(app, argc, argv);
   if (options.devices == 0 || options.connections == 0 || options.documents == 0 ||
       options.events == 0) {

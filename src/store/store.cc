@@ -379,6 +379,19 @@ bool Store::background_work_pending() const {
   return false;
 }
 
+std::string Store::statistics() const {
+  std::string text;
+  for (size_t i = 0; i < impl_->families.size(); ++i) {
+    std::string family;
+    if (impl_->db->GetProperty(impl_->families[i], "rocksdb.cfstats-no-file-histogram", &family)) {
+      text += family;
+    }
+  }
+  std::string db;
+  if (impl_->db->GetProperty("rocksdb.dbstats", &db)) text += db;
+  return text;
+}
+
 const std::string& Store::path() const { return impl_->path; }
 bool Store::read_only() const { return impl_->read_only; }
 

@@ -141,6 +141,10 @@ class Store {
   // waits for the backlog of a bulk load before measuring reads).
   bool background_work_pending() const;
 
+  // RocksDB's own report for every family (sizes per level, bytes written by
+  // flushes and compactions, stalls), for operators and benchmarks.
+  std::string statistics() const;
+
   const std::string& path() const;
   bool read_only() const;
 
