@@ -23,13 +23,19 @@ constexpr char kReadPointPrefix = 'P';
 constexpr char kBizStepPrefix = 'S';
 constexpr char kDispositionPrefix = 'D';
 constexpr char kEventTimePrefix = 'T';
-constexpr char kSummaryPrefix = 'V';
-constexpr char kEntryCopyPrefix = 'B';
+constexpr char kSummaryPrefix = 'V';    // after the log index in event_records
+constexpr char kEntryCopyPrefix = 'B';  // likewise
 constexpr char kObjectPrefix = 'O';
 constexpr char kPresentPrefix = 'A';
 constexpr char kChildPrefix = 'K';
 
 constexpr uint8_t kObjectStateVersion = 2;  // 1: without the role byte (still read)
+// Index format 2 keeps the per-event records (summaries, entry copies) in
+// the event_records family, keyed by log index first; format 1 kept them in
+// indexes as `V`/`B` + u64 and is migrated at open.
+constexpr std::string_view kFormatKey = "format";
+constexpr uint8_t kIndexFormat = 2;
+constexpr size_t kMigrationChunk = 4096;
 constexpr size_t kMaxPerPage = 10000;
 
 void append_u64(std::string& out, uint64_t value) {
@@ -61,16 +67,45 @@ std::string identifier_prefix(IdentifierRole role, std::string_view value) {
   return key;
 }
 
-std::string summary_key(uint64_t log_index) {
-  std::string key(1, kSummaryPrefix);
+// An event record's key in event_records: u64 log index + the record's kind.
+std::string event_record_key(uint64_t log_index, char kind) {
+  std::string key;
   append_u64(key, log_index);
+  key.push_back(kind);
   return key;
 }
-
+std::string summary_key(uint64_t log_index) { return event_record_key(log_index, kSummaryPrefix); }
 std::string entry_copy_key(uint64_t log_index) {
-  std::string key(1, kEntryCopyPrefix);
-  append_u64(key, log_index);
-  return key;
+  return event_record_key(log_index, kEntryCopyPrefix);
+}
+
+// Format 1 -> 2: moves every `V`/`B` + u64 record of the indexes family to
+// event_records. Each chunk moves its records in one batch (put and erase
+// together), so an interrupted migration resumes where it stopped.
+Status migrate_event_records(store::Store& store) {
+  for (char kind : {kSummaryPrefix, kEntryCopyPrefix}) {
+    const std::string prefix(1, kind);
+    for (;;) {
+      store::WriteBatch batch;
+      size_t moved = 0;
+      auto iterator = store.new_iterator(Family::kIndexes);
+      for (iterator->seek(prefix); iterator->valid() && moved < kMigrationChunk;
+           iterator->next()) {
+        std::string_view key = iterator->key();
+        if (!key.starts_with(prefix)) break;
+        if (key.size() != 9) continue;  // a format-2 index key of the same letter
+        batch.put(Family::kEventRecords, event_record_key(parse_u64(key.substr(1)), kind),
+                  iterator->value());
+        batch.erase(Family::kIndexes, key);
+        ++moved;
+      }
+      CUSTOS_RETURN_IF_ERROR(iterator->status());
+      iterator.reset();
+      if (moved == 0) break;
+      CUSTOS_RETURN_IF_ERROR(store.write(batch, /*sync=*/false));
+    }
+  }
+  return Status::ok();
 }
 
 std::string pair_key(char prefix, std::string_view first, std::string_view second) {
@@ -249,6 +284,23 @@ Result<std::unique_ptr<EventIndex>> EventIndex::open(store::Store& store, const 
   if (!summarise) return invalid_argument("EventIndex needs a summariser");
   CUSTOS_ASSIGN_OR_RETURN(std::optional<uint64_t> mark,
                           ledger::read_replay_mark(store, Family::kIndexes, log));
+  CUSTOS_ASSIGN_OR_RETURN(auto format, store.get(Family::kIndexes, kFormatKey));
+  if (format && (format->size() != 1 || static_cast<uint8_t>((*format)[0]) > kIndexFormat)) {
+    return failed_precondition("the EPCIS index is in format " +
+                               std::to_string(format->empty() ? 0 : uint8_t((*format)[0])) +
+                               ", newer than this build reads (" + std::to_string(kIndexFormat) +
+                               ")");
+  }
+  if (!format && mark && store.read_only()) {
+    return failed_precondition("the EPCIS index is in format 1; open the store read-write once "
+                               "to move it to format " + std::to_string(kIndexFormat));
+  }
+  if (!format && !store.read_only()) {
+    if (mark) CUSTOS_RETURN_IF_ERROR(migrate_event_records(store));
+    store::WriteBatch batch;
+    batch.put(Family::kIndexes, kFormatKey, std::string(1, static_cast<char>(kIndexFormat)));
+    CUSTOS_RETURN_IF_ERROR(store.write(batch, /*sync=*/false));
+  }
   std::unique_ptr<EventIndex> index(
       new EventIndex(store, log, std::move(summarise), options, mark.value_or(0)));
   // Catch up with the log: events committed after the last indexing.
@@ -347,8 +399,10 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
     append_u64(index_suffix, event.log_index);
 
     // ---- query indexes ----
-    batch.put(Family::kIndexes, summary_key(event.log_index), encode_indexed_event(event));
-    if (!event.entry.empty()) batch.put(Family::kIndexes, entry_copy_key(event.log_index), event.entry);
+    batch.put(Family::kEventRecords, summary_key(event.log_index), encode_indexed_event(event));
+    if (!event.entry.empty()) {
+      batch.put(Family::kEventRecords, entry_copy_key(event.log_index), event.entry);
+    }
     if (!event.event_id.empty()) {
       std::string key(1, kEventIdPrefix);
       key += event.event_id;
@@ -456,9 +510,10 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
     if (state) batch.put(Family::kCustody, object_key(id), encode_object_state(*state));
   }
   batch.put(Family::kIndexes, ledger::kReplayMarkKey, ledger::encode_replay_mark(next));
-  // Derived state: not synced. A crash may lose this write and its mark
-  // together; open() then indexes the same events again.
-  CUSTOS_RETURN_IF_ERROR(store_.write(batch, /*sync=*/false));
+  // Derived state: not even logged. A crash loses this write and its mark
+  // together (the store flushes every family at once); open() then indexes
+  // the same events again.
+  CUSTOS_RETURN_IF_ERROR(store_.write_unlogged(batch));
   std::lock_guard lock(mutex_);
   indexed_up_to_ = next;
   return Status::ok();
@@ -474,14 +529,15 @@ Result<std::optional<EventIdRecord>> EventIndex::find_event_id(std::string_view 
 }
 
 Result<std::optional<IndexedEvent>> EventIndex::summary(uint64_t log_index) const {
-  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kIndexes, summary_key(log_index)));
+  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kEventRecords, summary_key(log_index)));
   if (!stored) return std::optional<IndexedEvent>();
   CUSTOS_ASSIGN_OR_RETURN(IndexedEvent event, decode_indexed_event(as_bytes(*stored)));
   return std::optional<IndexedEvent>(std::move(event));
 }
 
 Result<std::optional<Bytes>> EventIndex::entry_copy(uint64_t log_index) const {
-  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kIndexes, entry_copy_key(log_index)));
+  CUSTOS_ASSIGN_OR_RETURN(auto stored,
+                          store_.get(Family::kEventRecords, entry_copy_key(log_index)));
   if (!stored) return std::optional<Bytes>();
   return std::optional<Bytes>(Bytes(stored->begin(), stored->end()));
 }
@@ -579,14 +635,14 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
     CUSTOS_RETURN_IF_ERROR(iterator->status());
   } else {
     // No indexed condition: every summary is a candidate.
-    std::string prefix(1, kSummaryPrefix);
-    for (iterator->seek(prefix); iterator->valid(); iterator->next()) {
-      std::string_view key = iterator->key();
-      if (!key.starts_with(prefix) || key.size() != 9) break;
+    auto records = store_.new_iterator(Family::kEventRecords);
+    for (records->seek_to_first(); records->valid(); records->next()) {
+      std::string_view key = records->key();
+      if (key.size() != 9 || key.back() != kSummaryPrefix) continue;
       if (found.size() >= options_.max_query_candidates) return too_many();
-      found.push_back(parse_u64(key.substr(1)));
+      found.push_back(parse_u64(key.substr(0, 8)));
     }
-    CUSTOS_RETURN_IF_ERROR(iterator->status());
+    CUSTOS_RETURN_IF_ERROR(records->status());
   }
   std::sort(found.begin(), found.end());
   found.erase(std::unique(found.begin(), found.end()), found.end());

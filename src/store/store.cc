@@ -18,10 +18,12 @@ namespace {
 
 constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
     "meta",       "entries",  "tiles",     "checkpoints", "indexes", "custody",
-    "principals", "policies", "incidents", "vendors",     "intel",
+    "principals", "policies", "incidents", "vendors",     "intel",   "event_records",
 };
 
 constexpr uint64_t kMiB = 1024 * 1024;
+// Store::write keeps its per-thread buffers up to this size.
+constexpr size_t kMaxKeptBatchBytes = 8 * kMiB;
 
 rocksdb::Slice to_slice(std::string_view text) { return rocksdb::Slice(text.data(), text.size()); }
 
@@ -56,8 +58,12 @@ bool compression_supported(rocksdb::CompressionType type) {
 
 // Column family tuning. The log appends in key order, overwrites only its
 // right edge, and reads rarely and mostly recently written data, so the
-// entries family gets a large memtable (fewer, bigger flushes) and the
-// other families small ones. Hash tiles do not compress; entries do.
+// entries family gets a large memtable (fewer, bigger flushes). The indexes
+// written at every capture (event records, indexes, custody) get large
+// memtables too: every family flushes at once (atomic flush, for unlogged
+// writes), and a flush of index keys spread over the whole key space is
+// merged into everything below it by the next compaction, so fewer, larger
+// flushes mean far less compaction. Hash tiles do not compress; the rest do.
 rocksdb::ColumnFamilyOptions family_options(Family family, const StoreOptions& options,
                                             const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
@@ -101,8 +107,18 @@ rocksdb::ColumnFamilyOptions family_options(Family family, const StoreOptions& o
       cf.write_buffer_size = std::max<uint64_t>(write_buffer / 4, kMiB);
       cf.compression = rocksdb::kNoCompression;
       break;
+    case Family::kEventRecords:
+      // Keyed by log index, so written in key order like the entries: each
+      // flushed file covers its own key range and compactions move it down
+      // without rewriting it.
+      cf.write_buffer_size = write_buffer;
+      cf.target_file_size_base = 64 * kMiB;
+      cf.compression = compression;
+      break;
     default:
-      cf.write_buffer_size = std::max<uint64_t>(write_buffer / 8, kMiB);
+      cf.write_buffer_size = family == Family::kIndexes || family == Family::kCustody
+                                 ? std::max<uint64_t>(write_buffer / 2, kMiB)
+                                 : std::max<uint64_t>(write_buffer / 8, kMiB);
       cf.compression = compression;
       // Indexes and custody state are read by point lookups that mostly miss
       // (is this eventID new? does this object have a state yet?): a bloom
@@ -235,10 +251,16 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreO
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  // Writers waiting for the write group spin and yield for up to 100 µs by
+  // default; on a few cores that burns the time the writer ahead needs.
+  db_options.enable_write_thread_adaptive_yield = false;
   db_options.bytes_per_sync = kMiB;
   db_options.wal_bytes_per_sync = 0;  // synced explicitly by sync writes
   db_options.max_total_wal_size = 256 * kMiB;
-  db_options.db_write_buffer_size = 3 * std::max<uint64_t>(options.write_buffer_mb, 1) * kMiB;
+  db_options.db_write_buffer_size = 4 * std::max<uint64_t>(options.write_buffer_mb, 1) * kMiB;
+  // Unlogged writes (write_unlogged) are consistent across families only if
+  // every family flushes at once.
+  db_options.atomic_flush = true;
   db_options.keep_log_file_num = 4;
   db_options.max_log_file_size = 16 * kMiB;
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
@@ -289,7 +311,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreO
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-Status Store::write(WriteBatch& batch, bool sync) {
+Status Store::write(WriteBatch& batch, bool sync) { return apply(batch, sync, /*logged=*/true); }
+
+Status Store::write_unlogged(WriteBatch& batch) { return apply(batch, false, /*logged=*/false); }
+
+Status Store::apply(WriteBatch& batch, bool sync, bool logged) {
   if (impl_->read_only) {
     return failed_precondition("store " + impl_->path + " is open read-only");
   }
@@ -306,7 +332,13 @@ Status Store::write(WriteBatch& batch, bool sync) {
     rocksdb::Slice value;
   };
   const std::string& records = batch.rep_->records;
-  std::vector<Record> sorted;
+  // Reused per thread: a log commit's batch is hundreds of KiB, and a fresh
+  // buffer of that size is mapped, faulted in page by page and unmapped at
+  // every write.
+  thread_local std::vector<Record> sorted;
+  thread_local rocksdb::WriteBatch rocks_batch;
+  sorted.clear();
+  rocks_batch.Clear();
   sorted.reserve(batch.operation_count());
   size_t at = 0;
   while (at < records.size()) {
@@ -329,7 +361,6 @@ Status Store::write(WriteBatch& batch, bool sync) {
     if (a.family != b.family) return a.family < b.family;
     return a.key.compare(b.key) < 0;
   });
-  rocksdb::WriteBatch rocks_batch(records.size() + 64 * batch.operation_count());
   for (const Record& record : sorted) {
     auto* handle = impl_->families[record.family];
     rocksdb::Status status = record.op == kOpPut ? rocks_batch.Put(handle, record.key, record.value)
@@ -338,7 +369,12 @@ Status Store::write(WriteBatch& batch, bool sync) {
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;
+  write_options.disableWAL = !logged;
   auto status = impl_->db->Write(write_options, &rocks_batch);
+  if (rocks_batch.GetDataSize() > kMaxKeptBatchBytes) {
+    rocks_batch = rocksdb::WriteBatch();  // do not keep a rare huge buffer for good
+    sorted = std::vector<Record>();
+  }
   if (!status.ok()) return from_rocksdb(status, "writing to store " + impl_->path);
   return Status::ok();
 }

@@ -7,9 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <set>
+#include <thread>
 
 #include "custody_fixture.h"
+#include "custos/ledger/entry_scan.h"
 
 namespace custos::custody {
 namespace {
@@ -310,6 +314,94 @@ TEST_F(EventIndexTest, KeepsACopyOfEachEntryGivenAndOfEveryReplayedEntry) {
   auto beyond = index_->entry_copy(late.log_index + 1);
   ASSERT_TRUE(beyond.is_ok());
   EXPECT_FALSE(beyond->has_value());
+}
+
+TEST_F(EventIndexTest, ACrashLosesUnloggedIndexWritesTogetherAndOpenIndexesThemAgain) {
+  // Indexed and flushed: survives anything.
+  capture({object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase)});
+  ASSERT_TRUE(store_->flush().is_ok());
+  // Committed to the log (synced), indexed without logging: only in memory.
+  auto late = capture({
+      object_event(Action::kObserve, {item(1)}, kCage, kReceiving, kBase + kHour),
+      aggregation_event(Action::kAdd, pallet(1), {item(1)}, kTruck, kBase + 2 * kHour),
+  });
+  ASSERT_EQ(index_->indexed_up_to(), 3u);
+
+  // A crash: the files on disk as they are now, without a close (a close
+  // flushes). The copy is taken while no flush or compaction runs.
+  while (store_->background_work_pending()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::filesystem::path crashed = dir_.string() + "-crashed";
+  std::filesystem::remove_all(crashed);
+  std::filesystem::copy(dir_, crashed, std::filesystem::copy_options::recursive);
+  close_all();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::rename(crashed, dir_);
+
+  // The log kept everything; the index lost both late writes and their mark,
+  // in every family alike (none of their keys is left).
+  store::StoreOptions options;
+  auto store = store::Store::open(dir_.string(), options);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  auto mark = (*store)->get(store::Family::kIndexes, ledger::kReplayMarkKey);
+  ASSERT_TRUE(mark.is_ok() && mark->has_value());
+  EXPECT_EQ(**mark, ledger::encode_replay_mark(1));
+  auto pallet_state = (*store)->get(store::Family::kCustody, "O" + pallet(1));
+  ASSERT_TRUE(pallet_state.is_ok());
+  EXPECT_FALSE(pallet_state->has_value());
+  auto record = (*store)->get(store::Family::kEventRecords, std::string(7, '\0') + "\x02V");
+  ASSERT_TRUE(record.is_ok());
+  EXPECT_FALSE(record->has_value());
+  auto kept = (*store)->get(store::Family::kEventRecords, std::string(8, '\0') + "V");
+  ASSERT_TRUE(kept.is_ok());
+  EXPECT_TRUE(kept->has_value());
+  store->reset();
+
+  open_all();  // the index catches up with the log
+  EXPECT_EQ(log_->tree_size(), 3u);
+  EXPECT_EQ(index_->indexed_up_to(), 3u);
+  EXPECT_EQ(state_of(item(1)).biz_location, kTruck);
+  EXPECT_EQ(state_of(item(1)).parent, pallet(1));
+  EventQuery query;
+  query.identifier_matches.push_back({{IdentifierRole::kEpc, IdentifierRole::kChild}, {item(1)}});
+  EXPECT_EQ(indexes_of(query), (std::vector<uint64_t>{0, 1, 2}));
+  auto summary = index_->summary(2);
+  ASSERT_TRUE(summary.is_ok() && summary->has_value());
+  EXPECT_EQ((*summary)->principal, late[1].principal);
+}
+
+TEST_F(EventIndexTest, MovesFormatOneEventRecordsOutOfTheIndexesFamily) {
+  auto logged = capture({
+      object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase),
+      object_event(Action::kObserve, {item(1), item(2)}, kCage, kReceiving, kBase + kHour),
+  });
+  // Rewrite the store as format 1 left it: `V`/`B` + u64 in indexes, no format key.
+  {
+    store::WriteBatch batch;
+    auto records = store_->new_iterator(store::Family::kEventRecords);
+    size_t moved = 0;
+    for (records->seek_to_first(); records->valid(); records->next()) {
+      std::string key(1, records->key().back());
+      key += records->key().substr(0, 8);
+      batch.put(store::Family::kIndexes, key, records->value());
+      batch.erase(store::Family::kEventRecords, records->key());
+      ++moved;
+    }
+    EXPECT_EQ(moved, 2u);  // two summaries (no entry copies in this fixture)
+    batch.erase(store::Family::kIndexes, "format");
+    ASSERT_TRUE(store_->write(batch, true).is_ok());
+  }
+  restart();
+  auto summary = index_->summary(1);
+  ASSERT_TRUE(summary.is_ok() && summary->has_value());
+  EXPECT_EQ(**summary, logged[1]);
+  EXPECT_EQ(indexes_of(EventQuery{}), (std::vector<uint64_t>{0, 1}));
+  auto format = store_->get(store::Family::kIndexes, "format");
+  ASSERT_TRUE(format.is_ok() && format->has_value());
+  EXPECT_EQ(**format, std::string(1, '\x02'));
+  auto left = store_->new_iterator(store::Family::kIndexes);
+  for (left->seek("V"); left->valid() && left->key().starts_with("V"); left->next()) {
+    ADD_FAILURE() << "a format-1 summary key is left in indexes";
+  }
 }
 
 TEST_F(EventIndexTest, RefusesTooBroadQueriesAndUnindexableEvents) {

@@ -44,6 +44,7 @@ TEST_F(StoreTest, FamilyNamesAreStableAndDistinct) {
   EXPECT_EQ(family_name(Family::kTiles), "tiles");
   EXPECT_EQ(family_name(Family::kCheckpoints), "checkpoints");
   EXPECT_EQ(family_name(Family::kIntel), "intel");
+  EXPECT_EQ(family_name(Family::kEventRecords), "event_records");
   for (size_t i = 0; i < kFamilyCount; ++i) {
     for (size_t j = i + 1; j < kFamilyCount; ++j) {
       EXPECT_NE(family_name(static_cast<Family>(i)), family_name(static_cast<Family>(j)));
@@ -165,6 +166,36 @@ TEST_F(StoreTest, ReopenPersists) {
   auto store = open_store();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(get_or_die(*store, Family::kCheckpoints, "latest"), "note");
+}
+
+TEST_F(StoreTest, UnloggedWritesAreReadAtOnceAndKeptByACleanClose) {
+  {
+    auto store = open_store();
+    ASSERT_NE(store, nullptr);
+    WriteBatch batch;
+    batch.put(Family::kIndexes, "i", std::string_view("derived"));
+    batch.put(Family::kCustody, "c", std::string_view("state"));
+    ASSERT_TRUE(store->write_unlogged(batch).is_ok());
+    EXPECT_EQ(get_or_die(*store, Family::kIndexes, "i"), "derived");
+    WriteBatch erase;
+    erase.erase(Family::kCustody, "c");
+    ASSERT_TRUE(store->write_unlogged(erase).is_ok());
+    EXPECT_EQ(get_or_die(*store, Family::kCustody, "c"), "<absent>");
+  }
+  // Closing flushes what was never logged.
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(get_or_die(*store, Family::kIndexes, "i"), "derived");
+  EXPECT_EQ(get_or_die(*store, Family::kCustody, "c"), "<absent>");
+  // Read-only stores refuse them like logged writes.
+  store.reset();
+  StoreOptions options;
+  options.read_only = true;
+  auto reader = open_store(options);
+  ASSERT_NE(reader, nullptr);
+  WriteBatch batch;
+  batch.put(Family::kIndexes, "i", std::string_view("other"));
+  EXPECT_EQ(reader->write_unlogged(batch).code(), StatusCode::kFailedPrecondition);
 }
 
 TEST_F(StoreTest, IteratorWalksOneFamilyInKeyOrder) {

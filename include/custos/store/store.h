@@ -44,8 +44,9 @@ enum class Family : uint8_t {
   kIncidents,    // "incidents": incidents and alerts
   kVendors,      // "vendors"
   kIntel,        // "intel": threat intelligence objects
+  kEventRecords, // "event_records": per-event records of the indexes, keyed by log index
 };
-inline constexpr size_t kFamilyCount = 11;
+inline constexpr size_t kFamilyCount = 12;
 
 // The column family name of `family` (stable: it is part of the on-disk format).
 std::string_view family_name(Family family);
@@ -129,6 +130,16 @@ class Store {
   // is on disk. The batch is left unchanged (clear() it to reuse).
   Status write(WriteBatch& batch, bool sync);
 
+  // Applies `batch` atomically without writing it to the write-ahead log:
+  // for derived state that can be rebuilt (indexes with a replay mark in
+  // the same batch). A clean close keeps it (the store flushes on close); a
+  // crash loses it back to the last flush. Every family is flushed at once
+  // (one atomic flush), so a crash loses the unlogged writes of all families
+  // back to the same point: a batch is never half kept, and a replay mark
+  // written with it never runs ahead of the data it covers. Logged writes
+  // (write()) are never lost with them.
+  Status write_unlogged(WriteBatch& batch);
+
   // The value under `key`, or nullopt when absent.
   Result<std::optional<std::string>> get(Family family, std::string_view key) const;
 
@@ -151,6 +162,7 @@ class Store {
  private:
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
+  Status apply(WriteBatch& batch, bool sync, bool logged);
   std::unique_ptr<Impl> impl_;
 };
 
