@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "custos/epcis/identifiers.h"
+#include "dom_walk.h"
 #include "validate_values.h"
 
 namespace custos::epcis {
@@ -307,7 +308,10 @@ class Validator {
 
   std::vector<ValidationProblem> take() { return std::move(problems_); }
 
-  void report(std::string message) { report_pointer(path_, std::move(message)); }
+  void report(std::string message) {
+    if (truncated_) return;
+    report_pointer(pointer(), std::move(message));
+  }
 
   void document(element root) {
     duplicate_keys(root);
@@ -347,30 +351,48 @@ class Validator {
   }
 
  private:
+  // One reference token of the pointer of the value being checked. Keys are
+  // views of the DOM's strings (or literals), which outlive the walk; the
+  // pointer text is only built when a problem is reported.
+  struct PathToken {
+    std::string_view key;
+    size_t index;
+    bool is_index;
+  };
+
   // Appends a reference token to the pointer for the life of the scope.
   class [[nodiscard]] Scope {
    public:
-    Scope(std::string& path, size_t length) : path_(path), length_(length) {}
+    explicit Scope(std::vector<PathToken>& path) : path_(path) {}
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
-    ~Scope() { path_.resize(length_); }
+    ~Scope() { path_.pop_back(); }
 
    private:
-    std::string& path_;
-    size_t length_;
+    std::vector<PathToken>& path_;
   };
 
   Scope enter(std::string_view key) {
-    size_t length = path_.size();
-    path_ += '/';
-    path_ += json_pointer_token(key);
-    return Scope(path_, length);
+    path_.push_back(PathToken{key, 0, false});
+    return Scope(path_);
   }
   Scope enter(size_t index) {
-    size_t length = path_.size();
-    path_ += '/';
-    path_ += std::to_string(index);
-    return Scope(path_, length);
+    path_.push_back(PathToken{{}, index, true});
+    return Scope(path_);
+  }
+
+  // The RFC 6901 pointer of the value being checked.
+  std::string pointer() const {
+    std::string out;
+    for (const PathToken& token : path_) {
+      out += '/';
+      if (token.is_index) {
+        out += std::to_string(token.index);
+      } else {
+        out += json_pointer_token(token.key);
+      }
+    }
+    return out;
   }
 
   void report_pointer(std::string pointer, std::string message) {
@@ -388,26 +410,54 @@ class Validator {
   // wins, so a custody record must not depend on it.
   void duplicate_keys(element value) {
     if (object fields; value.get(fields) == simdjson::SUCCESS) {
-      std::vector<std::string_view> sorted;
-      for (auto field : fields) sorted.push_back(field.key);
-      std::sort(sorted.begin(), sorted.end());
-      if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
-        for (size_t i = 1; i < sorted.size(); ++i) {
-          if (sorted[i] == sorted[i - 1] && (i < 2 || sorted[i - 2] != sorted[i])) {
-            auto scope = enter(sorted[i]);
-            report("duplicate key " + in_quotes(sorted[i]) + ": an object must not repeat a key");
-          }
-        }
-      }
+      if (has_duplicate_key(fields)) report_duplicate_keys(fields);
       for (auto field : fields) {
+        if (!is_container(field.value)) continue;
         auto scope = enter(field.key);
         duplicate_keys(field.value);
       }
     } else if (array items; value.get(items) == simdjson::SUCCESS) {
       size_t index = 0;
       for (element item : items) {
-        auto scope = enter(index++);
-        duplicate_keys(item);
+        if (is_container(item)) {
+          auto scope = enter(index);
+          duplicate_keys(item);
+        }
+        ++index;
+      }
+    }
+  }
+
+  static bool is_container(element value) {
+    return value.type() == element_type::OBJECT || value.type() == element_type::ARRAY;
+  }
+
+  // Whether some key of `fields` is repeated; pairwise for the small objects
+  // EPCIS is made of, so the common case allocates nothing.
+  bool has_duplicate_key(object fields) {
+    keys_.clear();
+    for (auto field : fields) keys_.push_back(field.key);
+    if (keys_.size() <= 32) {
+      for (size_t i = 1; i < keys_.size(); ++i) {
+        for (size_t j = 0; j < i; ++j) {
+          if (keys_[i] == keys_[j]) return true;
+        }
+      }
+      return false;
+    }
+    std::sort(keys_.begin(), keys_.end());
+    return std::adjacent_find(keys_.begin(), keys_.end()) != keys_.end();
+  }
+
+  // One problem per repeated key, in key order.
+  void report_duplicate_keys(object fields) {
+    std::vector<std::string_view> sorted;
+    for (auto field : fields) sorted.push_back(field.key);
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 1; i < sorted.size(); ++i) {
+      if (sorted[i] == sorted[i - 1] && (i < 2 || sorted[i - 2] != sorted[i])) {
+        auto scope = enter(sorted[i]);
+        report("duplicate key " + in_quotes(sorted[i]) + ": an object must not repeat a key");
       }
     }
   }
@@ -847,8 +897,11 @@ class Validator {
              std::to_string(limits_.max_events));
       return;
     }
+    event_lists_.push_back(pointer());
+    event_ids_.reserve(event_ids_.size() + events.size());
     size_t index = 0;
     for (element item : events) {
+      event_index_ = index;
       auto scope = enter(index++);
       event(item, false);
     }
@@ -895,10 +948,13 @@ class Validator {
   void check_event_id(object members) {
     std::string_view id;
     if (members["eventID"].get(id) != simdjson::SUCCESS) return;
-    auto [it, inserted] = event_ids_.emplace(std::string(id), path_);
+    auto [it, inserted] = event_ids_.emplace(id, EventAt{event_lists_.size() - 1, event_index_});
     if (!inserted) {
       auto scope = enter("eventID");
-      report("the same eventID as the event at " + it->second + "; an eventID must name one event");
+      std::string first = event_lists_[it->second.list];
+      first += '/';
+      first += std::to_string(it->second.index);
+      report("the same eventID as the event at " + first + "; an eventID must name one event");
     }
   }
 
@@ -912,7 +968,6 @@ class Validator {
     std::string_view action;
     bool has_action = members["action"].get(action) == simdjson::SUCCESS;
     auto has = [&](std::string_view name) { return members[name].error() == simdjson::SUCCESS; };
-    std::string name(rules.name);
     switch (rules.type) {
       case EventType::kObject:
         require(members, {"action"});
@@ -941,7 +996,7 @@ class Validator {
         }
         if (has_action && action != "DELETE" && !non_empty_array(members, "childEPCs") &&
             !non_empty_array(members, "childQuantityList")) {
-          report(name + " with action " + in_quotes(action) +
+          report(std::string(rules.name) + " with action " + in_quotes(action) +
                  " needs a non-empty childEPCs or childQuantityList (only DELETE may omit both)");
         }
         return;
@@ -978,15 +1033,25 @@ class Validator {
 
   const ValidationLimits& limits_;
   std::vector<ValidationProblem> problems_;
-  std::string path_;
+  std::vector<PathToken> path_;
   bool truncated_ = false;
-  std::unordered_map<std::string, std::string> event_ids_;  // eventID -> pointer of its event
+  std::vector<std::string_view> keys_;  // has_duplicate_key's buffer
+  // Where an event is: the pointer of its eventList and its index there.
+  struct EventAt {
+    size_t list;
+    size_t index;
+  };
+  std::vector<std::string> event_lists_;  // pointers of the eventLists walked
+  size_t event_index_ = 0;
+  std::unordered_map<std::string_view, EventAt> event_ids_;  // eventID -> its first event
 };
 
-enum class Mode { kDocument, kEvent, kEither };
+}  // namespace
 
-std::vector<ValidationProblem> run(std::string_view json, const ValidationLimits& limits,
-                                   Mode mode) {
+namespace dom_walk {
+
+std::vector<ValidationProblem> parse(simdjson::dom::parser& parser, std::string_view json,
+                                     const ValidationLimits& limits, element& root) {
   auto one = [](std::string message) {
     return std::vector<ValidationProblem>{{"", std::move(message)}};
   };
@@ -994,15 +1059,16 @@ std::vector<ValidationProblem> run(std::string_view json, const ValidationLimits
     return one("the text is " + std::to_string(json.size()) + " bytes; the limit is " +
                std::to_string(limits.max_bytes));
   }
-  simdjson::dom::parser parser;
   // simdjson counts the root as one level; max_depth counts nested containers.
-  if (parser.allocate(std::max<size_t>(json.size(), 64), limits.max_depth + 1) !=
-      simdjson::SUCCESS) {
-    return one("not enough memory to read the document");
+  // A reused parser keeps its buffers while they are large enough.
+  const size_t capacity = std::max<size_t>(json.size(), 64);
+  if (parser.capacity() < capacity || parser.max_depth() != limits.max_depth + 1) {
+    if (parser.allocate(std::max(capacity, parser.capacity()), limits.max_depth + 1) !=
+        simdjson::SUCCESS) {
+      return one("not enough memory to read the document");
+    }
   }
-  simdjson::padded_string padded(json);
-  element root;
-  simdjson::error_code error = parser.parse(padded).get(root);
+  simdjson::error_code error = parser.parse(json.data(), json.size(), true).get(root);
   if (error == simdjson::UTF8_ERROR) return one("the text is not valid UTF-8");
   if (error == simdjson::DEPTH_ERROR) {
     return one("arrays and objects are nested deeper than " + std::to_string(limits.max_depth) +
@@ -1017,15 +1083,20 @@ std::vector<ValidationProblem> run(std::string_view json, const ValidationLimits
   if (error != simdjson::SUCCESS) {
     return one(std::string("not valid JSON: ") + simdjson::error_message(error));
   }
+  return {};
+}
+
+std::vector<ValidationProblem> validate(element root, const ValidationLimits& limits,
+                                        ValidationMode mode) {
   Validator validator(limits);
-  if (mode == Mode::kEither) {
+  if (mode == ValidationMode::kEither) {
     std::string_view type;
     bool has_type = root["type"].get(type) == simdjson::SUCCESS;
     bool is_document = (has_type && (type == "EPCISDocument" || type == "EPCISQueryDocument")) ||
                        root["epcisBody"].error() == simdjson::SUCCESS;
-    mode = is_document ? Mode::kDocument : Mode::kEvent;
+    mode = is_document ? ValidationMode::kDocument : ValidationMode::kEvent;
   }
-  if (mode == Mode::kDocument) {
+  if (mode == ValidationMode::kDocument) {
     validator.document(root);
   } else {
     validator.standalone_event(root);
@@ -1033,21 +1104,34 @@ std::vector<ValidationProblem> run(std::string_view json, const ValidationLimits
   return validator.take();
 }
 
+}  // namespace dom_walk
+
+namespace {
+
+std::vector<ValidationProblem> run(std::string_view json, const ValidationLimits& limits,
+                                   dom_walk::ValidationMode mode) {
+  simdjson::dom::parser parser;
+  element root;
+  std::vector<ValidationProblem> problems = dom_walk::parse(parser, json, limits, root);
+  if (!problems.empty()) return problems;
+  return dom_walk::validate(root, limits, mode);
+}
+
 }  // namespace
 
 std::vector<ValidationProblem> validate_document(std::string_view json,
                                                  const ValidationLimits& limits) {
-  return run(json, limits, Mode::kDocument);
+  return run(json, limits, dom_walk::ValidationMode::kDocument);
 }
 
 std::vector<ValidationProblem> validate_event(std::string_view json,
                                               const ValidationLimits& limits) {
-  return run(json, limits, Mode::kEvent);
+  return run(json, limits, dom_walk::ValidationMode::kEvent);
 }
 
 std::vector<ValidationProblem> validate_document_or_event(std::string_view json,
                                                           const ValidationLimits& limits) {
-  return run(json, limits, Mode::kEither);
+  return run(json, limits, dom_walk::ValidationMode::kEither);
 }
 
 std::string json_pointer_token(std::string_view key) {
