@@ -32,14 +32,14 @@ JsonCodec& thread_codec() {
 }
 
 // Parses and validates `json`; the problems, or none with `root` set.
-std::vector<ValidationProblem> parse_and_validate(simdjson::dom::parser& parser,
-                                                  std::string_view json,
-                                                  const ValidationLimits& limits,
-                                                  dom_walk::ValidationMode mode,
-                                                  simdjson::dom::element& root) {
+std::vector<ValidationProblem> parse_and_validate(
+    simdjson::dom::parser& parser, std::string_view json, const ValidationLimits& limits,
+    dom_walk::ValidationMode mode, simdjson::dom::element& root, dom_walk::IdentifierForms& forms) {
   std::vector<ValidationProblem> problems = dom_walk::parse(parser, json, limits, root);
   if (!problems.empty()) return problems;
-  return dom_walk::validate(root, limits, mode);
+  problems = dom_walk::validate(root, limits, mode, &forms);
+  forms.seal();
+  return problems;
 }
 
 }  // namespace
@@ -48,8 +48,9 @@ DocumentCapture read_capture_document(std::string_view json, const ValidationLim
   DocumentCapture capture;
   ThreadParser parser(json.size());
   simdjson::dom::element root;
-  capture.problems =
-      parse_and_validate(parser.get(), json, limits, dom_walk::ValidationMode::kDocument, root);
+  dom_walk::IdentifierForms forms;
+  capture.problems = parse_and_validate(parser.get(), json, limits,
+                                        dom_walk::ValidationMode::kDocument, root, forms);
   if (!capture.problems.empty()) return capture;
 
   Result<Document> document = thread_codec().decode_document(json, &capture.decode_error);
@@ -59,7 +60,7 @@ DocumentCapture read_capture_document(std::string_view json, const ValidationLim
   }
   capture.document = std::move(document).value();
 
-  Result<std::vector<std::string>> prehashes = dom_walk::document_event_prehashes(root);
+  Result<std::vector<std::string>> prehashes = dom_walk::document_event_prehashes(root, &forms);
   if (!prehashes.is_ok()) {
     capture.hash_status = prehashes.status();
     return capture;
@@ -75,8 +76,9 @@ EventCapture read_capture_event(std::string_view json, const ValidationLimits& l
   EventCapture capture;
   ThreadParser parser(json.size());
   simdjson::dom::element root;
+  dom_walk::IdentifierForms forms;
   capture.problems =
-      parse_and_validate(parser.get(), json, limits, dom_walk::ValidationMode::kEvent, root);
+      parse_and_validate(parser.get(), json, limits, dom_walk::ValidationMode::kEvent, root, forms);
   if (!capture.problems.empty()) return capture;
 
   Result<Event> event = thread_codec().decode_event(json, &capture.decode_error);
@@ -86,7 +88,7 @@ EventCapture read_capture_event(std::string_view json, const ValidationLimits& l
   }
   capture.event = std::move(event).value();
 
-  Result<std::string> prehash = dom_walk::event_prehash(root);
+  Result<std::string> prehash = dom_walk::event_prehash(root, &forms);
   if (!prehash.is_ok()) {
     capture.hash_status = prehash.status();
     return capture;

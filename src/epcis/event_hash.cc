@@ -261,7 +261,8 @@ class Members {
 
 class PrehashWriter {
  public:
-  explicit PrehashWriter(const DocumentContext& context) : context_(context) {}
+  PrehashWriter(const DocumentContext& context, const dom_walk::IdentifierForms* forms)
+      : context_(context), forms_(forms) {}
 
   Result<std::string> event(element event) {
     simdjson::dom::object event_object;
@@ -357,6 +358,9 @@ class PrehashWriter {
                                                       "id"};
 
   Result<std::string> normalise(element value, Norm norm) const {
+    if (norm == Norm::kIdentifier && forms_ != nullptr && value.is_string()) {
+      if (const std::string* form = forms_->find(std::string_view(value).data())) return *form;
+    }
     std::string text = scalar_text(value);
     switch (norm) {
       case Norm::kText:
@@ -615,6 +619,7 @@ class PrehashWriter {
   }
 
   const DocumentContext& context_;
+  const dom_walk::IdentifierForms* forms_;
 };
 
 void read_context(element document, DocumentContext& context) {
@@ -660,7 +665,8 @@ std::string event_hash_from_prehash(std::string_view prehash) {
 
 namespace dom_walk {
 
-Result<std::vector<std::string>> document_event_prehashes(element document) {
+Result<std::vector<std::string>> document_event_prehashes(element document,
+                                                          const IdentifierForms* forms) {
   DocumentContext context;
   read_context(document, context);
   read_ignore_fields(document, context);
@@ -677,7 +683,7 @@ Result<std::vector<std::string>> document_event_prehashes(element document) {
       body.at_pointer("/queryResults/resultsBody/eventList").get(events) != simdjson::SUCCESS) {
     return invalid_argument("EPCIS document has no eventList");
   }
-  PrehashWriter writer(context);
+  PrehashWriter writer(context, forms);
   std::vector<std::string> prehashes;
   prehashes.reserve(events.size());
   size_t index = 0;
@@ -692,10 +698,10 @@ Result<std::vector<std::string>> document_event_prehashes(element document) {
   return prehashes;
 }
 
-Result<std::string> event_prehash(element event) {
+Result<std::string> event_prehash(element event, const IdentifierForms* forms) {
   DocumentContext context;
   read_context(event, context);
-  return PrehashWriter(context).event(event);
+  return PrehashWriter(context, forms).event(event);
 }
 
 }  // namespace dom_walk

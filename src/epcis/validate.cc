@@ -304,7 +304,8 @@ std::string in_quotes(std::string_view text) {
 
 class Validator {
  public:
-  explicit Validator(const ValidationLimits& limits) : limits_(limits) {}
+  Validator(const ValidationLimits& limits, dom_walk::IdentifierForms* forms)
+      : limits_(limits), forms_(forms) {}
 
   std::vector<ValidationProblem> take() { return std::move(problems_); }
 
@@ -556,6 +557,10 @@ class Validator {
     if (!parsed.is_ok()) {
       report("not a valid identifier: " + parsed.status().message());
       return std::nullopt;
+    }
+    if (forms_ != nullptr && parsed->kind != IdentifierKind::kOpaque &&
+        text.starts_with("urn:epc:")) {
+      forms_->add(text.data(), parsed->canonical);
     }
     return std::move(parsed).value();
   }
@@ -1032,6 +1037,7 @@ class Validator {
   }
 
   const ValidationLimits& limits_;
+  dom_walk::IdentifierForms* forms_;
   std::vector<ValidationProblem> problems_;
   std::vector<PathToken> path_;
   bool truncated_ = false;
@@ -1086,9 +1092,40 @@ std::vector<ValidationProblem> parse(simdjson::dom::parser& parser, std::string_
   return {};
 }
 
+void IdentifierForms::add(const char* text, std::string_view canonical) {
+  // The two spellings differ only in "'", which the canonical form writes
+  // %27 and the event hash leaves bare (DigitalLinkEscaping). A bare '%' is
+  // always escaped, so "%27" in the canonical form can only stand for "'".
+  std::string form;
+  form.reserve(canonical.size());
+  for (size_t i = 0; i < canonical.size(); ++i) {
+    if (canonical.compare(i, 3, "%27") == 0) {
+      form += '\'';
+      i += 2;
+    } else {
+      form += canonical[i];
+    }
+  }
+  forms_.emplace_back(text, std::move(form));
+}
+
+void IdentifierForms::seal() {
+  // The validator adds in document order, so this is usually sorted already.
+  std::sort(forms_.begin(), forms_.end(),
+            [](const auto& a, const auto& b) { return std::less<>()(a.first, b.first); });
+}
+
+const std::string* IdentifierForms::find(const char* text) const {
+  auto it = std::lower_bound(
+      forms_.begin(), forms_.end(), text,
+      [](const auto& entry, const char* key) { return std::less<>()(entry.first, key); });
+  if (it == forms_.end() || it->first != text) return nullptr;
+  return &it->second;
+}
+
 std::vector<ValidationProblem> validate(element root, const ValidationLimits& limits,
-                                        ValidationMode mode) {
-  Validator validator(limits);
+                                        ValidationMode mode, IdentifierForms* forms) {
+  Validator validator(limits, forms);
   if (mode == ValidationMode::kEither) {
     std::string_view type;
     bool has_type = root["type"].get(type) == simdjson::SUCCESS;

@@ -191,7 +191,8 @@ std::string document_with(std::string_view events) {
 constexpr std::string_view kEvent =
     R"({"type":"ObjectEvent","eventTime":"2024-01-01T10:00:00.000+01:00",)"
     R"("eventTimeZoneOffset":"+01:00","action":"OBSERVE",)"
-    R"("epcList":["urn:epc:id:sgtin:0614141.107346.2017","https://id.gs1.org/01/09520123456788/21/1"],)"
+    R"("epcList":["urn:epc:id:sgtin:0614141.107346.2017","https://id.gs1.org/01/09520123456788/21/1",)"
+    R"("urn:epc:id:sgtin:0614141.107346.O'Brien%2Fx","urn:epc:id:sgtin:0614141.107346.%25'27"],)"
     R"("quantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.998877","quantity":2.50,)"
     R"("uom":"KGM"}],"bizStep":"shipping","readPoint":{"id":"urn:epc:id:sgln:0614141.07346.1234"},)"
     R"("example:note":{"a": [1, 2 ,3], "b" : "x"}})";
