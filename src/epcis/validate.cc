@@ -566,16 +566,39 @@ class Validator {
   }
 
   void identifier_list(element value, bool unique) {
-    std::unordered_map<std::string, size_t> first_index;
+    // Canonical forms seen, with their item index: searched in turn while
+    // the list is short (no hashing, no node per item), indexed when long.
+    // `seen` is reserved for every item, so the index's views stay valid.
+    constexpr size_t kLinearSearch = 16;
+    std::vector<std::pair<std::string, size_t>> seen;
+    std::unordered_map<std::string_view, size_t> first_index;
+    if (array items; unique && value.get(items) == simdjson::SUCCESS) seen.reserve(items.size());
     size_t index = 0;
     each(value, [&](element item) {
       size_t at = index++;
       auto id = identifier(item);
       if (!id || !unique) return;
-      auto [it, inserted] = first_index.emplace(id->canonical, at);
-      if (!inserted) {
-        report("names the same object as item " + std::to_string(it->second) +
+      const size_t* first = nullptr;
+      if (first_index.empty()) {
+        for (const auto& [canonical, item_index] : seen) {
+          if (canonical == id->canonical) {
+            first = &item_index;
+            break;
+          }
+        }
+      } else if (auto it = first_index.find(id->canonical); it != first_index.end()) {
+        first = &it->second;
+      }
+      if (first != nullptr) {
+        report("names the same object as item " + std::to_string(*first) +
                "; a list of EPCs must not repeat one");
+        return;
+      }
+      seen.emplace_back(std::move(id->canonical), at);
+      if (!first_index.empty()) {
+        first_index.emplace(seen.back().first, at);
+      } else if (seen.size() == kLinearSearch) {
+        for (const auto& [canonical, item_index] : seen) first_index.emplace(canonical, item_index);
       }
     });
   }
@@ -1096,6 +1119,10 @@ void IdentifierForms::add(const char* text, std::string_view canonical) {
   // The two spellings differ only in "'", which the canonical form writes
   // %27 and the event hash leaves bare (DigitalLinkEscaping). A bare '%' is
   // always escaped, so "%27" in the canonical form can only stand for "'".
+  if (canonical.find("%27") == std::string_view::npos) {
+    forms_.emplace_back(text, std::string(canonical));
+    return;
+  }
   std::string form;
   form.reserve(canonical.size());
   for (size_t i = 0; i < canonical.size(); ++i) {
