@@ -188,6 +188,31 @@ Result<std::string> canonical_time(std::string_view text) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
+  if (y >= 0 && y <= 9999) {
+    // The common case without snprintf: "YYYY-MM-DDThh:mm:ss.mmmZ".
+    std::string out(24, '0');
+    auto put = [&](size_t at, int64_t value, int digits) {
+      for (int i = digits - 1; i >= 0; --i) {
+        out[at + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+        value /= 10;
+      }
+    };
+    put(0, y, 4);
+    out[4] = '-';
+    put(5, m, 2);
+    out[7] = '-';
+    put(8, d, 2);
+    out[10] = 'T';
+    put(11, ms_of_day / 3600000, 2);
+    out[13] = ':';
+    put(14, ms_of_day / 60000 % 60, 2);
+    out[16] = ':';
+    put(17, ms_of_day / 1000 % 60, 2);
+    out[19] = '.';
+    put(20, ms_of_day % 1000, 3);
+    out[23] = 'Z';
+    return out;
+  }
   char buffer[128];  // room for any value of the fields, so the format cannot truncate
   std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
                 static_cast<long long>(y), m, d, static_cast<long long>(ms_of_day / 3600000),

@@ -545,24 +545,35 @@ class Validator {
     if (std::string problem = absolute_uri_problem(text); !problem.empty()) report(problem);
   }
 
-  // The identifier, or nullopt after reporting why there is none.
-  std::optional<Identifier> identifier(element value) {
+  // The identifier's canonical form (see identifiers.h), or nullopt after
+  // reporting why there is none.
+  std::optional<std::string> identifier(element value) {
     std::string_view text;
     if (!string_of(value, text)) return std::nullopt;
     if (std::string problem = absolute_uri_problem(text); !problem.empty()) {
       report(problem);
       return std::nullopt;
     }
-    auto parsed = parse_identifier(text);
-    if (!parsed.is_ok()) {
-      report("not a valid identifier: " + parsed.status().message());
-      return std::nullopt;
+    // An EPC URN's canonical form is its Digital Link; parse_identifier
+    // (below) gives the same with a copy of the text, and the reason when
+    // there is none (another scheme or URI is opaque, or not an identifier).
+    std::string canonical;
+    bool is_epc_urn = false;
+    if (auto link = epc_urn_to_digital_link(text); link.is_ok()) {
+      canonical = std::move(link).value();
+      is_epc_urn = true;
+    } else {
+      auto parsed = parse_identifier(text);
+      if (!parsed.is_ok()) {
+        report("not a valid identifier: " + parsed.status().message());
+        return std::nullopt;
+      }
+      canonical = std::move(parsed->canonical);
     }
-    if (forms_ != nullptr && parsed->kind != IdentifierKind::kOpaque &&
-        text.starts_with("urn:epc:")) {
-      forms_->add(text.data(), parsed->canonical);
+    if (forms_ != nullptr && is_epc_urn && text.starts_with("urn:epc:")) {
+      forms_->add(text.data(), canonical);
     }
-    return std::move(parsed).value();
+    return canonical;
   }
 
   void identifier_list(element value, bool unique) {
@@ -581,12 +592,12 @@ class Validator {
       const size_t* first = nullptr;
       if (first_index.empty()) {
         for (const auto& [canonical, item_index] : seen) {
-          if (canonical == id->canonical) {
+          if (canonical == *id) {
             first = &item_index;
             break;
           }
         }
-      } else if (auto it = first_index.find(id->canonical); it != first_index.end()) {
+      } else if (auto it = first_index.find(*id); it != first_index.end()) {
         first = &it->second;
       }
       if (first != nullptr) {
@@ -594,7 +605,7 @@ class Validator {
                "; a list of EPCs must not repeat one");
         return;
       }
-      seen.emplace_back(std::move(id->canonical), at);
+      seen.emplace_back(std::move(*id), at);
       if (!first_index.empty()) {
         first_index.emplace(seen.back().first, at);
       } else if (seen.size() == kLinearSearch) {
