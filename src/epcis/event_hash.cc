@@ -263,7 +263,8 @@ class Members {
   simdjson::simdjson_result<element> operator[](std::string_view name) const {
     if (overflow_) return object_[name];
     for (size_t i = 0; i < count_; ++i) {
-      if (entries_[i].key.size() == name.size() && entries_[i].key == name) {
+      const std::string_view key = entries_[i].key;
+      if (key.size() == name.size() && (key.empty() || (key[0] == name[0] && key == name))) {
         return element(entries_[i].value);
       }
     }

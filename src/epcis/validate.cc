@@ -255,9 +255,15 @@ constexpr EventTypeRules kEventTypes[] = {
     {"AssociationEvent", EventType::kAssociation, kAggregationEventFields},
 };
 
+// Size and first character are compared before the rest (memcmp): this runs
+// for every member of every object.
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.empty() || (a[0] == b[0] && a == b));
+}
+
 const Field* find_field(std::span<const Field> fields, std::string_view name) {
   for (const Field& field : fields) {
-    if (field.name == name) return &field;
+    if (same_name(field.name, name)) return &field;
   }
   return nullptr;
 }
