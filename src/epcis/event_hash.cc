@@ -66,21 +66,29 @@ std::string canonical_digital_link(std::string_view uri) {
   size_t slash = rest.find('/');
   if (slash == std::string_view::npos) return "";
   std::vector<std::string_view> segments = split(rest.substr(slash + 1), '/');
-  static const std::map<std::string_view, std::string_view> kAliases = {
+  // Linear searches of small constant tables: no static initialisation
+  // guard or tree walk per segment.
+  static constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
       {"gtin", "01"},   {"sscc", "00"},   {"gln", "414"},    {"party", "417"}, {"grai", "8003"},
       {"giai", "8004"}, {"gsrn", "8018"}, {"gsrnp", "8017"}, {"gdti", "253"},  {"ginc", "401"},
       {"gsin", "402"},  {"itip", "8006"}, {"cpid", "8010"},  {"ser", "21"},    {"lot", "10"},
       {"cpv", "22"},    {"glnx", "254"},  {"cpsn", "8011"},  {"tpx", "235"},   {"gcn", "255"},
   };
-  static const std::set<std::string_view> kPrimaryKeys = {"00",   "01",   "253",  "255",  "401",
-                                                          "402",  "414",  "417",  "8003", "8004",
-                                                          "8006", "8010", "8013", "8017", "8018"};
+  static constexpr std::string_view kPrimaryKeys[] = {"00",   "01",   "253",  "255",  "401",
+                                                      "402",  "414",  "417",  "8003", "8004",
+                                                      "8006", "8010", "8013", "8017", "8018"};
   auto ai_of = [&](std::string_view segment) -> std::string_view {
-    auto alias = kAliases.find(segment);
-    return alias == kAliases.end() ? segment : alias->second;
+    for (const auto& [alias, ai] : kAliases) {
+      if (alias == segment) return ai;
+    }
+    return segment;
+  };
+  auto is_primary_key = [&](std::string_view ai) {
+    return std::find(std::begin(kPrimaryKeys), std::end(kPrimaryKeys), ai) !=
+           std::end(kPrimaryKeys);
   };
   size_t first = 0;
-  while (first < segments.size() && !kPrimaryKeys.contains(ai_of(segments[first]))) ++first;
+  while (first < segments.size() && !is_primary_key(ai_of(segments[first]))) ++first;
   if (first >= segments.size() || (segments.size() - first) % 2 != 0) return "";
   std::string dl(kDigitalLinkRoot);
   for (size_t i = first; i < segments.size(); i += 2) {
