@@ -391,10 +391,25 @@ class PrehashWriter {
                                                       "@type",
                                                       "id"};
 
-  Result<std::string> normalise(element value, Norm norm) const {
-    if (norm == Norm::kIdentifier && forms_ != nullptr && value.is_string()) {
-      if (const std::string* form = forms_->find(std::string_view(value).data())) return *form;
+  // Appends the normalised value to `out` (left partly written on error,
+  // which fails the whole event).
+  Status append_normalised(std::string& out, element value, Norm norm) const {
+    if (norm == Norm::kText && value.is_string()) {
+      out += std::string_view(value);
+      return Status::ok();
     }
+    if (norm == Norm::kIdentifier && forms_ != nullptr && value.is_string()) {
+      if (const std::string* form = forms_->find(std::string_view(value).data())) {
+        out += *form;
+        return Status::ok();
+      }
+    }
+    CUSTOS_ASSIGN_OR_RETURN(std::string text, normalise(value, norm));
+    out += text;
+    return Status::ok();
+  }
+
+  Result<std::string> normalise(element value, Norm norm) const {
     std::string text = scalar_text(value);
     switch (norm) {
       case Norm::kText:
@@ -423,20 +438,18 @@ class PrehashWriter {
     element value;
     if (object[name].get(value) != simdjson::SUCCESS || value.is_null()) return Status::ok();
     if (value.is_array()) return sorted_values(out, value, name, norm);
-    CUSTOS_ASSIGN_OR_RETURN(std::string text, normalise(value, norm));
     out += name;
     out += '=';
-    out += text;
-    return Status::ok();
+    return append_normalised(out, value, norm);
   }
 
   // name=value for every member of `values` (an array or a single value), sorted.
   Status sorted_values(std::string& out, element values, std::string_view name, Norm norm) {
     std::vector<std::string> parts;
     auto add = [&](element value) -> Status {
-      CUSTOS_ASSIGN_OR_RETURN(std::string text, normalise(value, norm));
-      parts.push_back(std::string(name) + "=" + text);
-      return Status::ok();
+      std::string& part = parts.emplace_back(name);
+      part += '=';
+      return append_normalised(part, value, norm);
     };
     if (simdjson::dom::array array; values.get(array) == simdjson::SUCCESS) {
       for (element value : array) CUSTOS_RETURN_IF_ERROR(add(value));
