@@ -1357,7 +1357,8 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
         if (!capture.document_status.is_ok()) {
           return respond(epcis_problem(400, "epcis-validation", "Validation failed",
                                        "the document could not be decoded; nothing was captured",
-                                       {{capture.decode_error.pointer, capture.decode_error.detail}}));
+                                       {{capture.decode_error.pointer,
+                                         capture.decode_error.detail}}));
         }
         if (!capture.hash_status.is_ok() ||
             capture.event_hashes.size() != capture.document.events.size()) {
@@ -1395,7 +1396,8 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
         if (!capture.event_status.is_ok()) {
           return respond(epcis_problem(400, "epcis-validation", "Validation failed",
                                        "the event could not be decoded",
-                                       {{capture.decode_error.pointer, capture.decode_error.detail}}));
+                                       {{capture.decode_error.pointer,
+                                         capture.decode_error.detail}}));
         }
         if (!capture.hash_status.is_ok()) return respond(problem_from_status(capture.hash_status));
         std::vector<epcis::Event> events;
