@@ -3,15 +3,18 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <map>
 #include <set>
+#include <span>
 
 #include "custos/crypto/sha256.h"
 #include "custos/epcis/cbv_vocabulary.h"
 #include "custos/epcis/identifiers.h"
+#include "dom_walk.h"
 
 namespace custos::epcis {
 namespace {
@@ -63,21 +66,29 @@ std::string canonical_digital_link(std::string_view uri) {
   size_t slash = rest.find('/');
   if (slash == std::string_view::npos) return "";
   std::vector<std::string_view> segments = split(rest.substr(slash + 1), '/');
-  static const std::map<std::string_view, std::string_view> kAliases = {
+  // Linear searches of small constant tables: no static initialisation
+  // guard or tree walk per segment.
+  static constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
       {"gtin", "01"},   {"sscc", "00"},   {"gln", "414"},    {"party", "417"}, {"grai", "8003"},
       {"giai", "8004"}, {"gsrn", "8018"}, {"gsrnp", "8017"}, {"gdti", "253"},  {"ginc", "401"},
       {"gsin", "402"},  {"itip", "8006"}, {"cpid", "8010"},  {"ser", "21"},    {"lot", "10"},
       {"cpv", "22"},    {"glnx", "254"},  {"cpsn", "8011"},  {"tpx", "235"},   {"gcn", "255"},
   };
-  static const std::set<std::string_view> kPrimaryKeys = {"00",   "01",   "253",  "255",  "401",
-                                                          "402",  "414",  "417",  "8003", "8004",
-                                                          "8006", "8010", "8013", "8017", "8018"};
+  static constexpr std::string_view kPrimaryKeys[] = {"00",   "01",   "253",  "255",  "401",
+                                                      "402",  "414",  "417",  "8003", "8004",
+                                                      "8006", "8010", "8013", "8017", "8018"};
   auto ai_of = [&](std::string_view segment) -> std::string_view {
-    auto alias = kAliases.find(segment);
-    return alias == kAliases.end() ? segment : alias->second;
+    for (const auto& [alias, ai] : kAliases) {
+      if (alias == segment) return ai;
+    }
+    return segment;
+  };
+  auto is_primary_key = [&](std::string_view ai) {
+    return std::find(std::begin(kPrimaryKeys), std::end(kPrimaryKeys), ai) !=
+           std::end(kPrimaryKeys);
   };
   size_t first = 0;
-  while (first < segments.size() && !kPrimaryKeys.contains(ai_of(segments[first]))) ++first;
+  while (first < segments.size() && !is_primary_key(ai_of(segments[first]))) ++first;
   if (first >= segments.size() || (segments.size() - first) % 2 != 0) return "";
   std::string dl(kDigitalLinkRoot);
   for (size_t i = first; i < segments.size(); i += 2) {
@@ -185,6 +196,31 @@ Result<std::string> canonical_time(std::string_view text) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
+  if (y >= 0 && y <= 9999) {
+    // The common case without snprintf: "YYYY-MM-DDThh:mm:ss.mmmZ".
+    std::string out(24, '0');
+    auto put = [&](size_t at, int64_t value, int digits) {
+      for (int i = digits - 1; i >= 0; --i) {
+        out[at + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+        value /= 10;
+      }
+    };
+    put(0, y, 4);
+    out[4] = '-';
+    put(5, m, 2);
+    out[7] = '-';
+    put(8, d, 2);
+    out[10] = 'T';
+    put(11, ms_of_day / 3600000, 2);
+    out[13] = ':';
+    put(14, ms_of_day / 60000 % 60, 2);
+    out[16] = ':';
+    put(17, ms_of_day / 1000 % 60, 2);
+    out[19] = '.';
+    put(20, ms_of_day % 1000, 3);
+    out[23] = 'Z';
+    return out;
+  }
   char buffer[128];  // room for any value of the fields, so the format cannot truncate
   std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
                 static_cast<long long>(y), m, d, static_cast<long long>(ms_of_day / 3600000),
@@ -217,14 +253,56 @@ std::string scalar_text(element value) {
 
 enum class Norm { kText, kIdentifier, kTime, kGs1Voc, kBizStep, kDisposition, kBtt, kSdt, kComp };
 
+// An object's members, read once so that the many lookups by name of the
+// pre-hash (about 25 per event) compare string views instead of walking the
+// DOM tape each time. As simdjson's at_key, the first of a repeated key wins.
+class Members {
+ public:
+  explicit Members(simdjson::dom::object object) : object_(object) {
+    for (auto [key, value] : object) {
+      if (count_ == kCapacity) {
+        overflow_ = true;
+        return;
+      }
+      entries_[count_++] = Entry{key, value};
+    }
+  }
+
+  simdjson::simdjson_result<element> operator[](std::string_view name) const {
+    if (overflow_) return object_[name];
+    for (size_t i = 0; i < count_; ++i) {
+      const std::string_view key = entries_[i].key;
+      if (key.size() == name.size() && (key.empty() || (key[0] == name[0] && key == name))) {
+        return element(entries_[i].value);
+      }
+    }
+    return simdjson::NO_SUCH_FIELD;
+  }
+
+  simdjson::dom::object object() const { return object_; }
+
+ private:
+  static constexpr size_t kCapacity = 40;
+  struct Entry {
+    std::string_view key;
+    element value;
+  };
+  simdjson::dom::object object_;
+  std::array<Entry, kCapacity> entries_;
+  size_t count_ = 0;
+  bool overflow_ = false;
+};
+
 class PrehashWriter {
  public:
-  explicit PrehashWriter(const DocumentContext& context) : context_(context) {}
+  PrehashWriter(const DocumentContext& context, const dom_walk::IdentifierForms* forms)
+      : context_(context), forms_(forms) {}
 
   Result<std::string> event(element event) {
-    simdjson::dom::object fields;
-    if (event.get(fields) != simdjson::SUCCESS)
+    simdjson::dom::object event_object;
+    if (event.get(event_object) != simdjson::SUCCESS)
       return invalid_argument("an event is not a JSON object");
+    const Members fields(event_object);
     std::string_view type;
     if (fields["type"].get(type) != simdjson::SUCCESS) {
       return invalid_argument("an event has no \"type\"");
@@ -270,45 +348,66 @@ class PrehashWriter {
     CUSTOS_RETURN_IF_ERROR(sensor_elements(out, fields));
     if (element ilmd; fields["ilmd"].get(ilmd) == simdjson::SUCCESS) {
       simdjson::dom::object i;
-      if (ilmd.get(i) == simdjson::SUCCESS) out += "ilmd" + extensions(i, {});
+      if (ilmd.get(i) == simdjson::SUCCESS) {
+        out += "ilmd";
+        out += extensions(i, std::span<const std::string_view>());
+      }
     }
-    out += extensions(fields, kEventFields);
+    out += extensions(event_object, kEventFields);
     return out;
   }
 
  private:
-  static inline const std::set<std::string_view> kEventFields = {"type",
-                                                                 "eventID",
-                                                                 "recordTime",
-                                                                 "eventTime",
-                                                                 "eventTimeZoneOffset",
-                                                                 "certificationInfo",
-                                                                 "errorDeclaration",
-                                                                 "parentID",
-                                                                 "epcList",
-                                                                 "inputEPCList",
-                                                                 "childEPCs",
-                                                                 "quantityList",
-                                                                 "childQuantityList",
-                                                                 "inputQuantityList",
-                                                                 "outputEPCList",
-                                                                 "outputQuantityList",
-                                                                 "action",
-                                                                 "transformationID",
-                                                                 "bizStep",
-                                                                 "disposition",
-                                                                 "persistentDisposition",
-                                                                 "readPoint",
-                                                                 "bizLocation",
-                                                                 "bizTransactionList",
-                                                                 "sourceList",
-                                                                 "destinationList",
-                                                                 "sensorElementList",
-                                                                 "ilmd",
-                                                                 "@context",
-                                                                 "@id",
-                                                                 "@type",
-                                                                 "id"};
+  static constexpr std::string_view kEventFields[] = {"type",
+                                                      "eventID",
+                                                      "recordTime",
+                                                      "eventTime",
+                                                      "eventTimeZoneOffset",
+                                                      "certificationInfo",
+                                                      "errorDeclaration",
+                                                      "parentID",
+                                                      "epcList",
+                                                      "inputEPCList",
+                                                      "childEPCs",
+                                                      "quantityList",
+                                                      "childQuantityList",
+                                                      "inputQuantityList",
+                                                      "outputEPCList",
+                                                      "outputQuantityList",
+                                                      "action",
+                                                      "transformationID",
+                                                      "bizStep",
+                                                      "disposition",
+                                                      "persistentDisposition",
+                                                      "readPoint",
+                                                      "bizLocation",
+                                                      "bizTransactionList",
+                                                      "sourceList",
+                                                      "destinationList",
+                                                      "sensorElementList",
+                                                      "ilmd",
+                                                      "@context",
+                                                      "@id",
+                                                      "@type",
+                                                      "id"};
+
+  // Appends the normalised value to `out` (left partly written on error,
+  // which fails the whole event).
+  Status append_normalised(std::string& out, element value, Norm norm) const {
+    if (norm == Norm::kText && value.is_string()) {
+      out += std::string_view(value);
+      return Status::ok();
+    }
+    if (norm == Norm::kIdentifier && forms_ != nullptr && value.is_string()) {
+      if (const std::string* form = forms_->find(std::string_view(value).data())) {
+        out += *form;
+        return Status::ok();
+      }
+    }
+    CUSTOS_ASSIGN_OR_RETURN(std::string text, normalise(value, norm));
+    out += text;
+    return Status::ok();
+  }
 
   Result<std::string> normalise(element value, Norm norm) const {
     std::string text = scalar_text(value);
@@ -335,24 +434,22 @@ class PrehashWriter {
     return text;
   }
 
-  Status scalar(std::string& out, simdjson::dom::object object, std::string_view name, Norm norm) {
+  Status scalar(std::string& out, const Members& object, std::string_view name, Norm norm) {
     element value;
     if (object[name].get(value) != simdjson::SUCCESS || value.is_null()) return Status::ok();
     if (value.is_array()) return sorted_values(out, value, name, norm);
-    CUSTOS_ASSIGN_OR_RETURN(std::string text, normalise(value, norm));
     out += name;
     out += '=';
-    out += text;
-    return Status::ok();
+    return append_normalised(out, value, norm);
   }
 
   // name=value for every member of `values` (an array or a single value), sorted.
   Status sorted_values(std::string& out, element values, std::string_view name, Norm norm) {
     std::vector<std::string> parts;
     auto add = [&](element value) -> Status {
-      CUSTOS_ASSIGN_OR_RETURN(std::string text, normalise(value, norm));
-      parts.push_back(std::string(name) + "=" + text);
-      return Status::ok();
+      std::string& part = parts.emplace_back(name);
+      part += '=';
+      return append_normalised(part, value, norm);
     };
     if (simdjson::dom::array array; values.get(array) == simdjson::SUCCESS) {
       for (element value : array) CUSTOS_RETURN_IF_ERROR(add(value));
@@ -364,14 +461,14 @@ class PrehashWriter {
     return Status::ok();
   }
 
-  Status epc_list(std::string& out, simdjson::dom::object object, std::string_view name) {
+  Status epc_list(std::string& out, const Members& object, std::string_view name) {
     element list;
     if (object[name].get(list) != simdjson::SUCCESS) return Status::ok();
     out += name;
     return sorted_values(out, list, "epc", Norm::kIdentifier);
   }
 
-  Status quantity_list(std::string& out, simdjson::dom::object object, std::string_view name) {
+  Status quantity_list(std::string& out, const Members& object, std::string_view name) {
     simdjson::dom::array list;
     if (object[name].get(list) != simdjson::SUCCESS) return Status::ok();
     std::vector<std::string> parts;
@@ -379,11 +476,13 @@ class PrehashWriter {
       simdjson::dom::object q;
       if (member.get(q) != simdjson::SUCCESS)
         return invalid_argument(std::string(name) + " member is not an object");
+      static constexpr std::string_view kKnown[] = {"epcClass", "quantity", "uom"};
+      const Members members(q);
       std::string part = "quantityElement";
-      CUSTOS_RETURN_IF_ERROR(scalar(part, q, "epcClass", Norm::kIdentifier));
-      CUSTOS_RETURN_IF_ERROR(scalar(part, q, "quantity", Norm::kText));
-      CUSTOS_RETURN_IF_ERROR(scalar(part, q, "uom", Norm::kText));
-      part += extensions(q, {"epcClass", "quantity", "uom"});
+      CUSTOS_RETURN_IF_ERROR(scalar(part, members, "epcClass", Norm::kIdentifier));
+      CUSTOS_RETURN_IF_ERROR(scalar(part, members, "quantity", Norm::kText));
+      CUSTOS_RETURN_IF_ERROR(scalar(part, members, "uom", Norm::kText));
+      part += extensions(q, kKnown);
       parts.push_back(std::move(part));
     }
     std::sort(parts.begin(), parts.end());
@@ -392,16 +491,17 @@ class PrehashWriter {
     return Status::ok();
   }
 
-  Status location(std::string& out, simdjson::dom::object object, std::string_view name) {
+  Status location(std::string& out, const Members& object, std::string_view name) {
     simdjson::dom::object place;
     if (object[name].get(place) != simdjson::SUCCESS) return Status::ok();
     out += name;
-    CUSTOS_RETURN_IF_ERROR(scalar(out, place, "id", Norm::kIdentifier));
-    out += extensions(place, {"id"});
+    static constexpr std::string_view kKnown[] = {"id"};
+    CUSTOS_RETURN_IF_ERROR(scalar(out, Members(place), "id", Norm::kIdentifier));
+    out += extensions(place, kKnown);
     return Status::ok();
   }
 
-  Status typed_list(std::string& out, simdjson::dom::object object, std::string_view name,
+  Status typed_list(std::string& out, const Members& object, std::string_view name,
                     std::string_view member_name, Norm type_norm) {
     simdjson::dom::array list;
     if (object[name].get(list) != simdjson::SUCCESS) return Status::ok();
@@ -410,9 +510,10 @@ class PrehashWriter {
       simdjson::dom::object m;
       if (member.get(m) != simdjson::SUCCESS)
         return invalid_argument(std::string(name) + " member is not an object");
+      const Members members(m);
       std::string part;
-      CUSTOS_RETURN_IF_ERROR(scalar(part, m, "type", type_norm));
-      CUSTOS_RETURN_IF_ERROR(scalar(part, m, member_name, Norm::kIdentifier));
+      CUSTOS_RETURN_IF_ERROR(scalar(part, members, "type", type_norm));
+      CUSTOS_RETURN_IF_ERROR(scalar(part, members, member_name, Norm::kIdentifier));
       parts.push_back(std::move(part));
     }
     std::sort(parts.begin(), parts.end());
@@ -421,7 +522,7 @@ class PrehashWriter {
     return Status::ok();
   }
 
-  Status sensor_elements(std::string& out, simdjson::dom::object object) {
+  Status sensor_elements(std::string& out, const Members& object) {
     simdjson::dom::array list;
     if (object["sensorElementList"].get(list) != simdjson::SUCCESS) return Status::ok();
     static const std::pair<std::string_view, Norm> kMetadata[] = {
@@ -458,12 +559,14 @@ class PrehashWriter {
         {"uom", Norm::kText},
         {"coordinateReferenceSystem", Norm::kText}};
     auto attributes = [&](std::string& part, simdjson::dom::object o, auto& table) -> Status {
-      std::set<std::string_view> known;
+      const Members members(o);
       for (const auto& [name, norm] : table) {
-        known.insert(name);
-        CUSTOS_RETURN_IF_ERROR(scalar(part, o, name, norm));
+        CUSTOS_RETURN_IF_ERROR(scalar(part, members, name, norm));
       }
-      part += extensions(o, known);
+      part += extensions_if(o, [&](std::string_view key) {
+        return std::any_of(std::begin(table), std::end(table),
+                           [&](const auto& known) { return known.first == key; });
+      });
       return Status::ok();
     };
     std::vector<std::string> elements;
@@ -489,7 +592,8 @@ class PrehashWriter {
         std::sort(report_parts.begin(), report_parts.end());
         for (const std::string& r : report_parts) part += r;
       }
-      part += extensions(e, {"sensorMetadata", "sensorReport"});
+      static constexpr std::string_view kKnown[] = {"sensorMetadata", "sensorReport"};
+      part += extensions(e, kKnown);
       elements.push_back(std::move(part));
     }
     std::sort(elements.begin(), elements.end());
@@ -523,7 +627,8 @@ class PrehashWriter {
       return;
     }
     if (simdjson::dom::object object; value.get(object) == simdjson::SUCCESS) {
-      parts.push_back(std::string(name) + extensions(object, {}, /*nested=*/true));
+      parts.push_back(std::string(name) + extensions(object, std::span<const std::string_view>(),
+                                                     /*nested=*/true));
       return;
     }
     // CBV 2.0 hash rules 17 and 18 hold for every value, extensions included:
@@ -533,11 +638,23 @@ class PrehashWriter {
 
   // The user extensions among `object`'s members (those not `known`), sorted;
   // `nested`: `object` is itself a user extension element.
-  std::string extensions(simdjson::dom::object object, const std::set<std::string_view>& known,
+  std::string extensions(simdjson::dom::object object, std::span<const std::string_view> known,
                          bool nested = false) const {
+    return extensions_if(
+        object,
+        [&](std::string_view key) {
+          return std::find(known.begin(), known.end(), key) != known.end();
+        },
+        nested);
+  }
+
+  // The same with `is_known(key)` saying which members are not extensions.
+  template <typename IsKnown>
+  std::string extensions_if(simdjson::dom::object object, IsKnown&& is_known,
+                            bool nested = false) const {
     std::vector<std::string> parts;
     for (auto [key, value] : object) {
-      if (known.contains(key)) continue;
+      if (is_known(key)) continue;
       std::string name = extension_name(key, nested);
       if (name.empty()) continue;
       extension_parts(name, value, parts);
@@ -549,6 +666,7 @@ class PrehashWriter {
   }
 
   const DocumentContext& context_;
+  const dom_walk::IdentifierForms* forms_;
 };
 
 void read_context(element document, DocumentContext& context) {
@@ -592,14 +710,10 @@ std::string event_hash_from_prehash(std::string_view prehash) {
   return "ni:///sha-256;" + sha256(prehash).hex() + "?ver=CBV2.0";
 }
 
-Result<std::vector<std::string>> document_event_prehashes(std::string_view epcis_document_json) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(epcis_document_json);
-  element document;
-  if (auto error = parser.parse(padded).get(document); error != simdjson::SUCCESS) {
-    return invalid_argument(std::string("invalid EPCIS document JSON: ") +
-                            simdjson::error_message(error));
-  }
+namespace dom_walk {
+
+Result<std::vector<std::string>> document_event_prehashes(element document,
+                                                          const IdentifierForms* forms) {
   DocumentContext context;
   read_context(document, context);
   read_ignore_fields(document, context);
@@ -616,8 +730,9 @@ Result<std::vector<std::string>> document_event_prehashes(std::string_view epcis
       body.at_pointer("/queryResults/resultsBody/eventList").get(events) != simdjson::SUCCESS) {
     return invalid_argument("EPCIS document has no eventList");
   }
-  PrehashWriter writer(context);
+  PrehashWriter writer(context, forms);
   std::vector<std::string> prehashes;
+  prehashes.reserve(events.size());
   size_t index = 0;
   for (element event : events) {
     Result<std::string> prehash = writer.event(event);
@@ -628,6 +743,25 @@ Result<std::vector<std::string>> document_event_prehashes(std::string_view epcis
     ++index;
   }
   return prehashes;
+}
+
+Result<std::string> event_prehash(element event, const IdentifierForms* forms) {
+  DocumentContext context;
+  read_context(event, context);
+  return PrehashWriter(context, forms).event(event);
+}
+
+}  // namespace dom_walk
+
+Result<std::vector<std::string>> document_event_prehashes(std::string_view epcis_document_json) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(epcis_document_json);
+  element document;
+  if (auto error = parser.parse(padded).get(document); error != simdjson::SUCCESS) {
+    return invalid_argument(std::string("invalid EPCIS document JSON: ") +
+                            simdjson::error_message(error));
+  }
+  return dom_walk::document_event_prehashes(document);
 }
 
 Result<std::vector<std::string>> document_event_hashes(std::string_view epcis_document_json) {
@@ -646,9 +780,7 @@ Result<std::string> event_prehash(std::string_view event_json) {
   if (auto error = parser.parse(padded).get(event); error != simdjson::SUCCESS) {
     return invalid_argument(std::string("invalid event JSON: ") + simdjson::error_message(error));
   }
-  DocumentContext context;
-  read_context(event, context);
-  return PrehashWriter(context).event(event);
+  return dom_walk::event_prehash(event);
 }
 
 Result<std::string> event_hash(std::string_view event_json) {

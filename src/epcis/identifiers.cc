@@ -126,8 +126,7 @@ Status check_cset82(std::string_view value, std::string_view what, size_t max_le
 // Escaping of set-82 values for the Digital Link canonical form: everything
 // but RFC 3986 unreserved characters (without '~', not in set 82) as %XX, and
 // for the event hash vectors "'" left bare.
-std::string dl_encode(std::string_view value, DigitalLinkEscaping escaping) {
-  std::string out;
+void append_dl_encoded(std::string& out, std::string_view value, DigitalLinkEscaping escaping) {
   for (char c : value) {
     if (is_unreserved(c) || (c == '\'' && escaping == DigitalLinkEscaping::kEventHash)) {
       out += c;
@@ -138,7 +137,6 @@ std::string dl_encode(std::string_view value, DigitalLinkEscaping escaping) {
       out += "0123456789ABCDEF"[byte & 15];
     }
   }
-  return out;
 }
 
 // TDS 2.x, table A-1: set-82 characters that must be escaped in an EPC URN,
@@ -186,44 +184,84 @@ Status check_fixed_digits(std::string_view value, std::string_view what, size_t 
 }
 
 std::string canonical_form(const Gs1Key& parsed, DigitalLinkEscaping escaping) {
-  std::string out(kCanonicalBase);
+  // One buffer, appended to: this runs for every identifier of every event.
+  std::string out;
+  out.reserve(kCanonicalBase.size() + 16 + parsed.key.size() + 3 * parsed.qualifier.size());
+  out += kCanonicalBase;
+  auto ai = [&](std::string_view number, std::string_view value) {
+    out += '/';
+    out += number;
+    out += '/';
+    out += value;
+  };
+  auto encoded = [&](std::string_view value) { append_dl_encoded(out, value, escaping); };
   switch (parsed.kind) {
     case IdentifierKind::kSgtin:
-      return out + "/01/" + parsed.key + "/21/" + dl_encode(parsed.qualifier, escaping);
+      ai("01", parsed.key);
+      ai("21", "");
+      encoded(parsed.qualifier);
+      return out;
     case IdentifierKind::kLgtin:
-      return out + "/01/" + parsed.key + "/10/" + dl_encode(parsed.qualifier, escaping);
+      ai("01", parsed.key);
+      ai("10", "");
+      encoded(parsed.qualifier);
+      return out;
     case IdentifierKind::kGtin:
-      return out + "/01/" + parsed.key;
+      ai("01", parsed.key);
+      return out;
     case IdentifierKind::kSscc:
-      return out + "/00/" + parsed.key;
+      ai("00", parsed.key);
+      return out;
     case IdentifierKind::kSgln:
-      out += "/414/" + parsed.key;
+      ai("414", parsed.key);
       if (!parsed.qualifier.empty() && parsed.qualifier != "0") {
-        out += "/254/" + dl_encode(parsed.qualifier, escaping);
+        ai("254", "");
+        encoded(parsed.qualifier);
       }
       return out;
     case IdentifierKind::kPgln:
-      return out + "/417/" + parsed.key;
+      ai("417", parsed.key);
+      return out;
     case IdentifierKind::kGrai:
-      return out + "/8003/" + parsed.key + dl_encode(parsed.qualifier, escaping);
+      ai("8003", parsed.key);
+      encoded(parsed.qualifier);
+      return out;
     case IdentifierKind::kGiai:
-      return out + "/8004/" + dl_encode(parsed.key, escaping);
+      ai("8004", "");
+      encoded(parsed.key);
+      return out;
     case IdentifierKind::kGsrn:
-      return out + "/8018/" + parsed.key;
+      ai("8018", parsed.key);
+      return out;
     case IdentifierKind::kGdti:
-      return out + "/253/" + parsed.key + dl_encode(parsed.qualifier, escaping);
+      ai("253", parsed.key);
+      encoded(parsed.qualifier);
+      return out;
     case IdentifierKind::kGsrnp:
-      return out + "/8017/" + parsed.key;
+      ai("8017", parsed.key);
+      return out;
     case IdentifierKind::kCpi:
-      return out + "/8010/" + dl_encode(parsed.key, escaping) + "/8011/" + parsed.qualifier;
+      ai("8010", "");
+      encoded(parsed.key);
+      ai("8011", parsed.qualifier);
+      return out;
     case IdentifierKind::kGinc:
-      return out + "/401/" + dl_encode(parsed.key, escaping);
+      ai("401", "");
+      encoded(parsed.key);
+      return out;
     case IdentifierKind::kGsin:
-      return out + "/402/" + parsed.key;
+      ai("402", parsed.key);
+      return out;
     case IdentifierKind::kItip:
-      return out + "/8006/" + parsed.key + "/21/" + dl_encode(parsed.qualifier, escaping);
+      ai("8006", parsed.key);
+      ai("21", "");
+      encoded(parsed.qualifier);
+      return out;
     case IdentifierKind::kUpui:
-      return out + "/01/" + parsed.key + "/235/" + dl_encode(parsed.qualifier, escaping);
+      ai("01", parsed.key);
+      ai("235", "");
+      encoded(parsed.qualifier);
+      return out;
     case IdentifierKind::kOpaque:
       break;
   }
@@ -234,15 +272,20 @@ std::string canonical_form(const Gs1Key& parsed, DigitalLinkEscaping escaping) {
 
 // Splits `body` at the first `count - 1` dots (the last field keeps its dots:
 // serials may contain them).
-std::optional<std::vector<std::string_view>> split_fields(std::string_view body, size_t count) {
-  std::vector<std::string_view> fields;
-  while (fields.size() + 1 < count) {
+// At most kMaxFields fields (no scheme has more), held without allocating.
+constexpr size_t kMaxFields = 5;
+using Fields = std::array<std::string_view, kMaxFields>;
+
+std::optional<Fields> split_fields(std::string_view body, size_t count) {
+  Fields fields;
+  size_t filled = 0;
+  while (filled + 1 < count) {
     size_t dot = body.find('.');
     if (dot == std::string_view::npos) return std::nullopt;
-    fields.push_back(body.substr(0, dot));
+    fields[filled++] = body.substr(0, dot);
     body.remove_prefix(dot + 1);
   }
-  fields.push_back(body);
+  fields[filled] = body;
   return fields;
 }
 

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "custos/epcis/identifiers.h"
+#include "dom_walk.h"
 #include "validate_values.h"
 
 namespace custos::epcis {
@@ -254,9 +255,15 @@ constexpr EventTypeRules kEventTypes[] = {
     {"AssociationEvent", EventType::kAssociation, kAggregationEventFields},
 };
 
+// Size and first character are compared before the rest (memcmp): this runs
+// for every member of every object.
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.empty() || (a[0] == b[0] && a == b));
+}
+
 const Field* find_field(std::span<const Field> fields, std::string_view name) {
   for (const Field& field : fields) {
-    if (field.name == name) return &field;
+    if (same_name(field.name, name)) return &field;
   }
   return nullptr;
 }
@@ -303,11 +310,15 @@ std::string in_quotes(std::string_view text) {
 
 class Validator {
  public:
-  explicit Validator(const ValidationLimits& limits) : limits_(limits) {}
+  Validator(const ValidationLimits& limits, dom_walk::IdentifierForms* forms)
+      : limits_(limits), forms_(forms) {}
 
   std::vector<ValidationProblem> take() { return std::move(problems_); }
 
-  void report(std::string message) { report_pointer(path_, std::move(message)); }
+  void report(std::string message) {
+    if (truncated_) return;
+    report_pointer(pointer(), std::move(message));
+  }
 
   void document(element root) {
     duplicate_keys(root);
@@ -347,30 +358,48 @@ class Validator {
   }
 
  private:
+  // One reference token of the pointer of the value being checked. Keys are
+  // views of the DOM's strings (or literals), which outlive the walk; the
+  // pointer text is only built when a problem is reported.
+  struct PathToken {
+    std::string_view key;
+    size_t index;
+    bool is_index;
+  };
+
   // Appends a reference token to the pointer for the life of the scope.
   class [[nodiscard]] Scope {
    public:
-    Scope(std::string& path, size_t length) : path_(path), length_(length) {}
+    explicit Scope(std::vector<PathToken>& path) : path_(path) {}
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
-    ~Scope() { path_.resize(length_); }
+    ~Scope() { path_.pop_back(); }
 
    private:
-    std::string& path_;
-    size_t length_;
+    std::vector<PathToken>& path_;
   };
 
   Scope enter(std::string_view key) {
-    size_t length = path_.size();
-    path_ += '/';
-    path_ += json_pointer_token(key);
-    return Scope(path_, length);
+    path_.push_back(PathToken{key, 0, false});
+    return Scope(path_);
   }
   Scope enter(size_t index) {
-    size_t length = path_.size();
-    path_ += '/';
-    path_ += std::to_string(index);
-    return Scope(path_, length);
+    path_.push_back(PathToken{{}, index, true});
+    return Scope(path_);
+  }
+
+  // The RFC 6901 pointer of the value being checked.
+  std::string pointer() const {
+    std::string out;
+    for (const PathToken& token : path_) {
+      out += '/';
+      if (token.is_index) {
+        out += std::to_string(token.index);
+      } else {
+        out += json_pointer_token(token.key);
+      }
+    }
+    return out;
   }
 
   void report_pointer(std::string pointer, std::string message) {
@@ -388,26 +417,54 @@ class Validator {
   // wins, so a custody record must not depend on it.
   void duplicate_keys(element value) {
     if (object fields; value.get(fields) == simdjson::SUCCESS) {
-      std::vector<std::string_view> sorted;
-      for (auto field : fields) sorted.push_back(field.key);
-      std::sort(sorted.begin(), sorted.end());
-      if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
-        for (size_t i = 1; i < sorted.size(); ++i) {
-          if (sorted[i] == sorted[i - 1] && (i < 2 || sorted[i - 2] != sorted[i])) {
-            auto scope = enter(sorted[i]);
-            report("duplicate key " + in_quotes(sorted[i]) + ": an object must not repeat a key");
-          }
-        }
-      }
+      if (has_duplicate_key(fields)) report_duplicate_keys(fields);
       for (auto field : fields) {
+        if (!is_container(field.value)) continue;
         auto scope = enter(field.key);
         duplicate_keys(field.value);
       }
     } else if (array items; value.get(items) == simdjson::SUCCESS) {
       size_t index = 0;
       for (element item : items) {
-        auto scope = enter(index++);
-        duplicate_keys(item);
+        if (is_container(item)) {
+          auto scope = enter(index);
+          duplicate_keys(item);
+        }
+        ++index;
+      }
+    }
+  }
+
+  static bool is_container(element value) {
+    return value.type() == element_type::OBJECT || value.type() == element_type::ARRAY;
+  }
+
+  // Whether some key of `fields` is repeated; pairwise for the small objects
+  // EPCIS is made of, so the common case allocates nothing.
+  bool has_duplicate_key(object fields) {
+    keys_.clear();
+    for (auto field : fields) keys_.push_back(field.key);
+    if (keys_.size() <= 32) {
+      for (size_t i = 1; i < keys_.size(); ++i) {
+        for (size_t j = 0; j < i; ++j) {
+          if (keys_[i] == keys_[j]) return true;
+        }
+      }
+      return false;
+    }
+    std::sort(keys_.begin(), keys_.end());
+    return std::adjacent_find(keys_.begin(), keys_.end()) != keys_.end();
+  }
+
+  // One problem per repeated key, in key order.
+  void report_duplicate_keys(object fields) {
+    std::vector<std::string_view> sorted;
+    for (auto field : fields) sorted.push_back(field.key);
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 1; i < sorted.size(); ++i) {
+      if (sorted[i] == sorted[i - 1] && (i < 2 || sorted[i - 2] != sorted[i])) {
+        auto scope = enter(sorted[i]);
+        report("duplicate key " + in_quotes(sorted[i]) + ": an object must not repeat a key");
       }
     }
   }
@@ -494,33 +551,71 @@ class Validator {
     if (std::string problem = absolute_uri_problem(text); !problem.empty()) report(problem);
   }
 
-  // The identifier, or nullopt after reporting why there is none.
-  std::optional<Identifier> identifier(element value) {
+  // The identifier's canonical form (see identifiers.h), or nullopt after
+  // reporting why there is none.
+  std::optional<std::string> identifier(element value) {
     std::string_view text;
     if (!string_of(value, text)) return std::nullopt;
     if (std::string problem = absolute_uri_problem(text); !problem.empty()) {
       report(problem);
       return std::nullopt;
     }
-    auto parsed = parse_identifier(text);
-    if (!parsed.is_ok()) {
-      report("not a valid identifier: " + parsed.status().message());
-      return std::nullopt;
+    // An EPC URN's canonical form is its Digital Link; parse_identifier
+    // (below) gives the same with a copy of the text, and the reason when
+    // there is none (another scheme or URI is opaque, or not an identifier).
+    std::string canonical;
+    bool is_epc_urn = false;
+    if (auto link = epc_urn_to_digital_link(text); link.is_ok()) {
+      canonical = std::move(link).value();
+      is_epc_urn = true;
+    } else {
+      auto parsed = parse_identifier(text);
+      if (!parsed.is_ok()) {
+        report("not a valid identifier: " + parsed.status().message());
+        return std::nullopt;
+      }
+      canonical = std::move(parsed->canonical);
     }
-    return std::move(parsed).value();
+    if (forms_ != nullptr && is_epc_urn && text.starts_with("urn:epc:")) {
+      forms_->add(text.data(), canonical);
+    }
+    return canonical;
   }
 
   void identifier_list(element value, bool unique) {
-    std::unordered_map<std::string, size_t> first_index;
+    // Canonical forms seen, with their item index: searched in turn while
+    // the list is short (no hashing, no node per item), indexed when long.
+    // `seen` is reserved for every item, so the index's views stay valid.
+    constexpr size_t kLinearSearch = 16;
+    std::vector<std::pair<std::string, size_t>> seen;
+    std::unordered_map<std::string_view, size_t> first_index;
+    if (array items; unique && value.get(items) == simdjson::SUCCESS) seen.reserve(items.size());
     size_t index = 0;
     each(value, [&](element item) {
       size_t at = index++;
       auto id = identifier(item);
       if (!id || !unique) return;
-      auto [it, inserted] = first_index.emplace(id->canonical, at);
-      if (!inserted) {
-        report("names the same object as item " + std::to_string(it->second) +
+      const size_t* first = nullptr;
+      if (first_index.empty()) {
+        for (const auto& [canonical, item_index] : seen) {
+          if (canonical == *id) {
+            first = &item_index;
+            break;
+          }
+        }
+      } else if (auto it = first_index.find(*id); it != first_index.end()) {
+        first = &it->second;
+      }
+      if (first != nullptr) {
+        report("names the same object as item " + std::to_string(*first) +
                "; a list of EPCs must not repeat one");
+        return;
+      }
+      seen.emplace_back(std::move(*id), at);
+      if (!first_index.empty()) {
+        first_index.emplace(seen.back().first, at);
+      } else if (seen.size() == kLinearSearch) {
+        for (const auto& [canonical, item_index] : seen) first_index.emplace(canonical, item_index);
       }
     });
   }
@@ -847,8 +942,11 @@ class Validator {
              std::to_string(limits_.max_events));
       return;
     }
+    event_lists_.push_back(pointer());
+    event_ids_.reserve(event_ids_.size() + events.size());
     size_t index = 0;
     for (element item : events) {
+      event_index_ = index;
       auto scope = enter(index++);
       event(item, false);
     }
@@ -895,10 +993,13 @@ class Validator {
   void check_event_id(object members) {
     std::string_view id;
     if (members["eventID"].get(id) != simdjson::SUCCESS) return;
-    auto [it, inserted] = event_ids_.emplace(std::string(id), path_);
+    auto [it, inserted] = event_ids_.emplace(id, EventAt{event_lists_.size() - 1, event_index_});
     if (!inserted) {
       auto scope = enter("eventID");
-      report("the same eventID as the event at " + it->second + "; an eventID must name one event");
+      std::string first = event_lists_[it->second.list];
+      first += '/';
+      first += std::to_string(it->second.index);
+      report("the same eventID as the event at " + first + "; an eventID must name one event");
     }
   }
 
@@ -912,7 +1013,6 @@ class Validator {
     std::string_view action;
     bool has_action = members["action"].get(action) == simdjson::SUCCESS;
     auto has = [&](std::string_view name) { return members[name].error() == simdjson::SUCCESS; };
-    std::string name(rules.name);
     switch (rules.type) {
       case EventType::kObject:
         require(members, {"action"});
@@ -941,7 +1041,7 @@ class Validator {
         }
         if (has_action && action != "DELETE" && !non_empty_array(members, "childEPCs") &&
             !non_empty_array(members, "childQuantityList")) {
-          report(name + " with action " + in_quotes(action) +
+          report(std::string(rules.name) + " with action " + in_quotes(action) +
                  " needs a non-empty childEPCs or childQuantityList (only DELETE may omit both)");
         }
         return;
@@ -977,16 +1077,27 @@ class Validator {
   }
 
   const ValidationLimits& limits_;
+  dom_walk::IdentifierForms* forms_;
   std::vector<ValidationProblem> problems_;
-  std::string path_;
+  std::vector<PathToken> path_;
   bool truncated_ = false;
-  std::unordered_map<std::string, std::string> event_ids_;  // eventID -> pointer of its event
+  std::vector<std::string_view> keys_;  // has_duplicate_key's buffer
+  // Where an event is: the pointer of its eventList and its index there.
+  struct EventAt {
+    size_t list;
+    size_t index;
+  };
+  std::vector<std::string> event_lists_;  // pointers of the eventLists walked
+  size_t event_index_ = 0;
+  std::unordered_map<std::string_view, EventAt> event_ids_;  // eventID -> its first event
 };
 
-enum class Mode { kDocument, kEvent, kEither };
+}  // namespace
 
-std::vector<ValidationProblem> run(std::string_view json, const ValidationLimits& limits,
-                                   Mode mode) {
+namespace dom_walk {
+
+std::vector<ValidationProblem> parse(simdjson::dom::parser& parser, std::string_view json,
+                                     const ValidationLimits& limits, element& root) {
   auto one = [](std::string message) {
     return std::vector<ValidationProblem>{{"", std::move(message)}};
   };
@@ -994,15 +1105,16 @@ std::vector<ValidationProblem> run(std::string_view json, const ValidationLimits
     return one("the text is " + std::to_string(json.size()) + " bytes; the limit is " +
                std::to_string(limits.max_bytes));
   }
-  simdjson::dom::parser parser;
   // simdjson counts the root as one level; max_depth counts nested containers.
-  if (parser.allocate(std::max<size_t>(json.size(), 64), limits.max_depth + 1) !=
-      simdjson::SUCCESS) {
-    return one("not enough memory to read the document");
+  // A reused parser keeps its buffers while they are large enough.
+  const size_t capacity = std::max<size_t>(json.size(), 64);
+  if (parser.capacity() < capacity || parser.max_depth() != limits.max_depth + 1) {
+    if (parser.allocate(std::max(capacity, parser.capacity()), limits.max_depth + 1) !=
+        simdjson::SUCCESS) {
+      return one("not enough memory to read the document");
+    }
   }
-  simdjson::padded_string padded(json);
-  element root;
-  simdjson::error_code error = parser.parse(padded).get(root);
+  simdjson::error_code error = parser.parse(json.data(), json.size(), true).get(root);
   if (error == simdjson::UTF8_ERROR) return one("the text is not valid UTF-8");
   if (error == simdjson::DEPTH_ERROR) {
     return one("arrays and objects are nested deeper than " + std::to_string(limits.max_depth) +
@@ -1017,15 +1129,55 @@ std::vector<ValidationProblem> run(std::string_view json, const ValidationLimits
   if (error != simdjson::SUCCESS) {
     return one(std::string("not valid JSON: ") + simdjson::error_message(error));
   }
-  Validator validator(limits);
-  if (mode == Mode::kEither) {
+  return {};
+}
+
+void IdentifierForms::add(const char* text, std::string_view canonical) {
+  // The two spellings differ only in "'", which the canonical form writes
+  // %27 and the event hash leaves bare (DigitalLinkEscaping). A bare '%' is
+  // always escaped, so "%27" in the canonical form can only stand for "'".
+  if (canonical.find("%27") == std::string_view::npos) {
+    forms_.emplace_back(text, std::string(canonical));
+    return;
+  }
+  std::string form;
+  form.reserve(canonical.size());
+  for (size_t i = 0; i < canonical.size(); ++i) {
+    if (canonical.compare(i, 3, "%27") == 0) {
+      form += '\'';
+      i += 2;
+    } else {
+      form += canonical[i];
+    }
+  }
+  forms_.emplace_back(text, std::move(form));
+}
+
+void IdentifierForms::seal() {
+  // The validator adds in document order, so this is usually sorted already.
+  std::sort(forms_.begin(), forms_.end(),
+            [](const auto& a, const auto& b) { return std::less<>()(a.first, b.first); });
+}
+
+const std::string* IdentifierForms::find(const char* text) const {
+  auto it = std::lower_bound(
+      forms_.begin(), forms_.end(), text,
+      [](const auto& entry, const char* key) { return std::less<>()(entry.first, key); });
+  if (it == forms_.end() || it->first != text) return nullptr;
+  return &it->second;
+}
+
+std::vector<ValidationProblem> validate(element root, const ValidationLimits& limits,
+                                        ValidationMode mode, IdentifierForms* forms) {
+  Validator validator(limits, forms);
+  if (mode == ValidationMode::kEither) {
     std::string_view type;
     bool has_type = root["type"].get(type) == simdjson::SUCCESS;
     bool is_document = (has_type && (type == "EPCISDocument" || type == "EPCISQueryDocument")) ||
                        root["epcisBody"].error() == simdjson::SUCCESS;
-    mode = is_document ? Mode::kDocument : Mode::kEvent;
+    mode = is_document ? ValidationMode::kDocument : ValidationMode::kEvent;
   }
-  if (mode == Mode::kDocument) {
+  if (mode == ValidationMode::kDocument) {
     validator.document(root);
   } else {
     validator.standalone_event(root);
@@ -1033,21 +1185,34 @@ std::vector<ValidationProblem> run(std::string_view json, const ValidationLimits
   return validator.take();
 }
 
+}  // namespace dom_walk
+
+namespace {
+
+std::vector<ValidationProblem> run(std::string_view json, const ValidationLimits& limits,
+                                   dom_walk::ValidationMode mode) {
+  simdjson::dom::parser parser;
+  element root;
+  std::vector<ValidationProblem> problems = dom_walk::parse(parser, json, limits, root);
+  if (!problems.empty()) return problems;
+  return dom_walk::validate(root, limits, mode);
+}
+
 }  // namespace
 
 std::vector<ValidationProblem> validate_document(std::string_view json,
                                                  const ValidationLimits& limits) {
-  return run(json, limits, Mode::kDocument);
+  return run(json, limits, dom_walk::ValidationMode::kDocument);
 }
 
 std::vector<ValidationProblem> validate_event(std::string_view json,
                                               const ValidationLimits& limits) {
-  return run(json, limits, Mode::kEvent);
+  return run(json, limits, dom_walk::ValidationMode::kEvent);
 }
 
 std::vector<ValidationProblem> validate_document_or_event(std::string_view json,
                                                           const ValidationLimits& limits) {
-  return run(json, limits, Mode::kEither);
+  return run(json, limits, dom_walk::ValidationMode::kEither);
 }
 
 std::string json_pointer_token(std::string_view key) {

@@ -19,6 +19,7 @@
 #include "custos/custody/named_queries.h"
 #include "custos/custody/page_token.h"
 #include "custos/custody/trace.h"
+#include "custos/epcis/capture.h"
 #include "custos/epcis/epc_pattern.h"
 #include "custos/epcis/event_hash.h"
 #include "custos/epcis/identifiers.h"
@@ -1346,28 +1347,29 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
         epcis::ValidationLimits limits;
         limits.max_bytes = state->options.max_document_bytes * 4;  // XML converts to more JSON
         limits.max_events = state->options.max_events + 1;
-        auto problems = epcis::validate_document(json, limits);
-        if (!problems.empty()) {
+        // Validation, decoding and the event hashes from one parse of the text.
+        epcis::DocumentCapture capture = epcis::read_capture_document(json, limits);
+        if (!capture.problems.empty()) {
           return respond(epcis_problem(400, "epcis-validation", "Validation failed",
                                        "the document is not valid EPCIS 2.0; nothing was captured",
-                                       to_problems(problems)));
+                                       to_problems(capture.problems)));
         }
-        thread_local epcis::JsonCodec codec;
-        epcis::DecodeError error;
-        auto document = codec.decode_document(json, &error);
-        if (!document.is_ok()) {
+        if (!capture.document_status.is_ok()) {
           return respond(epcis_problem(400, "epcis-validation", "Validation failed",
                                        "the document could not be decoded; nothing was captured",
-                                       {{error.pointer, error.detail}}));
+                                       {{capture.decode_error.pointer,
+                                         capture.decode_error.detail}}));
         }
-        auto hashes = epcis::document_event_hashes(json);
-        if (!hashes.is_ok() || hashes->size() != document->events.size()) {
+        if (!capture.hash_status.is_ok() ||
+            capture.event_hashes.size() != capture.document.events.size()) {
           return respond(epcis_problem(400, "epcis-validation", "Validation failed",
-                                       hashes.is_ok() ? "event hashes do not match the events"
-                                                      : hashes.status().message()));
+                                       capture.hash_status.is_ok()
+                                           ? "event hashes do not match the events"
+                                           : capture.hash_status.message()));
         }
-        capture_events(state, request, grant, std::move(document->events), *hashes,
-                       document->context_json, false, std::move(respond));
+        capture_events(state, request, grant, std::move(capture.document.events),
+                       capture.event_hashes, capture.document.context_json, false,
+                       std::move(respond));
       })));
 
   CUSTOS_RETURN_IF_ERROR(router.add(
@@ -1385,25 +1387,23 @@ Status add_epcis_routes(Router& router, ledger::Log& log, custody::EventIndex& i
           return respond(epcis_problem(413, "epcis-capture-limit", "Event too large",
                                        "the event is larger than this server captures"));
         }
-        auto problems = epcis::validate_event(request.body);
-        if (!problems.empty()) {
+        epcis::EventCapture capture = epcis::read_capture_event(request.body);
+        if (!capture.problems.empty()) {
           return respond(epcis_problem(400, "epcis-validation", "Validation failed",
                                        "the event is not valid EPCIS 2.0; nothing was captured",
-                                       to_problems(problems)));
+                                       to_problems(capture.problems)));
         }
-        epcis::DecodeError error;
-        auto event = epcis::decode_event(request.body, &error);
-        if (!event.is_ok()) {
+        if (!capture.event_status.is_ok()) {
           return respond(epcis_problem(400, "epcis-validation", "Validation failed",
                                        "the event could not be decoded",
-                                       {{error.pointer, error.detail}}));
+                                       {{capture.decode_error.pointer,
+                                         capture.decode_error.detail}}));
         }
-        auto hash = epcis::event_hash(request.body);
-        if (!hash.is_ok()) return respond(problem_from_status(hash.status()));
+        if (!capture.hash_status.is_ok()) return respond(problem_from_status(capture.hash_status));
         std::vector<epcis::Event> events;
-        events.push_back(std::move(event).value());
-        capture_events(state, request, grant, std::move(events), {*hash}, std::string(), true,
-                       std::move(respond));
+        events.push_back(std::move(capture.event));
+        capture_events(state, request, grant, std::move(events), {capture.event_hash},
+                       std::string(), true, std::move(respond));
       })));
 
   CUSTOS_RETURN_IF_ERROR(router.add(

@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "custos/epcis/identifiers.h"
+
 namespace custos::epcis {
 namespace {
 
@@ -367,6 +369,62 @@ TEST(ValidateTest, PointersEscapeTildeAndSlash) {
   auto problems = validate_document(document_with(event));
   ASSERT_EQ(problems.size(), 1u) << describe(problems);
   EXPECT_EQ(problems[0].pointer, "/epcisBody/eventList/0/a~1b~0c");
+}
+
+// Long lists are checked through an index, short ones item by item: both
+// name the first item an EPC repeats, whatever the spelling (URN or Digital
+// Link).
+TEST(ValidateTest, RepeatedEpcsInALongListNameTheirFirstItem) {
+  std::vector<std::string> epcs;
+  for (int i = 0; i < 40; ++i) {
+    epcs.push_back("urn:epc:id:sgtin:0614141.107346." + std::to_string(1000 + i));
+  }
+  epcs[10] = epcs[2];
+  epcs[20] = epcs[3];
+  epcs[30] = parse_identifier(epcs[25])->canonical;  // item 25 as a Digital Link
+  ASSERT_TRUE(epcs[30].starts_with("https://id.gs1.org/01/"));
+  epcs[35] = epcs[3];
+  std::string list;
+  for (const std::string& epc : epcs) {
+    if (!list.empty()) list += ",";
+    list += "\"" + epc + "\"";
+  }
+  std::string event = kObjectEvent;
+  event.replace(event.find(R"(["urn:epc:id:sgtin:0614141.107346.2017"])"),
+                std::string_view(R"(["urn:epc:id:sgtin:0614141.107346.2017"])").size(),
+                "[" + list + "]");
+  auto problems = validate_document(document_with(event));
+  ASSERT_EQ(problems.size(), 4u) << describe(problems);
+  const std::string at = "/epcisBody/eventList/0/epcList/";
+  EXPECT_EQ(problems[0].pointer, at + "10");
+  EXPECT_NE(problems[0].message.find("as item 2;"), std::string::npos);
+  EXPECT_EQ(problems[1].pointer, at + "20");
+  EXPECT_NE(problems[1].message.find("as item 3;"), std::string::npos);
+  EXPECT_EQ(problems[2].pointer, at + "30");
+  EXPECT_NE(problems[2].message.find("as item 25;"), std::string::npos);
+  EXPECT_EQ(problems[3].pointer, at + "35");
+  EXPECT_NE(problems[3].message.find("as item 3;"), std::string::npos);
+}
+
+// Objects with many members are checked for repeated keys by sorting; the
+// problems come in key order, once per repeated key.
+TEST(ValidateTest, RepeatedKeysInALargeObjectAreEachReportedOnce) {
+  std::string extension = R"({)";
+  for (int i = 0; i < 40; ++i) {
+    if (i > 0) extension += ",";
+    extension += "\"k" + std::to_string(i % 37) + "\": " + std::to_string(i);
+  }
+  extension += "}";
+  std::string event = kObjectEvent;
+  event.insert(event.size() - 1, R"(, "example:big": )" + extension);
+  auto problems = validate_document(document_with(event));
+  // k0, k1 and k2 appear twice; "example:" is a prefix the test context
+  // does not declare, which is no problem for the validator (any URI).
+  ASSERT_EQ(problems.size(), 3u) << describe(problems);
+  EXPECT_EQ(problems[0].pointer, "/epcisBody/eventList/0/example:big/k0");
+  EXPECT_EQ(problems[1].pointer, "/epcisBody/eventList/0/example:big/k1");
+  EXPECT_EQ(problems[2].pointer, "/epcisBody/eventList/0/example:big/k2");
+  EXPECT_NE(problems[0].message.find("duplicate key 'k0'"), std::string::npos);
 }
 
 TEST(ValidateTest, TimeZoneOffsetsAtTheEdgesOfTheRange) {
