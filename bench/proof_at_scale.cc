@@ -12,6 +12,8 @@
 //   inclusion_recent    inclusion_proof(one of the last 64 indexes, tree_size), as a receipt
 //   inclusion_any_size  inclusion_proof(random index, random size > index)
 //   consistency         consistency_proof(random size1, random size2 >= size1)
+//   receipts            inclusion_proofs(the last --receipt-entries indexes, tree_size),
+//                       what a capture's 202 answer computes (one call per query)
 // each over --queries calls, and verifies the first --verify proofs of each
 // kind against roots computed from the tiles (RFC 9162 verification).
 // Latencies are wall time per call, in microseconds. Progress on stderr.
@@ -60,6 +62,7 @@ struct ScaleOptions {
   uint64_t in_flight = 65536;
   uint64_t queries = 100'000;
   uint64_t verify = 1000;
+  uint64_t receipt_entries = 100;
   uint64_t seed = 1;
   uint64_t block_cache_mb = 64;
   bool json = false;
@@ -374,6 +377,18 @@ int run(const ScaleOptions& options) {
     CUSTOS_ASSIGN_OR_RETURN(auto proof, ledger_log.consistency_proof(size1s[i], size2s[i]));
     return proof.size();
   });
+  // A capture's receipts: the proofs of its whole batch, the last entries, in one call.
+  std::vector<uint64_t> receipt_indexes;
+  for (uint64_t index = tree_size - std::min(options.receipt_entries, tree_size); index < tree_size;
+       ++index) {
+    receipt_indexes.push_back(index);
+  }
+  QueryResult receipts = time_queries(options.queries, [&](uint64_t) -> Result<size_t> {
+    CUSTOS_ASSIGN_OR_RETURN(auto proofs, ledger_log.inclusion_proofs(receipt_indexes, tree_size));
+    size_t hashes = 0;
+    for (const auto& proof : proofs) hashes += proof.size();
+    return hashes;
+  });
   std::string load_query_end = load_average();
 
   // Correctness of what was timed, outside the timed loops.
@@ -396,9 +411,21 @@ int run(const ScaleOptions& options) {
                   : internal_error("root or proof unavailable");
     ++(checked.is_ok() ? consistency.verified : consistency.verify_failures);
   }
+  auto receipt_proofs = ledger_log.inclusion_proofs(receipt_indexes, tree_size);
+  for (size_t k = 0; k < receipt_indexes.size() && full_root.is_ok(); ++k) {
+    Status checked = receipt_proofs.status();
+    if (checked.is_ok()) {
+      auto leaf = leaf_hash_of(ledger_log, receipt_indexes[k]);
+      checked = leaf.is_ok() ? ledger::verify_inclusion(receipt_indexes[k], tree_size, *leaf,
+                                                        (*receipt_proofs)[k], *full_root)
+                             : leaf.status();
+    }
+    ++(checked.is_ok() ? receipts.verified : receipts.verify_failures);
+  }
   uint64_t problems = latest.failures + recent.failures + recent.verify_failures +
                       any_size.failures + consistency.failures + latest.verify_failures +
-                      any_size.verify_failures + consistency.verify_failures;
+                      any_size.verify_failures + consistency.verify_failures +
+                      receipts.failures + receipts.verify_failures;
   bool all_ok = full_root.is_ok() && problems == 0;
   auto per = [](double total, uint64_t count) {
     return count > 0 ? total / static_cast<double>(count) : 0.0;
@@ -429,6 +456,7 @@ int run(const ScaleOptions& options) {
   write_query_json(json, "inclusion_recent", recent);
   write_query_json(json, "inclusion_any_size", any_size);
   write_query_json(json, "consistency", consistency);
+  write_query_json(json, "receipts", receipts);
   json.key("loadavg_queries_start").string(load_query_start)
       .key("loadavg_queries_end").string(load_query_end)
       .key("vmrss_kib").number(proc_status_kib(self_pid(), "VmRSS"))
@@ -443,7 +471,9 @@ int run(const ScaleOptions& options) {
     std::cout << "tree " << tree_size << ": inclusion p50 " << latest.latency.p50_us << " us p99 "
               << latest.latency.p99_us << " us max " << latest.latency.max_us
               << " us; consistency p50 " << consistency.latency.p50_us << " us p99 "
-              << consistency.latency.p99_us << " us\n";
+              << consistency.latency.p99_us << " us; receipts of " << receipt_indexes.size()
+              << " entries p50 " << receipts.latency.p50_us << " us, CPU " << receipts.mean_cpu_us
+              << " us per call\n";
   }
   (*log)->close();
   return all_ok ? 0 : 1;
@@ -465,6 +495,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--queries", options.queries, "Timed proofs of each kind")->capture_default_str();
   app.add_option("--verify", options.verify, "Proofs of each kind checked against roots")
+      ->capture_default_str();
+  app.add_option("--receipt-entries", options.receipt_entries,
+                 "Entries per receipts call (the last ones)")
       ->capture_default_str();
   app.add_option("--seed", options.seed, "Seed for the random queries")->capture_default_str();
   app.add_option("--block-cache-mb", options.block_cache_mb,

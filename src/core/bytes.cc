@@ -50,29 +50,30 @@ Result<Bytes> hex_decode(std::string_view hex) {
 
 std::string base64_encode(ByteView bytes) {
   std::string text;
-  text.reserve((bytes.size() + 2) / 3 * 4);
+  append_base64(text, bytes);
+  return text;
+}
+
+void append_base64(std::string& text, ByteView bytes) {
+  size_t at = text.size();
+  text.resize(at + (bytes.size() + 2) / 3 * 4);
+  char* out = text.data() + at;
   size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     uint32_t v = uint32_t(bytes[i]) << 16 | uint32_t(bytes[i + 1]) << 8 | bytes[i + 2];
-    text += kBase64Alphabet[v >> 18 & 63];
-    text += kBase64Alphabet[v >> 12 & 63];
-    text += kBase64Alphabet[v >> 6 & 63];
-    text += kBase64Alphabet[v & 63];
+    *out++ = kBase64Alphabet[v >> 18 & 63];
+    *out++ = kBase64Alphabet[v >> 12 & 63];
+    *out++ = kBase64Alphabet[v >> 6 & 63];
+    *out++ = kBase64Alphabet[v & 63];
   }
   size_t rest = bytes.size() - i;
-  if (rest == 1) {
-    uint32_t v = uint32_t(bytes[i]) << 16;
-    text += kBase64Alphabet[v >> 18 & 63];
-    text += kBase64Alphabet[v >> 12 & 63];
-    text += "==";
-  } else if (rest == 2) {
-    uint32_t v = uint32_t(bytes[i]) << 16 | uint32_t(bytes[i + 1]) << 8;
-    text += kBase64Alphabet[v >> 18 & 63];
-    text += kBase64Alphabet[v >> 12 & 63];
-    text += kBase64Alphabet[v >> 6 & 63];
-    text += '=';
-  }
-  return text;
+  if (rest == 0) return;
+  uint32_t v = uint32_t(bytes[i]) << 16;
+  if (rest == 2) v |= uint32_t(bytes[i + 1]) << 8;
+  *out++ = kBase64Alphabet[v >> 18 & 63];
+  *out++ = kBase64Alphabet[v >> 12 & 63];
+  *out++ = rest == 2 ? kBase64Alphabet[v >> 6 & 63] : '=';
+  *out = '=';
 }
 
 Result<Bytes> base64_decode(std::string_view text) {

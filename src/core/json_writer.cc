@@ -1,5 +1,6 @@
 #include "custos/core/json_writer.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -35,11 +36,28 @@ size_t utf8_sequence_length(std::string_view text, size_t i) {
   return length;
 }
 
+// Printable ASCII other than the quote and the backslash: written as it is.
+bool is_plain(char c) {
+  auto u = static_cast<uint8_t>(c);
+  return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
+}
+
+void append_decimal(std::string& out, auto value) {
+  char buffer[24];
+  auto written = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, written.ptr);
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
   for (size_t i = 0; i < text.size();) {
+    size_t plain_end = i;
+    while (plain_end < text.size() && is_plain(text[plain_end])) ++plain_end;
+    out.append(text, i, plain_end - i);  // runs of plain text in one copy
+    i = plain_end;
+    if (i == text.size()) break;
     char c = text[i];
     auto u = static_cast<uint8_t>(c);
     if (u >= 0x80) {
@@ -72,6 +90,12 @@ void append_json_string(std::string& out, std::string_view text) {
     }
     ++i;
   }
+  out += '"';
+}
+
+void append_json_base64_string(std::string& out, ByteView bytes) {
+  out += '"';
+  append_base64(out, bytes);
   out += '"';
 }
 
@@ -114,14 +138,19 @@ JsonWriter& JsonWriter::string(std::string_view value) {
   append_json_string(out_, value);
   return *this;
 }
+JsonWriter& JsonWriter::base64_string(ByteView bytes) {
+  separator();
+  append_json_base64_string(out_, bytes);
+  return *this;
+}
 JsonWriter& JsonWriter::number(int64_t value) {
   separator();
-  out_ += std::to_string(value);
+  append_decimal(out_, value);
   return *this;
 }
 JsonWriter& JsonWriter::number(uint64_t value) {
   separator();
-  out_ += std::to_string(value);
+  append_decimal(out_, value);
   return *this;
 }
 JsonWriter& JsonWriter::number(double value) {

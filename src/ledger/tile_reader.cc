@@ -28,12 +28,14 @@ uint64_t bundle_width_at(uint64_t bundle_index, uint64_t tree_size) {
   return tile_width_at(0, bundle_index, tree_size);
 }
 
-Result<std::span<const Hash256>> TileReader::tile_hashes(uint8_t level, uint64_t tile_index,
-                                                         uint64_t min_width) {
-  for (const auto& cached : cache_) {
+Result<TileReader::CachedTile*> TileReader::tile(uint8_t level, uint64_t tile_index,
+                                                 uint64_t min_width) {
+  CachedTile* narrower = nullptr;
+  for (auto& cached : cache_) {
     if (cached.level == level && cached.index == tile_index) {
-      if (cached.hashes.size() < min_width) break;
-      return std::span<const Hash256>(cached.hashes);
+      if (cached.hashes.size() >= min_width) return &cached;
+      narrower = &cached;
+      break;
     }
   }
   uint64_t width = tile_width_at(level, tile_index, tree_size_);
@@ -46,10 +48,25 @@ Result<std::span<const Hash256>> TileReader::tile_hashes(uint8_t level, uint64_t
   if (stored.size() < min_width * Hash256::kSize) {
     return data_loss(where + " holds fewer hashes than the committed tree needs");
   }
-  CachedTile tile{level, tile_index, std::vector<Hash256>(stored.size() / Hash256::kSize)};
-  std::memcpy(tile.hashes.data(), stored.data(), stored.size());
-  cache_.push_back(std::move(tile));
-  return std::span<const Hash256>(cache_.back().hashes);
+  CachedTile* fetched = narrower != nullptr ? narrower : &cache_.emplace_back();
+  fetched->level = level;
+  fetched->index = tile_index;
+  fetched->hashes.resize(stored.size() / Hash256::kSize);
+  std::memcpy(fetched->hashes.data(), stored.data(), stored.size());
+  fetched->known.reset();  // a wider fetch replaces the narrower copy and what was hashed from it
+  return fetched;
+}
+
+const Hash256& TileReader::tile_node(CachedTile& tile, uint32_t height, uint64_t position) {
+  if (height == 0) return tile.hashes[position];
+  size_t slot = kTileWidth - (2 * kTileWidth >> height) + position;
+  if (!tile.known[slot]) {
+    if (tile.interior.empty()) tile.interior.resize(kInteriorSlots);
+    tile.interior[slot] = hash_children(tile_node(tile, height - 1, 2 * position),
+                                        tile_node(tile, height - 1, 2 * position + 1));
+    tile.known.set(slot);
+  }
+  return tile.interior[slot];
 }
 
 Result<Hash256> TileReader::subtree_hash(uint64_t start, uint64_t size) {
@@ -59,44 +76,31 @@ Result<Hash256> TileReader::subtree_hash(uint64_t start, uint64_t size) {
                           ") is not a complete subtree of the tree of size " +
                           std::to_string(tree_size_));
   }
-  // A subtree of 2^k leaves, k = 8*level + rest, is 2^rest consecutive hashes of one level tile.
-  auto height = static_cast<uint64_t>(std::countr_zero(size));
-  uint64_t level = height / kTileHeight;
-  uint64_t count = uint64_t{1} << (height % kTileHeight);
-  if (count == 1) {
-    CUSTOS_ASSIGN_OR_RETURN(auto hashes, tile_hashes(static_cast<uint8_t>(level),
-                                                     (start >> (level * kTileHeight)) / kTileWidth,
-                                                     (start >> (level * kTileHeight)) % kTileWidth + 1));
-    return hashes[(start >> (level * kTileHeight)) % kTileWidth];
-  }
-  // Hashed up from several tile hashes: remembered, as the proofs of
-  // neighbouring leaves (Log::inclusion_proofs) need the same subtrees.
-  auto cached = subtree_cache_.find({start, size});
-  if (cached != subtree_cache_.end()) return cached->second;
+  // A subtree of 2^k leaves, k = 8*level + rest, is one hash of a level tile
+  // (rest = 0) or the root of 2^rest consecutive hashes of one.
+  auto height = static_cast<uint32_t>(std::countr_zero(size));
+  uint32_t level = height / kTileHeight;
+  uint32_t rest = height % kTileHeight;
   uint64_t first = start >> (level * kTileHeight);
-  uint64_t tile_index = first / kTileWidth;
   uint64_t offset = first % kTileWidth;
-  CUSTOS_ASSIGN_OR_RETURN(auto hashes,
-                          tile_hashes(static_cast<uint8_t>(level), tile_index, offset + count));
-  Hash256 root = root_from_leaf_hashes(hashes.subspan(offset, count));
-  subtree_cache_.emplace(std::make_pair(start, size), root);
-  return root;
+  CUSTOS_ASSIGN_OR_RETURN(CachedTile * holder, tile(static_cast<uint8_t>(level), first / kTileWidth,
+                                                    offset + (uint64_t{1} << rest)));
+  return tile_node(*holder, rest, offset >> rest);
 }
 
 Result<Hash256> TileReader::range_hash(uint64_t start, uint64_t end) {
   if (start >= end) return internal_error("empty hash range");
-  // Split into aligned perfect subtrees left to right, then fold right to left.
-  Hash256 parts[64];
-  size_t part_count = 0;
-  for (uint64_t at = start; at < end;) {
-    uint64_t size = std::bit_floor(end - at);
-    if (at != 0) size = std::min(size, at & (~at + 1));
-    CUSTOS_ASSIGN_OR_RETURN(parts[part_count], subtree_hash(at, size));
-    ++part_count;
-    at += size;
-  }
-  Hash256 root = parts[part_count - 1];
-  for (size_t i = part_count - 1; i-- > 0;) root = hash_children(parts[i], root);
+  // The first aligned perfect subtree, then the rest of the range (aligned
+  // subtrees of decreasing size), each range remembered for later proofs.
+  uint64_t size = std::bit_floor(end - start);
+  if (start != 0) size = std::min(size, start & (~start + 1));
+  if (start + size == end) return subtree_hash(start, size);
+  auto cached = range_cache_.find({start, end});
+  if (cached != range_cache_.end()) return cached->second;
+  CUSTOS_ASSIGN_OR_RETURN(auto left, subtree_hash(start, size));
+  CUSTOS_ASSIGN_OR_RETURN(auto right, range_hash(start + size, end));
+  Hash256 root = hash_children(left, right);
+  range_cache_.emplace(std::make_pair(start, end), root);
   return root;
 }
 
@@ -143,6 +147,7 @@ Status TileReader::subproof(uint64_t old_size, uint64_t start, uint64_t end, boo
 
 Result<std::vector<Hash256>> TileReader::inclusion_proof(uint64_t index) {
   std::vector<Hash256> proof;
+  proof.reserve(std::bit_width(tree_size_));  // at least the path's length
   CUSTOS_RETURN_IF_ERROR(path(index, 0, tree_size_, proof));
   return proof;
 }

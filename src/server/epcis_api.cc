@@ -188,7 +188,16 @@ HttpResponse capture_answer(CaptureState& state, CaptureJob& job, const std::str
   }
   auto proofs = state.log.inclusion_proofs(indexes, tree_size);
   if (!proofs.is_ok()) return problem_from_status(proofs.status());
+  // One allocation for the receipts: 47 bytes per quoted base64 hash, and
+  // the keys, eventID and eventHash of each event.
+  size_t receipts_bytes = 0;
+  for (size_t position = 0; position < job.events.size(); ++position) {
+    const IndexedEvent& summary = job.events[position].summary;
+    receipts_bytes += 128 + summary.event_id.size() + summary.event_hash.size() +
+                      47 * ((*proofs)[position].size() + 1);
+  }
   JsonWriter events;
+  events.reserve(receipts_bytes);
   events.begin_array();
   for (size_t position = 0; position < job.events.size(); ++position) {
     const PreparedEvent& prepared = job.events[position];
@@ -208,13 +217,14 @@ HttpResponse capture_answer(CaptureState& state, CaptureJob& job, const std::str
         .key("eventHash").string(prepared.summary.event_hash)
         .key("logIndex").number(index)
         .key("duplicate").boolean(prepared.existing_index.has_value())
-        .key("leafHash").string(leaf_hash.base64())
+        .key("leafHash").base64_string(leaf_hash.view())
         .key("inclusionProof");
     write_hashes(events, proof);
     events.end_object();
   }
   events.end_array();
   JsonWriter job_json;
+  job_json.reserve(events.str().size() + checkpoint.size() + job.id.size() + 384);
   job_json.begin_object()
       .key("captureID").string(job.id)
       .key("createdAt").string(utc_text(job.created_at))
@@ -1275,7 +1285,7 @@ HttpResponse trace_answer(const ledger::Log& log, const EventIndex& index, std::
         .key("readPoint").string(event.read_point)
         .key("bizLocation").string(event.biz_location)
         .key("custodian").string(event.principal)
-        .key("entry").string(base64_encode(*bytes))
+        .key("entry").base64_string(*bytes)
         .key("inclusionProof");
     write_hashes(json, proof);
     json.end_object();

@@ -272,11 +272,11 @@ Result<std::string> served_event(ByteView entry_bytes, const std::vector<Hash256
     out += ",\"custos:logIndex\":";
     out += std::to_string(entry.index);
     out += ",\"custos:leafHash\":";
-    append_json_string(out, ledger::hash_leaf(entry_bytes).base64());
+    append_json_base64_string(out, ledger::hash_leaf(entry_bytes).view());
     out += ",\"custos:inclusionProof\":[";
     for (size_t i = 0; i < proof->size(); ++i) {
       if (i > 0) out += ",";
-      append_json_string(out, (*proof)[i].base64());
+      append_json_base64_string(out, (*proof)[i].view());
     }
     out += "]";
   }

@@ -184,7 +184,7 @@ void write_principal(JsonWriter& json, const identity::Principal& principal) {
   for (const identity::PrincipalKey& key : principal.keys) {
     json.begin_object()
         .key("key_id").string(key.key_id)
-        .key("public_key").string(base64_encode(key.public_key.view()))
+        .key("public_key").base64_string(key.public_key.view())
         .key("not_before_us").number(static_cast<int64_t>(key.not_before));
     if (key.not_after) json.key("not_after_us").number(static_cast<int64_t>(*key.not_after));
     json.end_object();

@@ -94,7 +94,7 @@ Result<ProofQuery> parse_proof_query(const QueryParams& query,
 
 void write_hashes(JsonWriter& json, const std::vector<Hash256>& hashes) {
   json.begin_array();
-  for (const auto& hash : hashes) json.string(hash.base64());
+  for (const auto& hash : hashes) json.base64_string(hash.view());
   json.end_array();
 }
 
@@ -234,11 +234,11 @@ Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
             .key("receive_time").string(format_rfc3339_micros(entry->receive_time))
             .key("receive_time_us").number(static_cast<int64_t>(entry->receive_time))
             .key("principal").string(entry->principal)
-            .key("request_signature").string(base64_encode(entry->request_signature))
-            .key("payload").string(base64_encode(entry->payload));
+            .key("request_signature").base64_string(entry->request_signature)
+            .key("payload").base64_string(entry->payload);
         if (is_printable_text(entry->payload)) json.key("payload_text").string(as_text(entry->payload));
-        json.key("leaf_hash").string(ledger::hash_leaf(*bytes).base64())
-            .key("entry").string(base64_encode(*bytes))
+        json.key("leaf_hash").base64_string(ledger::hash_leaf(*bytes).view())
+            .key("entry").base64_string(*bytes)
             .end_object();
         respond(json_response(200, json.take()));
       }));
@@ -286,7 +286,7 @@ Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
         json.begin_object()
             .key("index").number(index)
             .key("tree_size").number(tree_size)
-            .key("leaf_hash").string(leaf->base64())
+            .key("leaf_hash").base64_string(leaf->view())
             .key("inclusion_proof");
         write_hashes(json, *proof);
         if (!checkpoint.empty()) json.key("checkpoint").string(checkpoint);
@@ -365,10 +365,10 @@ Status add_log_routes(Router& router, ledger::Log& log, WorkQueue& receipts,
             JsonWriter json;
             json.begin_object()
                 .key("index").number(receipt.index)
-                .key("leaf_hash").string(receipt.leaf_hash.base64())
+                .key("leaf_hash").base64_string(receipt.leaf_hash.view())
                 .key("receive_time_us").number(static_cast<int64_t>(receipt.receive_time))
                 .key("principal").string(principal);
-            if (!evidence.empty()) json.key("request_signature").string(base64_encode(as_bytes(evidence)));
+            if (!evidence.empty()) json.key("request_signature").base64_string(as_bytes(evidence));
             json
                 .key("tree_size").number(receipt.tree_size)
                 .key("checkpoint").string(receipt.checkpoint)

@@ -29,6 +29,36 @@ TEST(Base64Test, Rfc4648Vectors) {
   }
 }
 
+// append_base64 writes the same RFC 4648 text after what the string holds.
+TEST(Base64Test, AppendsRfc4648VectorsToExistingText) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},       {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+  };
+  std::string all = "[";
+  std::string expected = "[";
+  for (const auto& [plain, encoded] : cases) {
+    std::string text = "prefix:";
+    append_base64(text, as_bytes(plain));
+    EXPECT_EQ(text, "prefix:" + encoded);
+    append_base64(all, as_bytes(plain));
+    all += ',';
+    expected += encoded;
+    expected += ',';
+  }
+  EXPECT_EQ(all, expected);
+  // All 256 byte values, every alphabet character, each tail length.
+  Bytes every(256);
+  for (size_t i = 0; i < every.size(); ++i) every[i] = static_cast<uint8_t>(i);
+  for (size_t size : {254u, 255u, 256u}) {
+    std::string text = "x";
+    append_base64(text, ByteView(every).first(size));
+    auto decoded = base64_decode(std::string_view(text).substr(1));
+    ASSERT_TRUE(decoded.is_ok()) << size;
+    EXPECT_EQ(*decoded, Bytes(every.begin(), every.begin() + static_cast<long>(size)));
+  }
+}
+
 TEST(Base64Test, RefusesMalformedInput) {
   EXPECT_FALSE(base64_decode("Zg=").is_ok());      // bad length
   EXPECT_FALSE(base64_decode("Z!==").is_ok());     // bad character

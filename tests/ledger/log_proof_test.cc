@@ -108,6 +108,22 @@ TEST_F(LogProofTest, LargeLogAcrossTileLevels) {
     }
     for (uint64_t index : indexes) expect_inclusion(index, size);
   }
+  // Receipts: from one inclusion_proofs call, the last 100 entries of each
+  // size and scattered ones equal the single proofs.
+  std::mt19937_64 random(6962);
+  for (uint64_t size : sizes) {
+    std::vector<uint64_t> indexes;
+    for (uint64_t i = size > 100 ? size - 100 : 0; i < size; ++i) indexes.push_back(i);
+    for (int i = 0; i < 10; ++i) indexes.push_back(random() % size);
+    auto batched = log_->inclusion_proofs(indexes, size);
+    ASSERT_TRUE(batched.is_ok()) << batched.status().to_string();
+    ASSERT_EQ(batched->size(), indexes.size());
+    for (size_t k = 0; k < indexes.size(); ++k) {
+      auto single = log_->inclusion_proof(indexes[k], size);
+      ASSERT_TRUE(single.is_ok());
+      EXPECT_EQ((*batched)[k], *single) << "index " << indexes[k] << " size " << size;
+    }
+  }
   // Consistency proofs between those sizes.
   std::vector<uint64_t> sorted(sizes.begin(), sizes.end());
   for (size_t i = 0; i < sorted.size(); ++i) {

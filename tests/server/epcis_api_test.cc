@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "custos/core/json_writer.h"
 #include "custos/core/work_queue.h"
 #include "custos/custody/capture_record.h"
 #include "custos/epcis/identifiers.h"
@@ -292,6 +293,59 @@ TEST_F(EpcisApiTest, CaptureCommitsEveryEventWithAVerifiableReceipt) {
   ASSERT_EQ(shipped_events.get_array().size(), 1u);
   EXPECT_EQ(uint64_t(shipped_events.at(0)["custos:logIndex"]), before + 1);
   EXPECT_GT(shipped_events.at(0)["custos:inclusionProof"].get_array().size(), 0u);
+}
+
+// The 202 body byte for byte: rebuilt here from the log (single-entry proofs,
+// leaf hashes of the stored entries, base64 through string()) and the
+// answer's own ids and times, it must be the same text.
+TEST_F(EpcisApiTest, CaptureAnswerIsExactlyTheReceiptsOfItsEvents) {
+  std::vector<std::string> events;
+  for (int i = 0; i < 5; ++i) {  // the fixture's capture limit
+    events.push_back(object_event(i % 3 == 0 ? "" : "urn:uuid:exact-" + std::to_string(i),
+                                  "urn:epc:id:sgtin:0614141.107346." + std::to_string(500 + i),
+                                  kDock));
+  }
+  ASSERT_EQ(capture(document({events[4]})).status, 202);  // recaptured below: a duplicate
+  HttpResponse response = capture(document(events));
+  ASSERT_EQ(response.status, 202) << response.body;
+  auto answer = parse(response.body);
+  const uint64_t tree_size = uint64_t(answer["treeSize"]);
+  JsonWriter receipts;
+  receipts.begin_array();
+  for (simdjson::dom::element event : answer["events"].get_array()) {
+    const uint64_t index = uint64_t(event["logIndex"]);
+    auto entry = log_->entry(index);
+    ASSERT_TRUE(entry.is_ok()) << entry.status().to_string();
+    auto proof = log_->inclusion_proof(index, tree_size);
+    ASSERT_TRUE(proof.is_ok()) << proof.status().to_string();
+    receipts.begin_object()
+        .key("eventID").string(std::string_view(event["eventID"]))
+        .key("eventHash").string(std::string_view(event["eventHash"]))
+        .key("logIndex").number(index)
+        .key("duplicate").boolean(bool(event["duplicate"]))
+        .key("leafHash").string(base64_encode(ledger::hash_leaf(*entry).view()))
+        .key("inclusionProof").begin_array();
+    for (const Hash256& hash : *proof) receipts.string(base64_encode(hash.view()));
+    receipts.end_array().end_object();
+  }
+  receipts.end_array();
+  JsonWriter expected;
+  expected.begin_object()
+      .key("captureID").string(std::string_view(answer["captureID"]))
+      .key("createdAt").string(std::string_view(answer["createdAt"]))
+      .key("finishedAt").string(std::string_view(answer["finishedAt"]))
+      .key("running").boolean(false)
+      .key("success").boolean(true)
+      .key("captureErrorBehaviour").string("rollback")
+      .key("errors").begin_array().end_array()
+      .key("eventCount").number(uint64_t{5})
+      .key("treeSize").number(tree_size)
+      .key("checkpoint").string(*log_->checkpoint_at(tree_size))
+      .key("events").raw(receipts.str())
+      .end_object();
+  EXPECT_EQ(response.body, expected.str());
+  EXPECT_TRUE(bool(answer["events"].at(4)["duplicate"]));
+  EXPECT_FALSE(bool(answer["events"].at(3)["duplicate"]));
 }
 
 TEST_F(EpcisApiTest, RecaptureIsAcknowledgedAndAChangedEventIsAConflict) {

@@ -33,6 +33,8 @@ std::string hex_encode(ByteView bytes);
 Result<Bytes> hex_decode(std::string_view hex);
 
 std::string base64_encode(ByteView bytes);
+// Appends the base64 of `bytes` to `text` (base64_encode without a string of its own).
+void append_base64(std::string& text, ByteView bytes);
 Result<Bytes> base64_decode(std::string_view text);
 
 // Big-endian fixed-width integers, appended to or read from byte strings.

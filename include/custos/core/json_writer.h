@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "custos/core/bytes.h"
+
 namespace custos {
 
 class JsonWriter {
@@ -21,6 +23,9 @@ class JsonWriter {
   // Writes an object key; the next call writes its value.
   JsonWriter& key(std::string_view name);
   JsonWriter& string(std::string_view value);
+  // Writes the base64 of `bytes` (base64_encode's text) as a string, straight
+  // into the output: base64 never needs escaping.
+  JsonWriter& base64_string(ByteView bytes);
   JsonWriter& number(int64_t value);
   JsonWriter& number(uint64_t value);
   JsonWriter& number(int value) { return number(static_cast<int64_t>(value)); }
@@ -29,6 +34,9 @@ class JsonWriter {
   JsonWriter& null();
   // Inserts already-serialised JSON as a value.
   JsonWriter& raw(std::string_view json);
+
+  // Room for `bytes` more output without reallocating (a hint, like std::string::reserve).
+  void reserve(size_t bytes) { out_.reserve(out_.size() + bytes); }
 
   const std::string& str() const { return out_; }
   std::string take() { return std::move(out_); }
@@ -41,5 +49,8 @@ class JsonWriter {
 
 // Appends `text` to `out` as a JSON string literal (with quotes).
 void append_json_string(std::string& out, std::string_view text);
+// Appends the base64 of `bytes` to `out` as a JSON string literal, the same
+// as append_json_string(out, base64_encode(bytes)).
+void append_json_base64_string(std::string& out, ByteView bytes);
 
 }  // namespace custos

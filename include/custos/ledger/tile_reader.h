@@ -6,10 +6,15 @@
 // fetches over HTTP. A perfect subtree of 2^k leaves (k = 8*L + r) is one
 // hash of a level-L tile (r = 0) or is hashed up from at most 2^r hashes of
 // one tile, so no query rehashes the log. Not thread-safe (one per query);
-// it caches the tiles it fetched for its lifetime.
+// it caches for its lifetime the tiles it fetched and every node hash it
+// computed (subtrees inside a tile, ranges that are not perfect subtrees),
+// so the proofs of many entries of one tree (a capture's receipts) hash each
+// interior node at most once.
 #pragma once
 
 #include <cstdint>
+#include <bitset>
+#include <deque>
 #include <functional>
 #include <map>
 #include <span>
@@ -57,21 +62,30 @@ class TileReader {
   Result<std::vector<Hash256>> consistency_proof(uint64_t old_size);
 
  private:
-  Result<std::span<const Hash256>> tile_hashes(uint8_t level, uint64_t tile_index,
-                                               uint64_t min_width);
+  static constexpr size_t kInteriorSlots = kTileWidth - 2;
+  struct CachedTile {
+    uint8_t level;
+    uint64_t index;
+    std::vector<Hash256> hashes;
+    // Roots of the aligned runs of 2^h hashes (1 <= h < kTileHeight), run j
+    // of height h in slot kTileWidth - (2 * kTileWidth >> h) + j; allocated
+    // and filled on first use.
+    std::vector<Hash256> interior;
+    std::bitset<kInteriorSlots> known;
+  };
+
+  Result<CachedTile*> tile(uint8_t level, uint64_t tile_index, uint64_t min_width);
+  // Root of run `position` of 2^height hashes of `tile` (height < kTileHeight),
+  // which holds all of them.
+  const Hash256& tile_node(CachedTile& tile, uint32_t height, uint64_t position);
   Status path(uint64_t index, uint64_t start, uint64_t end, std::vector<Hash256>& proof);
   Status subproof(uint64_t old_size, uint64_t start, uint64_t end, bool complete,
                   std::vector<Hash256>& proof);
 
   TileFetcher fetch_;
   uint64_t tree_size_;
-  struct CachedTile {
-    uint8_t level;
-    uint64_t index;
-    std::vector<Hash256> hashes;
-  };
-  std::vector<CachedTile> cache_;
-  std::map<std::pair<uint64_t, uint64_t>, Hash256> subtree_cache_;  // (start, size) -> hash
+  std::deque<CachedTile> cache_;  // a deque: tiles stay in place as more are fetched
+  std::map<std::pair<uint64_t, uint64_t>, Hash256> range_cache_;  // (start, end) -> hash
 };
 
 }  // namespace custos::ledger
