@@ -13,18 +13,14 @@
 #include <string>
 
 #include "custos/crypto/content_digest.h"
+#include "support/test_files.h"
 
 namespace custos {
 namespace {
 
 const std::string kDataDir = std::string(CUSTOS_TEST_DATA_DIR) + "/http-signatures/";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test_support::read_text;
 
 std::string trim(std::string_view text) {
   size_t begin = text.find_first_not_of(" \t\r");
@@ -44,7 +40,7 @@ struct Rfc9421Vectors {
 const Rfc9421Vectors& vectors() {
   static const Rfc9421Vectors loaded = [] {
     Rfc9421Vectors out;
-    std::istringstream lines(read_file(kDataDir + "README.md"));
+    std::istringstream lines(read_text(kDataDir + "README.md"));
     std::string line;
     std::string* next_pem = nullptr;
     while (std::getline(lines, line)) {
@@ -162,7 +158,7 @@ TEST(HttpSignatureTest, Rfc9421B26SignatureBase) {
   TestRequest request;
   auto base = signature_base(request.view(), b26_params());
   ASSERT_TRUE(base.is_ok()) << base.status().to_string();
-  EXPECT_EQ(*base, read_file(kDataDir + "rfc9421-b26-sigbase.txt"));
+  EXPECT_EQ(*base, read_text(kDataDir + "rfc9421-b26-sigbase.txt"));
 }
 
 TEST(HttpSignatureTest, Rfc9421B26SignatureValue) {
@@ -171,7 +167,7 @@ TEST(HttpSignatureTest, Rfc9421B26SignatureValue) {
   ASSERT_TRUE(headers.is_ok()) << headers.status().to_string();
   EXPECT_EQ(headers->signature_input, vectors().signature_input);
   EXPECT_EQ(headers->signature, vectors().signature);
-  EXPECT_EQ(headers->signature_base, read_file(kDataDir + "rfc9421-b26-sigbase.txt"));
+  EXPECT_EQ(headers->signature_base, read_text(kDataDir + "rfc9421-b26-sigbase.txt"));
 }
 
 TEST(HttpSignatureTest, ParsesTheRfcFields) {
@@ -200,7 +196,7 @@ TEST(HttpSignatureTest, VerifiesTheRfcSignature) {
     EXPECT_EQ(result->params.keyid, std::string(kKeyId));
     EXPECT_EQ(result->params.created, kCreated);
     EXPECT_EQ(result->params.components.size(), 6u);
-    EXPECT_EQ(result->signature_base, read_file(kDataDir + "rfc9421-b26-sigbase.txt"));
+    EXPECT_EQ(result->signature_base, read_text(kDataDir + "rfc9421-b26-sigbase.txt"));
     EXPECT_TRUE(result.status().is_ok());
   }
 }

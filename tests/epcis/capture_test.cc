@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "custos/epcis/event_hash.h"
+#include "support/test_files.h"
 
 namespace custos::epcis {
 namespace {
@@ -19,25 +20,12 @@ namespace fs = std::filesystem;
 
 const fs::path kEpcisDir = fs::path(CUSTOS_TEST_DATA_DIR) / "epcis";
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using test_support::read_text;
 
 // Every .json / .jsonld file under tests/data/epcis (schemas and contexts too:
 // they are JSON that is no EPCIS document, which is worth comparing as well).
 std::vector<fs::path> json_files() {
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::recursive_directory_iterator(kEpcisDir)) {
-    std::string extension = entry.path().extension().string();
-    if (entry.is_regular_file() && (extension == ".json" || extension == ".jsonld")) {
-      files.push_back(entry.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  return files;
+  return test_support::files_under(kEpcisDir, {".json", ".jsonld"}, /*recursive=*/true);
 }
 
 // What the capture route computed before read_capture_document, call by call.

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "custos/crypto/sha256.h"
+#include "support/test_files.h"
 
 namespace custos::epcis {
 namespace {
@@ -21,12 +22,7 @@ namespace fs = std::filesystem;
 
 const fs::path kHashDir = fs::path(CUSTOS_TEST_DATA_DIR) / "epcis" / "hash";
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using test_support::read_text;
 
 std::vector<std::string> read_lines(const fs::path& path) {
   std::vector<std::string> lines;

@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "custos/epcis/event_hash.h"
+#include "support/test_files.h"
 
 namespace custos::epcis {
 namespace {
@@ -31,12 +32,7 @@ namespace fs = std::filesystem;
 
 const fs::path kDataDir = fs::path(CUSTOS_TEST_DATA_DIR) / "epcis";
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using test_support::read_text;
 
 // Every JSON / JSON-LD document of the corpus, sorted.
 std::vector<fs::path> corpus_files() {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "custos/epcis/identifiers.h"
+#include "support/test_files.h"
 
 namespace custos::epcis {
 namespace {
@@ -21,12 +22,7 @@ namespace fs = std::filesystem;
 
 const fs::path kEpcisDir = fs::path(CUSTOS_TEST_DATA_DIR) / "epcis";
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using test_support::read_text;
 
 std::string describe(const std::vector<ValidationProblem>& problems) {
   std::string out;
@@ -40,22 +36,7 @@ std::string describe(const std::vector<ValidationProblem>& problems) {
   return out;
 }
 
-std::vector<fs::path> files_under(const fs::path& dir, std::set<std::string> extensions,
-                                  bool recursive) {
-  std::vector<fs::path> files;
-  auto add = [&](const fs::directory_entry& entry) {
-    if (entry.is_regular_file() && extensions.count(entry.path().extension().string()) > 0) {
-      files.push_back(entry.path());
-    }
-  };
-  if (recursive) {
-    for (const auto& entry : fs::recursive_directory_iterator(dir)) add(entry);
-  } else {
-    for (const auto& entry : fs::directory_iterator(dir)) add(entry);
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
+using test_support::files_under;
 
 // A minimal valid document around one event (given as JSON object text).
 std::string document_with(const std::string& event) {

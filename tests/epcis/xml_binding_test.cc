@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "custos/epcis/event_hash.h"
+#include "support/test_files.h"
 
 namespace custos::epcis {
 namespace {
@@ -30,12 +31,7 @@ const fs::path kEpcisDir = fs::path(CUSTOS_TEST_DATA_DIR) / "epcis";
 const fs::path kHashDir = kEpcisDir / "hash";
 const fs::path kOwnDir = kEpcisDir / "xml_binding";
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using test_support::read_text;
 
 std::vector<std::string> read_lines(const fs::path& path) {
   std::vector<std::string> lines;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "custos/ledger/merkle.h"
+#include "support/test_files.h"
 
 namespace custos::ledger {
 namespace {
@@ -79,12 +80,7 @@ class ProbeFile {
   std::string text_;
 };
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using test_support::read_text;
 
 std::vector<fs::path> probe_files(std::string_view kind) {
   std::vector<fs::path> files;
@@ -134,7 +130,7 @@ TEST(ProofTest, InclusionProbes) {
   size_t accepted = 0;
   for (const auto& path : probe_files("inclusion")) {
     SCOPED_TRACE(path.string());
-    ProbeFile probe(read_file(path));
+    ProbeFile probe(read_text(path));
     const bool want_error = probe.boolean("wantErr");
     auto leaf_hash = decode_hash(probe.string("leafHash"));
     auto root_hash = decode_hash(probe.string("root"));
@@ -165,7 +161,7 @@ TEST(ProofTest, ConsistencyProbes) {
   size_t accepted = 0;
   for (const auto& path : probe_files("consistency")) {
     SCOPED_TRACE(path.string());
-    ProbeFile probe(read_file(path));
+    ProbeFile probe(read_text(path));
     const bool want_error = probe.boolean("wantErr");
     auto root1 = decode_hash(probe.string("root1"));
     auto root2 = decode_hash(probe.string("root2"));

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "custos/policy/authorizer.h"
+#include "support/test_files.h"
 
 namespace custos::policy {
 namespace {
@@ -27,12 +28,7 @@ const std::filesystem::path kPolicyDir =
 const std::filesystem::path kCaseFile =
     std::filesystem::path(CUSTOS_TEST_DATA_DIR) / "policy" / "default_policies.json";
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using test_support::read_text;
 
 std::vector<std::filesystem::path> policy_files() {
   std::vector<std::filesystem::path> files;
