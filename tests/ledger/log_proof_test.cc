@@ -57,6 +57,20 @@ Bytes concat(std::span<const Hash256> hashes) {
   return out;
 }
 
+// Log::inclusion_proofs of `indexes` in the tree of `size` equals
+// inclusion_proof of each index alone.
+void expect_batched_proofs_equal_single(const ledger::Log& log,
+                                        const std::vector<uint64_t>& indexes, uint64_t size) {
+  auto batched = log.inclusion_proofs(indexes, size);
+  ASSERT_TRUE(batched.is_ok()) << batched.status().to_string();
+  ASSERT_EQ(batched->size(), indexes.size());
+  for (size_t k = 0; k < indexes.size(); ++k) {
+    auto single = log.inclusion_proof(indexes[k], size);
+    ASSERT_TRUE(single.is_ok());
+    EXPECT_EQ((*batched)[k], *single) << "index " << indexes[k] << " size " << size;
+  }
+}
+
 TEST_F(LogProofTest, BatchSizesAreExactlyAsQueued) {
   open_log();
   append_batches({1, 255, 256, 257, 3});
@@ -115,14 +129,7 @@ TEST_F(LogProofTest, LargeLogAcrossTileLevels) {
     std::vector<uint64_t> indexes;
     for (uint64_t i = size > 100 ? size - 100 : 0; i < size; ++i) indexes.push_back(i);
     for (int i = 0; i < 10; ++i) indexes.push_back(random() % size);
-    auto batched = log_->inclusion_proofs(indexes, size);
-    ASSERT_TRUE(batched.is_ok()) << batched.status().to_string();
-    ASSERT_EQ(batched->size(), indexes.size());
-    for (size_t k = 0; k < indexes.size(); ++k) {
-      auto single = log_->inclusion_proof(indexes[k], size);
-      ASSERT_TRUE(single.is_ok());
-      EXPECT_EQ((*batched)[k], *single) << "index " << indexes[k] << " size " << size;
-    }
+    expect_batched_proofs_equal_single(*log_, indexes, size);
   }
   // Consistency proofs between those sizes.
   std::vector<uint64_t> sorted(sizes.begin(), sizes.end());
@@ -258,14 +265,7 @@ TEST_F(LogProofTest, BatchedProofsEqualSingleProofs) {
     std::vector<uint64_t> indexes;
     for (uint64_t i = 0; i < size; i += (size > 300 ? 7 : 1)) indexes.push_back(i);
     indexes.push_back(size - 1);
-    auto batched = log_->inclusion_proofs(indexes, size);
-    ASSERT_TRUE(batched.is_ok()) << batched.status().to_string();
-    ASSERT_EQ(batched->size(), indexes.size());
-    for (size_t k = 0; k < indexes.size(); ++k) {
-      auto single = log_->inclusion_proof(indexes[k], size);
-      ASSERT_TRUE(single.is_ok());
-      EXPECT_EQ((*batched)[k], *single) << "index " << indexes[k] << " size " << size;
-    }
+    expect_batched_proofs_equal_single(*log_, indexes, size);
   }
   std::vector<uint64_t> beyond = {0, total};
   EXPECT_EQ(log_->inclusion_proofs(beyond, total).status().code(), StatusCode::kOutOfRange);
