@@ -8,6 +8,7 @@ packages=(
   clang libclang-rt-14-dev
   libssl-dev libsodium-dev librocksdb-dev libboost-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libsimdjson-dev libxml2-dev
+  libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # node and npm run the Cedar reference implementation (tests/cedar_oracle);

@@ -104,6 +104,9 @@ Status Log::load() {
     CUSTOS_ASSIGN_OR_RETURN(auto prefix, log_internal::bundle_prefix(*bundle, bundle_entries));
     edge.bundle.assign(prefix.begin(), prefix.end());
     edge.bundle_entries = static_cast<uint32_t>(bundle_entries);
+    // Bytes past the tree's entries (none are ever written) must not stay
+    // in front of the next entries: the next commit puts the bundle whole.
+    edge.bundle_stored = prefix.size() == bundle->size();
   }
   CUSTOS_ASSIGN_OR_RETURN(auto latest,
                           store_.get(Family::kCheckpoints, log_internal::kLatestCheckpointKey));
@@ -285,6 +288,20 @@ void Log::commit_batch(std::vector<Pending>& batch) {
   batch_leaf_hashes_.clear();
   batch_leaf_hashes_.reserve(batch.size());
 
+  // Bytes of the partial bundle already stored: this commit appends only
+  // what follows them (a put when it starts a bundle), so each entry is
+  // written once, not again at every commit until its bundle is full.
+  size_t stored_bundle_bytes = edge.bundle_stored ? edge.bundle.size() : 0;
+  auto write_bundle = [&](uint64_t bundle_index) {
+    std::string key = log_internal::entry_bundle_key(bundle_index);
+    if (stored_bundle_bytes == 0) {
+      write_batch_.put(Family::kEntries, key, edge.bundle);
+    } else {
+      write_batch_.append(Family::kEntries, key,
+                          ByteView(edge.bundle.data() + stored_bundle_bytes,
+                                   edge.bundle.size() - stored_bundle_bytes));
+    }
+  };
   for (const Pending& pending : batch) {
     const AppendRequest& request = pending.request;
     uint64_t index = edge.size();
@@ -299,18 +316,15 @@ void Log::commit_batch(std::vector<Pending>& batch) {
     batch_leaf_hashes_.push_back(leaf);
     edge.append_leaf(leaf, write_batch_);
     if (++edge.bundle_entries == log_internal::kTileWidth) {
-      write_batch_.put(Family::kEntries,
-                       log_internal::entry_bundle_key(index / log_internal::kTileWidth),
-                       edge.bundle);
+      write_bundle(index / log_internal::kTileWidth);
       edge.bundle.clear();
       edge.bundle_entries = 0;
+      stored_bundle_bytes = 0;
     }
   }
   uint64_t new_size = edge.size();
-  if (edge.bundle_entries > 0) {
-    write_batch_.put(Family::kEntries,
-                     log_internal::entry_bundle_key(new_size / log_internal::kTileWidth),
-                     edge.bundle);
+  if (edge.bundle.size() > stored_bundle_bytes) {
+    write_bundle(new_size / log_internal::kTileWidth);
   }
   edge.write_partial_tiles(write_batch_);
   Hash256 root = edge.root();
@@ -347,6 +361,7 @@ void Log::commit_batch(std::vector<Pending>& batch) {
     return;
   }
 
+  edge.bundle_stored = true;
   committed_size_.store(new_size, std::memory_order_release);
   {
     std::lock_guard lock(checkpoint_mutex_);

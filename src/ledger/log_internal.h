@@ -74,6 +74,9 @@ class TreeEdge {
   // The partial entry bundle (entries since the last full bundle).
   Bytes bundle;
   uint32_t bundle_entries = 0;
+  // Whether the store holds exactly `bundle` under its key, so a commit may
+  // append its new entries to it; otherwise the next commit puts it whole.
+  bool bundle_stored = true;
 
  private:
   struct Level {

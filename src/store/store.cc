@@ -4,6 +4,7 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
 #include <vector>
 
 namespace custos::store {
@@ -49,6 +51,40 @@ Status from_rocksdb(const rocksdb::Status& status, std::string_view what) {
   return io_error(std::move(message));
 }
 
+// WriteBatch::append as a RocksDB merge: the value is the base (if any)
+// followed by every operand in write order. All operands are joined in one
+// pass (RocksDB's associative helper would copy the growing value once per
+// operand: quadratic for a bundle built by hundreds of small commits).
+class AppendOperator final : public rocksdb::MergeOperator {
+ public:
+  const char* Name() const override { return "custos.append"; }
+
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    size_t total = in.existing_value != nullptr ? in.existing_value->size() : 0;
+    for (const rocksdb::Slice& operand : in.operand_list) total += operand.size();
+    out->new_value.clear();
+    out->new_value.reserve(total);
+    if (in.existing_value != nullptr) {
+      out->new_value.append(in.existing_value->data(), in.existing_value->size());
+    }
+    for (const rocksdb::Slice& operand : in.operand_list) {
+      out->new_value.append(operand.data(), operand.size());
+    }
+    return true;
+  }
+
+  bool PartialMergeMulti(const rocksdb::Slice& /*key*/,
+                         const std::deque<rocksdb::Slice>& operands, std::string* new_value,
+                         rocksdb::Logger* /*logger*/) const override {
+    size_t total = 0;
+    for (const rocksdb::Slice& operand : operands) total += operand.size();
+    new_value->clear();
+    new_value->reserve(total);
+    for (const rocksdb::Slice& operand : operands) new_value->append(operand.data(), operand.size());
+    return true;
+  }
+};
+
 bool compression_supported(rocksdb::CompressionType type) {
   for (auto supported : rocksdb::GetSupportedCompressions()) {
     if (supported == type) return true;
@@ -67,6 +103,8 @@ bool compression_supported(rocksdb::CompressionType type) {
 rocksdb::ColumnFamilyOptions family_options(Family family, const StoreOptions& options,
                                             const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
+  static const auto append_operator = std::make_shared<AppendOperator>();
+  cf.merge_operator = append_operator;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   // Index and filter blocks live in the block cache (bounded memory) but are
@@ -163,6 +201,7 @@ struct WriteBatch::Rep {
 namespace {
 constexpr uint8_t kOpPut = 1;
 constexpr uint8_t kOpErase = 2;
+constexpr uint8_t kOpAppend = 3;
 
 void append_u32(std::string& out, uint32_t value) {
   char bytes[4];
@@ -182,8 +221,16 @@ WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
 WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
 
 void WriteBatch::put(Family family, std::string_view key, ByteView value) {
+  add_value(kOpPut, family, key, value);
+}
+
+void WriteBatch::append(Family family, std::string_view key, ByteView value) {
+  add_value(kOpAppend, family, key, value);
+}
+
+void WriteBatch::add_value(uint8_t op, Family family, std::string_view key, ByteView value) {
   std::string& records = rep_->records;
-  records.push_back(static_cast<char>(kOpPut));
+  records.push_back(static_cast<char>(op));
   records.push_back(static_cast<char>(family));
   append_u32(records, static_cast<uint32_t>(key.size()));
   records.append(key);
@@ -350,7 +397,7 @@ Status Store::apply(WriteBatch& batch, bool sync, bool logged) {
     uint32_t key_size = load_u32(records.data() + at + 2);
     record.key = rocksdb::Slice(records.data() + at + 6, key_size);
     at += 6 + key_size;
-    if (record.op == kOpPut) {
+    if (record.op != kOpErase) {
       uint32_t value_size = load_u32(records.data() + at);
       record.value = rocksdb::Slice(records.data() + at + 4, value_size);
       at += 4 + value_size;
@@ -363,8 +410,9 @@ Status Store::apply(WriteBatch& batch, bool sync, bool logged) {
   });
   for (const Record& record : sorted) {
     auto* handle = impl_->families[record.family];
-    rocksdb::Status status = record.op == kOpPut ? rocks_batch.Put(handle, record.key, record.value)
-                                                 : rocks_batch.Delete(handle, record.key);
+    rocksdb::Status status = record.op == kOpPut      ? rocks_batch.Put(handle, record.key, record.value)
+                             : record.op == kOpAppend ? rocks_batch.Merge(handle, record.key, record.value)
+                                                      : rocks_batch.Delete(handle, record.key);
     if (!status.ok()) return from_rocksdb(status, "building write batch");
   }
   rocksdb::WriteOptions write_options;

@@ -259,6 +259,69 @@ TEST_F(LogTest, ReopenResumesTheTreeAndItsPartialTiles) {
   }
 }
 
+TEST_F(LogTest, ACommitWritesItsNewEntriesNotThePartialBundleAgain) {
+  LogOptions options = log_options();
+  std::vector<BatchStats> batches;
+  std::mutex batches_mutex;
+  options.on_batch = [&](const BatchStats& stats) {
+    std::lock_guard lock(batches_mutex);
+    batches.push_back(stats);
+  };
+  open_log(std::move(options));
+  append_many_async(0, 200).wait();
+  ASSERT_TRUE(log_->append(request_for(200)).is_ok());
+  ASSERT_TRUE(log_->append(request_for(201)).is_ok());
+  auto bundle = log_->read_entry_bundle(0, 202);
+  ASSERT_TRUE(bundle.is_ok()) << bundle.status().to_string();
+  {
+    std::lock_guard lock(batches_mutex);
+    ASSERT_GE(batches.size(), 2u);
+    // One entry, its tiles, the checkpoint: not the 200 entries before it.
+    EXPECT_LT(batches.back().write_bytes, bundle->size() / 2);
+  }
+  for (uint64_t i : {0, 150, 199, 200, 201}) {
+    EXPECT_EQ(hash_leaf(*log_->entry(i)), expected_leaf(i, i)) << i;
+  }
+  // Across a reopen, a completed bundle and the next partial one.
+  reopen();
+  append_many_async(202, 100).wait();
+  for (uint64_t i : {201, 202, 255, 256, 301}) {
+    EXPECT_EQ(hash_leaf(*log_->entry(i)), expected_leaf(i, i)) << i;
+  }
+  std::vector<Hash256> leaves;
+  for (uint64_t i = 0; i < 302; ++i) leaves.push_back(expected_leaf(i, i));
+  EXPECT_EQ(*log_->root_at(302), reference_mth(leaves));
+}
+
+TEST_F(LogTest, BytesStoredPastTheTreeInThePartialBundleAreDropped) {
+  open_log();
+  append_many_async(0, 10).wait();
+  log_.reset();
+  std::string key(8, '\0');  // bundle 0
+  auto stored = store_->get(store::Family::kEntries, key);
+  ASSERT_TRUE(stored.is_ok() && stored->has_value());
+  store::WriteBatch batch;
+  batch.put(store::Family::kEntries, key, **stored + "junk");
+  ASSERT_TRUE(store_->write(batch, true).is_ok());
+  open_log();
+  ASSERT_TRUE(log_->append(request_for(10)).is_ok());
+  for (uint64_t i : {0, 9, 10}) EXPECT_EQ(hash_leaf(*log_->entry(i)), expected_leaf(i, i)) << i;
+  auto again = store_->get(store::Family::kEntries, key);
+  ASSERT_TRUE(again.is_ok() && again->has_value());
+  EXPECT_EQ((*again)->find("junk"), std::string::npos);
+}
+
+TEST_F(LogTest, AFailedCommitLeavesThePartialBundleAsStored) {
+  open_log();
+  append_many_async(0, 5).wait();
+  signer_.fail_next();
+  EXPECT_FALSE(log_->append(request_for(99)).is_ok());
+  ASSERT_TRUE(log_->append(request_for(5)).is_ok());
+  reopen();
+  ASSERT_TRUE(log_->append(request_for(6)).is_ok());
+  for (uint64_t i = 0; i < 7; ++i) EXPECT_EQ(hash_leaf(*log_->entry(i)), expected_leaf(i, i)) << i;
+}
+
 TEST_F(LogTest, ReopenWithAnotherOriginIsRefused) {
   open_log();
   ASSERT_TRUE(log_->append(request_for(0)).is_ok());

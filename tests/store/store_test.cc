@@ -108,6 +108,58 @@ TEST_F(StoreTest, OperationsOnOneKeyKeepTheirOrderInASortedBatch) {
   EXPECT_EQ(get_or_die(*store, Family::kIndexes, "m"), "<absent>");
 }
 
+TEST_F(StoreTest, AppendsJoinInWriteOrderAcrossFlushesAndReopens) {
+  {
+    auto store = open_store();
+    ASSERT_NE(store, nullptr);
+    WriteBatch batch;
+    batch.append(Family::kEntries, "grown", std::string_view("ab"));  // absent: starts it
+    batch.put(Family::kEntries, "replaced", std::string_view("old"));
+    batch.append(Family::kEntries, "replaced", std::string_view("+1"));
+    ASSERT_TRUE(store->write(batch, true).is_ok());
+    EXPECT_EQ(get_or_die(*store, Family::kEntries, "grown"), "ab");
+    EXPECT_EQ(get_or_die(*store, Family::kEntries, "replaced"), "old+1");
+    ASSERT_TRUE(store->flush().is_ok());  // the base now lives in a table file
+
+    batch.clear();
+    batch.append(Family::kEntries, "grown", std::string_view("cd"));
+    batch.append(Family::kEntries, "grown", std::string_view("ef"));
+    batch.put(Family::kEntries, "replaced", std::string_view("new"));  // a put wins over appends
+    batch.append(Family::kEntries, "erased", std::string_view("x"));
+    batch.erase(Family::kEntries, "erased");
+    batch.append(Family::kEntries, "after-erase", std::string_view("gone"));
+    ASSERT_TRUE(store->write(batch, true).is_ok());
+    batch.clear();
+    batch.erase(Family::kEntries, "after-erase");
+    batch.append(Family::kEntries, "after-erase", std::string_view("fresh"));
+    ASSERT_TRUE(store->write(batch, true).is_ok());
+    EXPECT_EQ(get_or_die(*store, Family::kEntries, "grown"), "abcdef");
+    EXPECT_EQ(get_or_die(*store, Family::kEntries, "replaced"), "new");
+    EXPECT_EQ(get_or_die(*store, Family::kEntries, "erased"), "<absent>");
+    EXPECT_EQ(get_or_die(*store, Family::kEntries, "after-erase"), "fresh");
+    auto it = store->new_iterator(Family::kEntries);
+    it->seek("grown");
+    ASSERT_TRUE(it->valid());
+    EXPECT_EQ(it->value(), "abcdef");
+  }
+  {
+    // Recovered from the write-ahead log, then flushed (the merge runs in the flush).
+    auto store = open_store();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(get_or_die(*store, Family::kEntries, "grown"), "abcdef");
+    WriteBatch batch;
+    batch.append(Family::kEntries, "grown", std::string_view("gh"));
+    ASSERT_TRUE(store->write(batch, true).is_ok());
+    ASSERT_TRUE(store->flush().is_ok());
+  }
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto store = open_store(read_only);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(get_or_die(*store, Family::kEntries, "grown"), "abcdefgh");
+  EXPECT_EQ(get_or_die(*store, Family::kEntries, "replaced"), "new");
+}
+
 TEST_F(StoreTest, BinaryKeysAndValues) {
   auto store = open_store();
   ASSERT_NE(store, nullptr);

@@ -65,8 +65,8 @@ struct StoreOptions {
   uint64_t write_buffer_mb = 32;
 };
 
-// An atomic group of puts and erases, applied by Store::write. Values are
-// copied in, so the caller's buffers may be reused at once.
+// An atomic group of puts, appends and erases, applied by Store::write.
+// Values are copied in, so the caller's buffers may be reused at once.
 class WriteBatch {
  public:
   WriteBatch();
@@ -80,10 +80,19 @@ class WriteBatch {
   void put(Family family, std::string_view key, std::string_view value) {
     put(family, key, as_bytes(value));
   }
+  // Appends `value` to what `key` holds (to nothing when it is absent): only
+  // the new bytes go to the write-ahead log and the memtable, so a value
+  // that grows a little at every write (the log's partial entry bundle) is
+  // not rewritten whole each time. A later put or erase of the key replaces
+  // the appended value; readers always see the whole, concatenated value.
+  void append(Family family, std::string_view key, ByteView value);
+  void append(Family family, std::string_view key, std::string_view value) {
+    append(family, key, as_bytes(value));
+  }
   void erase(Family family, std::string_view key);
   void clear();
 
-  // Number of puts and erases.
+  // Number of puts, appends and erases.
   size_t operation_count() const { return operation_count_; }
   // Bytes of keys and values held.
   size_t payload_bytes() const { return payload_bytes_; }
@@ -92,6 +101,7 @@ class WriteBatch {
  private:
   friend class Store;
   struct Rep;
+  void add_value(uint8_t op, Family family, std::string_view key, ByteView value);
   std::unique_ptr<Rep> rep_;
   size_t operation_count_ = 0;
   size_t payload_bytes_ = 0;
