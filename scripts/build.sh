@@ -8,6 +8,12 @@ cd "$(dirname "$0")/.."
 
 flavour=${1:-release}
 jobs=$(nproc)
+# ccache (when installed, CMake uses it) keyed by paths relative to the
+# checkout, so a fresh clone elsewhere (CI) reuses objects compiled in another
+# clone: the three builds are most of CI's time. Debug info then names files
+# relative to the checkout.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 case "$flavour" in
   release)
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -51,7 +51,7 @@ std::string cbv_full_uri(std::string_view value, CbvVocabulary vocabulary) {
 }
 
 Result<IndexedEvent> summarise_event(const epcis::Event& event, std::string event_hash,
-                                     std::string principal) {
+                                     std::string principal, epcis::IdentifierCache* identifier_cache) {
   IndexedEvent summary;
   summary.event_id = event.event_id.value_or(event_hash);
   summary.event_hash = std::move(event_hash);
@@ -63,7 +63,7 @@ Result<IndexedEvent> summarise_event(const epcis::Event& event, std::string even
     summary.disposition = cbv_full_uri(*event.disposition, CbvVocabulary::kDisposition);
   }
   CUSTOS_ASSIGN_OR_RETURN(std::vector<epcis::RoleIdentifier> identifiers,
-                          epcis::canonical_identifiers(event));
+                          epcis::canonical_identifiers(event, identifier_cache));
   for (epcis::RoleIdentifier& found : identifiers) {
     std::string& id = found.id.canonical;
     switch (found.role) {

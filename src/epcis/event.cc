@@ -197,10 +197,26 @@ std::string_view identifier_role_name(IdentifierRole role) {
 
 namespace {
 
+bool shared_by_events(IdentifierRole role) {
+  switch (role) {
+    case IdentifierRole::kEpc:
+    case IdentifierRole::kParent:
+    case IdentifierRole::kChildEpc:
+    case IdentifierRole::kInputEpc:
+    case IdentifierRole::kOutputEpc:
+      return false;
+    default:
+      return true;
+  }
+}
+
 class IdentifierCollector {
  public:
+  explicit IdentifierCollector(IdentifierCache* cache) : cache_(cache) {}
+
   Status add(IdentifierRole role, const std::string& uri, std::string pointer) {
-    Result<Identifier> id = parse_identifier(uri);
+    Result<Identifier> id = cache_ != nullptr && shared_by_events(role) ? cache_->parse(uri)
+                                                                        : parse_identifier(uri);
     if (!id.is_ok()) {
       return invalid_argument(pointer + ": " + id.status().message());
     }
@@ -250,13 +266,22 @@ class IdentifierCollector {
     return at;
   }
 
+  IdentifierCache* cache_;
   std::vector<RoleIdentifier> out_;
 };
 
 }  // namespace
 
-Result<std::vector<RoleIdentifier>> canonical_identifiers(const Event& event) {
-  IdentifierCollector ids;
+Result<Identifier> IdentifierCache::parse(const std::string& text) {
+  if (auto found = parsed_.find(text); found != parsed_.end()) return found->second;
+  CUSTOS_ASSIGN_OR_RETURN(Identifier id, parse_identifier(text));
+  if (parsed_.size() < kMaxEntries) parsed_.emplace(text, id);
+  return id;
+}
+
+Result<std::vector<RoleIdentifier>> canonical_identifiers(const Event& event,
+                                                          IdentifierCache* cache) {
+  IdentifierCollector ids(cache);
   CUSTOS_RETURN_IF_ERROR(ids.add_list(IdentifierRole::kEpc, event.epc_list, "epcList"));
   CUSTOS_RETURN_IF_ERROR(
       ids.add_quantities(IdentifierRole::kEpcClass, event.quantity_list, "quantityList"));

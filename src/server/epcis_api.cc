@@ -336,12 +336,13 @@ void capture_events(std::shared_ptr<CaptureState> state, const HttpRequest& requ
   job->created_at = state->options.clock->now_micros();
   std::vector<Problem> problems;
   std::map<std::string, std::string> seen_in_document;  // eventID -> hash
+  epcis::IdentifierCache identifiers;                    // places shared by the events
   for (size_t i = 0; i < events.size(); ++i) {
     epcis::Event& event = events[i];
     event.record_time.reset();  // recordTime is the server's
     if (!event.event_id) event.event_id = hashes[i];
     if (!event.context_json && !context_json.empty()) event.context_json = context_json;
-    auto summary = custody::summarise_event(event, hashes[i], grant.who.id());
+    auto summary = custody::summarise_event(event, hashes[i], grant.who.id(), &identifiers);
     if (!summary.is_ok()) {
       problems.push_back({pointer_of(i), summary.status().message()});
       continue;

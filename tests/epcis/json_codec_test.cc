@@ -20,6 +20,7 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "custos/epcis/event_hash.h"
@@ -889,6 +890,49 @@ TEST(JsonCodecTest, CanonicalIdentifiersOverTheCorpus) {
   std::cout << "[ identifiers ] " << identifiers << " identifiers in " << events << " events, "
             << refused.size() << " events refused\n";
   EXPECT_GT(identifiers, events);
+}
+
+TEST(JsonCodecTest, AnIdentifierCacheGivesTheSameIdentifiersAndKeepsOnlySharedOnes) {
+  size_t documents_with_hits = 0;
+  for (const fs::path& file : corpus_files()) {
+    if (refused_corpus_file(file)) continue;
+    Result<Document> document = decode_document(read_text(file));
+    ASSERT_TRUE(document.is_ok());
+    IdentifierCache cache;  // one per document, as capture uses it
+    std::set<std::string> shared_texts;
+    size_t shared_mentions = 0;
+    for (const Event& event : document->events) {
+      auto plain = canonical_identifiers(event);
+      auto cached = canonical_identifiers(event, &cache);
+      ASSERT_EQ(plain.is_ok(), cached.is_ok()) << file;
+      if (!plain.is_ok()) {
+        EXPECT_EQ(plain.status().message(), cached.status().message()) << file;
+        continue;
+      }
+      ASSERT_EQ(plain->size(), cached->size()) << file;
+      for (size_t k = 0; k < plain->size(); ++k) {
+        const RoleIdentifier& a = (*plain)[k];
+        const RoleIdentifier& b = (*cached)[k];
+        EXPECT_EQ(a.role, b.role) << file;
+        EXPECT_EQ(a.pointer, b.pointer) << file;
+        EXPECT_EQ(a.id.kind, b.id.kind) << file << " " << a.id.original;
+        EXPECT_EQ(a.id.canonical, b.id.canonical) << file << " " << a.id.original;
+        EXPECT_EQ(a.id.original, b.id.original) << file;
+        const bool instance = a.role == IdentifierRole::kEpc || a.role == IdentifierRole::kParent ||
+                              a.role == IdentifierRole::kChildEpc ||
+                              a.role == IdentifierRole::kInputEpc ||
+                              a.role == IdentifierRole::kOutputEpc;
+        if (!instance) {
+          shared_texts.insert(a.id.original);
+          ++shared_mentions;
+        }
+      }
+    }
+    // Exactly the distinct places, parties and classes are kept.
+    EXPECT_EQ(cache.size(), shared_texts.size()) << file;
+    if (shared_mentions > shared_texts.size()) ++documents_with_hits;
+  }
+  EXPECT_GT(documents_with_hits, 0u);  // some corpus documents repeat a place
 }
 
 TEST(JsonCodecTest, MalformedIdentifierNamesItsPointer) {

@@ -39,8 +39,11 @@ std::string cbv_full_uri(std::string_view value, CbvVocabulary vocabulary);
 // `event_hash` is the event's CBV 2.0 hash ID; the summary's eventID is the
 // event's own, or the hash when it has none. InvalidArgument for an
 // identifier that does not parse (with its JSON pointer).
+// With `identifier_cache`, places and classes shared by a document's events are
+// parsed once (epcis::canonical_identifiers).
 Result<IndexedEvent> summarise_event(const epcis::Event& event, std::string event_hash,
-                                     std::string principal);
+                                     std::string principal,
+                                     epcis::IdentifierCache* identifier_cache = nullptr);
 
 // The log payload of an event (its eventID must be set). `capturer_vendor`:
 // the capturing principal's vendor at capture time ("capturerVendor", left

@@ -36,6 +36,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "custos/core/status.h"
@@ -331,6 +332,27 @@ struct RoleIdentifier {
 // above, list members in list order), parsed by parse_identifier. Duplicates
 // are kept. InvalidArgument, with the member's JSON pointer first in the
 // message, when one is malformed (a bad EPC URN or Digital Link).
-Result<std::vector<RoleIdentifier>> canonical_identifiers(const Event& event);
+//
+// With a cache, the places, parties and classes an event names (readPoint,
+// bizLocation, source, destination and the quantity lists' classes, which the
+// events of one document mostly share) are parsed once per cache; instance
+// EPCs, mostly distinct, are always parsed. The answer is the same as without.
+class IdentifierCache;
+Result<std::vector<RoleIdentifier>> canonical_identifiers(const Event& event,
+                                                          IdentifierCache* cache = nullptr);
+
+// Parsed identifiers by their text, for canonical_identifiers (e.g. one per
+// captured document). Holds at most kMaxEntries; not thread-safe.
+class IdentifierCache {
+ public:
+  static constexpr size_t kMaxEntries = 4096;
+  // The identifier parsed from `text`, parsing it (and keeping it, while there
+  // is room) when it is not held yet.
+  Result<Identifier> parse(const std::string& text);
+  size_t size() const { return parsed_.size(); }
+
+ private:
+  std::unordered_map<std::string, Identifier> parsed_;
+};
 
 }  // namespace custos::epcis
