@@ -551,9 +551,30 @@ class Validator {
     if (std::string problem = absolute_uri_problem(text); !problem.empty()) report(problem);
   }
 
+  // A field holding one identifier (readPoint, bizLocation, ...): the events
+  // of a document mostly repeat the same few, so a text found valid is not
+  // parsed again (its event-hash form is still recorded for this occurrence).
+  void single_identifier(element value) {
+    std::string_view text;
+    if (value.get(text) == simdjson::SUCCESS) {
+      if (auto found = valid_single_.find(std::string(text)); found != valid_single_.end()) {
+        if (forms_ != nullptr && found->second.epc_urn) {
+          forms_->add(text.data(), found->second.canonical);
+        }
+        return;
+      }
+    }
+    bool epc_urn = false;
+    std::optional<std::string> canonical = identifier(value, &epc_urn);
+    if (canonical && valid_single_.size() < kMaxValidSingle) {
+      valid_single_.emplace(std::string(text), ValidIdentifier{std::move(*canonical), epc_urn});
+    }
+  }
+
   // The identifier's canonical form (see identifiers.h), or nullopt after
-  // reporting why there is none.
-  std::optional<std::string> identifier(element value) {
+  // reporting why there is none. `epc_urn`, when given, is set when the text
+  // is an EPC URN whose form was added to forms_.
+  std::optional<std::string> identifier(element value, bool* epc_urn = nullptr) {
     std::string_view text;
     if (!string_of(value, text)) return std::nullopt;
     if (std::string problem = absolute_uri_problem(text); !problem.empty()) {
@@ -578,6 +599,7 @@ class Validator {
     }
     if (forms_ != nullptr && is_epc_urn && text.starts_with("urn:epc:")) {
       forms_->add(text.data(), canonical);
+      if (epc_urn != nullptr) *epc_urn = true;
     }
     return canonical;
   }
@@ -647,10 +669,8 @@ class Validator {
         return;
       case Kind::kUri:
         return uri(value);
-      case Kind::kIdentifier: {
-        (void)identifier(value);
-        return;
-      }
+      case Kind::kIdentifier:
+        return single_identifier(value);
       case Kind::kTime: {
         std::string_view text;
         if (!string_of(value, text)) return;
@@ -1078,6 +1098,12 @@ class Validator {
 
   const ValidationLimits& limits_;
   dom_walk::IdentifierForms* forms_;
+  struct ValidIdentifier {
+    std::string canonical;
+    bool epc_urn = false;  // its form goes into forms_
+  };
+  static constexpr size_t kMaxValidSingle = 1024;
+  std::unordered_map<std::string, ValidIdentifier> valid_single_;  // single_identifier's
   std::vector<ValidationProblem> problems_;
   std::vector<PathToken> path_;
   bool truncated_ = false;

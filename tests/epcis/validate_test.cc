@@ -161,6 +161,26 @@ TEST(ValidateTest, EveryNegativeCaseGivesExactlyItsExpectedProblems) {
   }
 }
 
+TEST(ValidateTest, ARepeatedPlaceIsJudgedTheSameInEveryEvent) {
+  // Valid places are remembered across a document's events; invalid ones are
+  // reported at every event that names them.
+  auto event = [](const std::string& read_point) {
+    return R"({"type": "ObjectEvent", "action": "OBSERVE", "eventTime": "2024-05-01T10:00:00Z",)"
+           R"( "eventTimeZoneOffset": "+00:00", "epcList": ["urn:epc:id:sgtin:0614141.107346.2017"],)"
+           R"( "readPoint": {"id": ")" +
+           read_point + R"("}})";
+  };
+  const std::string good = "urn:epc:id:sgln:0614141.00777.0";
+  const std::string bad = "urn:epc:id:sgln:0614141.00777";  // no extension
+  std::string events = event(good) + "," + event(bad) + "," + event(good) + "," + event(bad) + "," +
+                       event(good);
+  std::vector<ValidationProblem> problems = validate_document(document_with(events));
+  ASSERT_EQ(problems.size(), 2u) << describe(problems);
+  EXPECT_EQ(problems[0].pointer, "/epcisBody/eventList/1/readPoint/id") << describe(problems);
+  EXPECT_EQ(problems[1].pointer, "/epcisBody/eventList/3/readPoint/id") << describe(problems);
+  EXPECT_TRUE(validate_document(document_with(event(good) + "," + event(good))).empty());
+}
+
 TEST(ValidateTest, TheBaseDocumentOfTheseTestsIsValid) {
   EXPECT_TRUE(validate_document(document_with(kObjectEvent)).empty())
       << describe(validate_document(document_with(kObjectEvent)));
