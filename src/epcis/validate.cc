@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <optional>
 #include <span>
-#include <unordered_map>
 #include <utility>
 
+#include "custos/epcis/event.h"
 #include "custos/epcis/identifiers.h"
 #include "dom_walk.h"
 #include "validate_values.h"
@@ -551,30 +551,11 @@ class Validator {
     if (std::string problem = absolute_uri_problem(text); !problem.empty()) report(problem);
   }
 
-  // A field holding one identifier (readPoint, bizLocation, ...): the events
-  // of a document mostly repeat the same few, so a text found valid is not
-  // parsed again (its event-hash form is still recorded for this occurrence).
-  void single_identifier(element value) {
-    std::string_view text;
-    if (value.get(text) == simdjson::SUCCESS) {
-      if (auto found = valid_single_.find(std::string(text)); found != valid_single_.end()) {
-        if (forms_ != nullptr && found->second.epc_urn) {
-          forms_->add(text.data(), found->second.canonical);
-        }
-        return;
-      }
-    }
-    bool epc_urn = false;
-    std::optional<std::string> canonical = identifier(value, &epc_urn);
-    if (canonical && valid_single_.size() < kMaxValidSingle) {
-      valid_single_.emplace(std::string(text), ValidIdentifier{std::move(*canonical), epc_urn});
-    }
-  }
-
   // The identifier's canonical form (see identifiers.h), or nullopt after
-  // reporting why there is none. `epc_urn`, when given, is set when the text
-  // is an EPC URN whose form was added to forms_.
-  std::optional<std::string> identifier(element value, bool* epc_urn = nullptr) {
+  // reporting why there is none. With `cache` (fields holding one identifier,
+  // such as readPoint and bizLocation, which a document's events mostly
+  // repeat), a text is parsed once per document.
+  std::optional<std::string> identifier(element value, IdentifierCache* cache = nullptr) {
     std::string_view text;
     if (!string_of(value, text)) return std::nullopt;
     if (std::string problem = absolute_uri_problem(text); !problem.empty()) {
@@ -586,7 +567,16 @@ class Validator {
     // there is none (another scheme or URI is opaque, or not an identifier).
     std::string canonical;
     bool is_epc_urn = false;
-    if (auto link = epc_urn_to_digital_link(text); link.is_ok()) {
+    if (cache != nullptr) {
+      auto parsed = cache->parse(std::string(text));
+      if (!parsed.is_ok()) {
+        report("not a valid identifier: " + parsed.status().message());
+        return std::nullopt;
+      }
+      // A GS1 key; an EPC URN when the text says so (checked below).
+      is_epc_urn = parsed->kind != IdentifierKind::kOpaque;
+      canonical = std::move(parsed->canonical);
+    } else if (auto link = epc_urn_to_digital_link(text); link.is_ok()) {
       canonical = std::move(link).value();
       is_epc_urn = true;
     } else {
@@ -599,7 +589,6 @@ class Validator {
     }
     if (forms_ != nullptr && is_epc_urn && text.starts_with("urn:epc:")) {
       forms_->add(text.data(), canonical);
-      if (epc_urn != nullptr) *epc_urn = true;
     }
     return canonical;
   }
@@ -670,7 +659,8 @@ class Validator {
       case Kind::kUri:
         return uri(value);
       case Kind::kIdentifier:
-        return single_identifier(value);
+        (void)identifier(value, &single_identifiers_);
+        return;
       case Kind::kTime: {
         std::string_view text;
         if (!string_of(value, text)) return;
@@ -1098,12 +1088,7 @@ class Validator {
 
   const ValidationLimits& limits_;
   dom_walk::IdentifierForms* forms_;
-  struct ValidIdentifier {
-    std::string canonical;
-    bool epc_urn = false;  // its form goes into forms_
-  };
-  static constexpr size_t kMaxValidSingle = 1024;
-  std::unordered_map<std::string, ValidIdentifier> valid_single_;  // single_identifier's
+  IdentifierCache single_identifiers_;  // readPoint, bizLocation, ... (see identifier())
   std::vector<ValidationProblem> problems_;
   std::vector<PathToken> path_;
   bool truncated_ = false;
