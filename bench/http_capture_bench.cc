@@ -212,44 +212,36 @@ int run(const Options& options) {
   for (auto& samples : latencies) all.insert(all.end(), samples.begin(), samples.end());
   const Percentiles latency = percentiles_us(std::move(all));
 
-  if (!options.raw) {
-    server.stop();
-    const double http_rate = static_cast<double>(committed) / http_seconds;
-    std::printf("HTTP capture: %.0f events/s (goal 50,000); document latency p50 %.1f ms, p99 %.1f "
-                "ms\nCPU of the whole process (server and load generator) during HTTP capture: "
-                "%.1f us per event (%.2f cores busy)\n",
-                http_rate, latency.p50 / 1000, latency.p99 / 1000,
-                1e6 * http_cpu_seconds / static_cast<double>(committed),
-                http_cpu_seconds / http_seconds);
-    return 0;
-  }
-  // ---- Raw log appends of the same entries' size, same run ----
-  const size_t payload_bytes = body_bytes / total_events;
-  std::atomic<size_t> in_flight{0};
-  std::atomic<size_t> raw_failures{0};
-  auto raw_started = SteadyClock::now();
+  // ---- Raw log appends of the same entries' size, same run (unless --no-raw) ----
   const size_t groups = options.connections * options.documents;
-  for (size_t g = 0; g < groups; ++g) {
-    while (in_flight.load() >= options.connections) std::this_thread::yield();
-    std::vector<ledger::AppendRequest> group(options.events);
-    for (auto& request : group) {
-      request.kind = ledger::EntryKind::kRawPayload;
-      request.principal = "dock-scanner-0";
-      request.payload = Bytes(payload_bytes, uint8_t('x'));
+  std::atomic<size_t> raw_failures{0};
+  double raw_seconds = 0;
+  if (options.raw) {
+    const size_t payload_bytes = body_bytes / total_events;
+    std::atomic<size_t> in_flight{0};
+    auto raw_started = SteadyClock::now();
+    for (size_t g = 0; g < groups; ++g) {
+      while (in_flight.load() >= options.connections) std::this_thread::yield();
+      std::vector<ledger::AppendRequest> group(options.events);
+      for (auto& request : group) {
+        request.kind = ledger::EntryKind::kRawPayload;
+        request.principal = "dock-scanner-0";
+        request.payload = Bytes(payload_bytes, uint8_t('x'));
+      }
+      ++in_flight;
+      world.log().append_group_async(std::move(group),
+                                     [&](Result<std::vector<ledger::AppendReceipt>> receipts) {
+                                       if (!receipts.is_ok()) ++raw_failures;
+                                       --in_flight;
+                                     });
     }
-    ++in_flight;
-    world.log().append_group_async(std::move(group),
-                                   [&](Result<std::vector<ledger::AppendReceipt>> receipts) {
-                                     if (!receipts.is_ok()) ++raw_failures;
-                                     --in_flight;
-                                   });
+    while (in_flight.load() > 0) std::this_thread::yield();
+    raw_seconds = nanos_since(raw_started) / 1e9;
   }
-  while (in_flight.load() > 0) std::this_thread::yield();
-  const double raw_seconds = nanos_since(raw_started) / 1e9;
   server.stop();
 
   const double http_rate = static_cast<double>(committed) / http_seconds;
-  const double raw_rate = static_cast<double>(total_events) / raw_seconds;
+  const double raw_rate = options.raw ? static_cast<double>(total_events) / raw_seconds : 0;
   if (options.json) {
     JsonWriter json;
     json.begin_object()
@@ -261,10 +253,12 @@ int run(const Options& options) {
         .key("http_seconds").number(http_seconds)
         .key("http_events_per_s").number(http_rate)
         .key("document_latency_ms_p50").number(latency.p50 / 1000)
-        .key("document_latency_ms_p99").number(latency.p99 / 1000)
-        .key("raw_group_append_events_per_s").number(raw_rate)
-        .key("http_over_raw").number(http_rate / raw_rate)
-        .key("cpu_us_per_event").number(1e6 * http_cpu_seconds / static_cast<double>(committed))
+        .key("document_latency_ms_p99").number(latency.p99 / 1000);
+    if (options.raw) {
+      json.key("raw_group_append_events_per_s").number(raw_rate)
+          .key("http_over_raw").number(http_rate / raw_rate);
+    }
+    json.key("cpu_us_per_event").number(1e6 * http_cpu_seconds / static_cast<double>(committed))
         .key("goal_events_per_s").number(50000.0)
         .key("load_average_start").string(load_start)
         .key("load_average_end").string(load_end)
@@ -277,8 +271,10 @@ int run(const Options& options) {
               static_cast<unsigned long long>(committed), http_seconds);
   std::printf("HTTP capture: %.0f events/s (goal 50,000); document latency p50 %.1f ms, p99 %.1f ms\n",
               http_rate, latency.p50 / 1000, latency.p99 / 1000);
-  std::printf("raw log group appends (same entry size, same run): %.0f events/s; HTTP at %.1f%%\n",
-              raw_rate, 100 * http_rate / raw_rate);
+  if (options.raw) {
+    std::printf("raw log group appends (same entry size, same run): %.0f events/s; HTTP at %.1f%%\n",
+                raw_rate, 100 * http_rate / raw_rate);
+  }
   std::printf("CPU of the whole process (server and load generator) during HTTP capture: %.1f us "
               "per event (%.2f cores busy)\n",
               1e6 * http_cpu_seconds / static_cast<double>(committed), http_cpu_seconds / http_seconds);

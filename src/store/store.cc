@@ -60,28 +60,27 @@ class AppendOperator final : public rocksdb::MergeOperator {
   const char* Name() const override { return "custos.append"; }
 
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
-    size_t total = in.existing_value != nullptr ? in.existing_value->size() : 0;
-    for (const rocksdb::Slice& operand : in.operand_list) total += operand.size();
-    out->new_value.clear();
-    out->new_value.reserve(total);
-    if (in.existing_value != nullptr) {
-      out->new_value.append(in.existing_value->data(), in.existing_value->size());
-    }
-    for (const rocksdb::Slice& operand : in.operand_list) {
-      out->new_value.append(operand.data(), operand.size());
-    }
+    join(in.existing_value, in.operand_list, out->new_value);
     return true;
   }
 
   bool PartialMergeMulti(const rocksdb::Slice& /*key*/,
                          const std::deque<rocksdb::Slice>& operands, std::string* new_value,
                          rocksdb::Logger* /*logger*/) const override {
-    size_t total = 0;
-    for (const rocksdb::Slice& operand : operands) total += operand.size();
-    new_value->clear();
-    new_value->reserve(total);
-    for (const rocksdb::Slice& operand : operands) new_value->append(operand.data(), operand.size());
+    join(nullptr, operands, *new_value);
     return true;
+  }
+
+ private:
+  // `out` = base (when given) followed by every operand, sized once.
+  template <typename Operands>
+  static void join(const rocksdb::Slice* base, const Operands& operands, std::string& out) {
+    size_t total = base != nullptr ? base->size() : 0;
+    for (const rocksdb::Slice& operand : operands) total += operand.size();
+    out.clear();
+    out.reserve(total);
+    if (base != nullptr) out.append(base->data(), base->size());
+    for (const rocksdb::Slice& operand : operands) out.append(operand.data(), operand.size());
   }
 };
 
