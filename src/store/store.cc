@@ -13,6 +13,8 @@
 #include <array>
 #include <cstring>
 #include <deque>
+#include <filesystem>
+#include <optional>
 #include <vector>
 
 namespace custos::store {
@@ -255,44 +257,77 @@ void WriteBatch::clear() {
   payload_bytes_ = 0;
 }
 
+namespace {
+
+// The derived families (state rebuilt from the log by its owner: the EPCIS
+// indexes, event records and custody state) live in a second RocksDB database
+// in the subdirectory `derived` of the store, so that their writes (unlogged,
+// a dozen keys per event) have their own write queue: in one database they waited behind every synced log commit (its WAL
+// append and fdatasync), and each log commit behind their memtable inserts.
+// A WriteBatch holds either derived families only or none of them.
+constexpr std::string_view kDerivedDirectory = "derived";
+bool is_derived_family(Family family) {
+  return family == Family::kIndexes || family == Family::kCustody ||
+         family == Family::kEventRecords;
+}
+
+// One open RocksDB database and its column families.
+struct Database {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // every family opened, default first
+
+  Database() = default;
+  Database(Database&& other) noexcept = default;
+  Database& operator=(Database&& other) noexcept {
+    close();
+    db = std::move(other.db);
+    handles = std::move(other.handles);
+    return *this;
+  }
+  ~Database() { close(); }
+  void close() {
+    if (!db) return;
+    for (auto* handle : handles) {
+      if (handle) db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+    db->Close().PermitUncheckedError();
+    db.reset();
+    handles.clear();
+  }
+  rocksdb::ColumnFamilyHandle* find(std::string_view name) const {
+    for (auto* handle : handles) {
+      if (handle && handle->GetName() == name) return handle;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace
+
 struct Store::Impl {
   std::string path;
   bool read_only = false;
   std::shared_ptr<rocksdb::Cache> cache;
-  std::unique_ptr<rocksdb::DB> db;
-  // Indexed by Family; owned here, destroyed before db.
-  std::vector<rocksdb::ColumnFamilyHandle*> families;
-  // Families found on disk that this build does not know (kept open, unused).
-  std::vector<rocksdb::ColumnFamilyHandle*> other_families;
-
-  ~Impl() {
-    if (db) {
-      for (auto* handle : families) {
-        if (handle) db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
-      }
-      for (auto* handle : other_families)
-        db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
-      db->Close().PermitUncheckedError();
-    }
-  }
+  // Declared before the databases: destroyed after them.
+  Database log_db;      // every family but the derived ones (path)
+  Database derived_db;  // the derived families (path/derived); unopened for a
+                        // read-only open of a store written before the split
+  // Indexed by Family: the database and handle holding it.
+  std::array<rocksdb::DB*, kFamilyCount> dbs{};
+  std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> families{};
 
   rocksdb::ColumnFamilyHandle* handle(Family family) const {
     return families[static_cast<size_t>(family)];
   }
+  rocksdb::DB* db(Family family) const { return dbs[static_cast<size_t>(family)]; }
 };
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->path = path;
-  impl->read_only = options.read_only;
-  // Half the cache may hold index and filter blocks at high priority.
-  impl->cache = rocksdb::NewLRUCache(std::max<uint64_t>(options.block_cache_mb, 1) * kMiB,
-                                     /*num_shard_bits=*/-1, /*strict_capacity_limit=*/false,
-                                     /*high_pri_pool_ratio=*/0.5);
+namespace {
 
+rocksdb::DBOptions database_options(const StoreOptions& options, uint64_t write_buffer_share) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
@@ -303,35 +338,50 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreO
   db_options.bytes_per_sync = kMiB;
   db_options.wal_bytes_per_sync = 0;  // synced explicitly by sync writes
   db_options.max_total_wal_size = 256 * kMiB;
-  db_options.db_write_buffer_size = 4 * std::max<uint64_t>(options.write_buffer_mb, 1) * kMiB;
+  db_options.db_write_buffer_size =
+      write_buffer_share * std::max<uint64_t>(options.write_buffer_mb, 1) * kMiB;
   // Unlogged writes (write_unlogged) are consistent across families only if
   // every family flushes at once.
   db_options.atomic_flush = true;
   db_options.keep_log_file_num = 4;
   db_options.max_log_file_size = 16 * kMiB;
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  return db_options;
+}
 
+// Opens the database at `path` with `wanted` families (created when missing,
+// unless read-only) plus every family already on disk (known ones with their
+// tuning, unknown ones as they are).
+Result<Database> open_database(const std::string& path, const rocksdb::DBOptions& db_options,
+                               bool read_only, const std::vector<Family>& wanted,
+                               const StoreOptions& options,
+                               const std::shared_ptr<rocksdb::Cache>& cache) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-  for (size_t i = 0; i < kFamilyCount; ++i) {
-    auto family = static_cast<Family>(i);
+  for (Family family : wanted) {
     descriptors.emplace_back(std::string(family_name(family)),
-                             family_options(family, options, impl->cache));
+                             family_options(family, options, cache));
   }
-  // RocksDB must open every family present on disk; keep unknown ones as they are.
+  // RocksDB must open every family present on disk.
   std::vector<std::string> existing;
   if (rocksdb::DB::ListColumnFamilies(db_options, path, &existing).ok()) {
     for (const auto& name : existing) {
-      bool known = false;
-      for (const auto& descriptor : descriptors) known = known || descriptor.name == name;
-      if (!known) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+      bool listed = false;
+      for (const auto& descriptor : descriptors) listed = listed || descriptor.name == name;
+      if (listed) continue;
+      std::optional<Family> known;
+      for (size_t i = 0; i < kFamilyCount; ++i) {
+        if (family_name(static_cast<Family>(i)) == name) known = static_cast<Family>(i);
+      }
+      descriptors.emplace_back(name, known ? family_options(*known, options, cache)
+                                           : rocksdb::ColumnFamilyOptions());
     }
   }
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
   rocksdb::Status status;
-  if (options.read_only) {
+  if (read_only) {
     status = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw_db);
   } else {
     status = rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw_db);
@@ -343,17 +393,75 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreO
                                  "process) is using it; stop it first (" +
                                  status.ToString() + ")");
     }
-    if (status.IsInvalidArgument() && !options.create_if_missing) {
+    if (status.IsInvalidArgument() && !db_options.create_if_missing) {
       return not_found("no store in directory " + path + " (" + status.ToString() + ")");
     }
     return from_rocksdb(status, "opening store " + path);
   }
-  impl->db.reset(raw_db);
-  // handles[0] is the default family, then ours in Family order, then unknown ones.
-  impl->other_families.push_back(handles[0]);
-  impl->families.assign(handles.begin() + 1, handles.begin() + 1 + kFamilyCount);
-  impl->other_families.insert(impl->other_families.end(), handles.begin() + 1 + kFamilyCount,
-                              handles.end());
+  Database database;
+  database.db.reset(raw_db);
+  database.handles = std::move(handles);
+  return database;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->read_only = options.read_only;
+  // Half the cache may hold index and filter blocks at high priority.
+  impl->cache = rocksdb::NewLRUCache(std::max<uint64_t>(options.block_cache_mb, 1) * kMiB,
+                                     /*num_shard_bits=*/-1, /*strict_capacity_limit=*/false,
+                                     /*high_pri_pool_ratio=*/0.5);
+  std::vector<Family> log_families;
+  std::vector<Family> derived_families;
+  for (size_t i = 0; i < kFamilyCount; ++i) {
+    auto family = static_cast<Family>(i);
+    (is_derived_family(family) ? derived_families : log_families).push_back(family);
+  }
+  // Each database gets half of the memtable budget (4 x write_buffer_mb).
+  const rocksdb::DBOptions db_options = database_options(options, 2);
+  CUSTOS_ASSIGN_OR_RETURN(impl->log_db, open_database(path, db_options, options.read_only,
+                                                      log_families, options, impl->cache));
+  const std::string derived_path = path + "/" + std::string(kDerivedDirectory);
+  std::error_code error;
+  const bool derived_exists = std::filesystem::exists(derived_path + "/CURRENT", error);
+  // Stores written before the split keep the derived families in the log's
+  // database. Read-only, those are read where they are; read-write, they are
+  // dropped (the index is rebuilt from the log by its owner when it opens).
+  const bool old_layout = !derived_exists && impl->log_db.find(family_name(Family::kIndexes));
+  if (options.read_only && !derived_exists) {
+    if (!old_layout) {
+      return failed_precondition("store " + path +
+                                 " has no derived families (indexes); open it read-write once");
+    }
+  } else {
+    rocksdb::DBOptions derived_options = db_options;
+    derived_options.create_if_missing = true;  // the log's database exists
+    CUSTOS_ASSIGN_OR_RETURN(impl->derived_db,
+                            open_database(derived_path, derived_options, options.read_only,
+                                          derived_families, options, impl->cache));
+  }
+  for (size_t i = 0; i < kFamilyCount; ++i) {
+    auto family = static_cast<Family>(i);
+    const Database& home =
+        is_derived_family(family) && impl->derived_db.db ? impl->derived_db : impl->log_db;
+    impl->dbs[i] = home.db.get();
+    impl->families[i] = home.find(family_name(family));
+    if (impl->families[i] == nullptr) {
+      return internal_error("store " + path + " did not open family " +
+                            std::string(family_name(family)));
+    }
+  }
+  if (!options.read_only) {
+    for (Family family : derived_families) {
+      rocksdb::ColumnFamilyHandle* stale = impl->log_db.find(family_name(family));
+      if (stale == nullptr) continue;
+      auto dropped = impl->log_db.db->DropColumnFamily(stale);
+      if (!dropped.ok()) return from_rocksdb(dropped, "dropping the old derived family");
+    }
+  }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -407,7 +515,14 @@ Status Store::apply(WriteBatch& batch, bool sync, bool logged) {
     if (a.family != b.family) return a.family < b.family;
     return a.key.compare(b.key) < 0;
   });
+  // One database per batch: an atomic write cannot span the two.
+  rocksdb::DB* target = impl_->dbs[sorted.front().family];
   for (const Record& record : sorted) {
+    if (impl_->dbs[record.family] != target) {
+      return invalid_argument(
+          "a write batch mixes derived families (indexes, custody, event_records) with others; "
+          "write them in separate batches");
+    }
     auto* handle = impl_->families[record.family];
     rocksdb::Status status = record.op == kOpPut      ? rocks_batch.Put(handle, record.key, record.value)
                              : record.op == kOpAppend ? rocks_batch.Merge(handle, record.key, record.value)
@@ -417,7 +532,7 @@ Status Store::apply(WriteBatch& batch, bool sync, bool logged) {
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;
   write_options.disableWAL = !logged;
-  auto status = impl_->db->Write(write_options, &rocks_batch);
+  auto status = target->Write(write_options, &rocks_batch);
   if (rocks_batch.GetDataSize() > kMaxKeptBatchBytes) {
     rocks_batch = rocksdb::WriteBatch();  // do not keep a rare huge buffer for good
     sorted = std::vector<Record>();
@@ -428,8 +543,8 @@ Status Store::apply(WriteBatch& batch, bool sync, bool logged) {
 
 Result<std::optional<std::string>> Store::get(Family family, std::string_view key) const {
   std::string value;
-  auto status =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->handle(family), to_slice(key), &value);
+  auto status = impl_->db(family)->Get(rocksdb::ReadOptions(), impl_->handle(family),
+                                      to_slice(key), &value);
   if (status.IsNotFound()) return std::optional<std::string>();
   if (!status.ok()) return from_rocksdb(status, "reading store");
   return std::optional<std::string>(std::move(value));
@@ -437,15 +552,22 @@ Result<std::optional<std::string>> Store::get(Family family, std::string_view ke
 
 std::unique_ptr<StoreIterator> Store::new_iterator(Family family) const {
   return std::make_unique<RocksIterator>(std::unique_ptr<rocksdb::Iterator>(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->handle(family))));
+      impl_->db(family)->NewIterator(rocksdb::ReadOptions(), impl_->handle(family))));
 }
 
 Status Store::flush() {
   if (impl_->read_only) return Status::ok();
   rocksdb::FlushOptions flush_options;
   flush_options.wait = true;
-  auto status = impl_->db->Flush(flush_options, impl_->families);
-  if (!status.ok()) return from_rocksdb(status, "flushing store " + impl_->path);
+  for (const Database* database : {&impl_->log_db, &impl_->derived_db}) {
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    for (size_t i = 0; i < kFamilyCount; ++i) {
+      if (impl_->dbs[i] == database->db.get()) handles.push_back(impl_->families[i]);
+    }
+    if (handles.empty()) continue;
+    auto status = database->db->Flush(flush_options, handles);
+    if (!status.ok()) return from_rocksdb(status, "flushing store " + impl_->path);
+  }
   return Status::ok();
 }
 
@@ -453,10 +575,12 @@ bool Store::background_work_pending() const {
   static constexpr const char* kBacklog[] = {
       "rocksdb.num-running-flushes", "rocksdb.num-running-compactions",
       "rocksdb.mem-table-flush-pending", "rocksdb.compaction-pending"};
-  for (auto* handle : impl_->families) {
+  for (size_t i = 0; i < kFamilyCount; ++i) {
     for (const char* property : kBacklog) {
       uint64_t value = 0;
-      if (impl_->db->GetIntProperty(handle, property, &value) && value > 0) return true;
+      if (impl_->dbs[i]->GetIntProperty(impl_->families[i], property, &value) && value > 0) {
+        return true;
+      }
     }
   }
   return false;
@@ -464,14 +588,17 @@ bool Store::background_work_pending() const {
 
 std::string Store::statistics() const {
   std::string text;
-  for (size_t i = 0; i < impl_->families.size(); ++i) {
+  for (size_t i = 0; i < kFamilyCount; ++i) {
     std::string family;
-    if (impl_->db->GetProperty(impl_->families[i], "rocksdb.cfstats-no-file-histogram", &family)) {
+    if (impl_->dbs[i]->GetProperty(impl_->families[i], "rocksdb.cfstats-no-file-histogram",
+                                   &family)) {
       text += family;
     }
   }
-  std::string db;
-  if (impl_->db->GetProperty("rocksdb.dbstats", &db)) text += db;
+  for (const Database* database : {&impl_->log_db, &impl_->derived_db}) {
+    std::string db;
+    if (database->db && database->db->GetProperty("rocksdb.dbstats", &db)) text += db;
+  }
   return text;
 }
 

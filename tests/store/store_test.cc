@@ -1,6 +1,7 @@
 #include "custos/store/store.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -174,15 +175,26 @@ TEST_F(StoreTest, BinaryKeysAndValues) {
   EXPECT_EQ(to_bytes(**got), value);
 }
 
+// State rebuilt from the log, kept in a database of its own (docs/storage.md).
+bool is_derived_family(Family family) {
+  return family == Family::kIndexes || family == Family::kCustody ||
+         family == Family::kEventRecords;
+}
+
 TEST_F(StoreTest, FamiliesAreIsolated) {
   auto store = open_store();
   ASSERT_NE(store, nullptr);
+  // The derived families (their own database) are written apart from the others.
   WriteBatch batch;
+  WriteBatch derived;
   for (size_t i = 0; i < kFamilyCount; ++i) {
-    batch.put(static_cast<Family>(i), "same-key", std::string(family_name(static_cast<Family>(i))));
+    auto family = static_cast<Family>(i);
+    (is_derived_family(family) ? derived : batch)
+        .put(family, "same-key", std::string(family_name(family)));
   }
   batch.put(Family::kVendors, "only-vendors", std::string_view("v"));
   ASSERT_TRUE(store->write(batch, true).is_ok());
+  ASSERT_TRUE(store->write(derived, true).is_ok());
   for (size_t i = 0; i < kFamilyCount; ++i) {
     auto family = static_cast<Family>(i);
     EXPECT_EQ(get_or_die(*store, family, "same-key"), family_name(family));
@@ -196,6 +208,66 @@ TEST_F(StoreTest, FamiliesAreIsolated) {
   ASSERT_TRUE(store->write(batch, true).is_ok());
   EXPECT_EQ(get_or_die(*store, Family::kPolicies, "same-key"), "<absent>");
   EXPECT_EQ(get_or_die(*store, Family::kIncidents, "same-key"), "incidents");
+}
+
+TEST_F(StoreTest, ABatchMixingDerivedAndOtherFamiliesIsRefusedWhole) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  WriteBatch batch;
+  batch.put(Family::kMeta, "m", std::string_view("log side"));
+  batch.put(Family::kIndexes, "i", std::string_view("derived side"));
+  EXPECT_EQ(store->write(batch, true).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->write_unlogged(batch).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(get_or_die(*store, Family::kMeta, "m"), "<absent>");
+  EXPECT_EQ(get_or_die(*store, Family::kIndexes, "i"), "<absent>");
+}
+
+// Builds before the derived database kept every family in one database.
+TEST_F(StoreTest, AStoreOfTheOneDatabaseLayoutIsReadInPlaceThenItsDerivedFamiliesAreDropped) {
+  {
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    // Every family in the one database, in Family order after the default.
+    std::vector<rocksdb::ColumnFamilyDescriptor> families = {{rocksdb::kDefaultColumnFamilyName, {}}};
+    for (size_t i = 0; i < kFamilyCount; ++i) {
+      families.emplace_back(std::string(family_name(static_cast<Family>(i))),
+                            rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir_.string(), families, &handles, &db).ok());
+    auto handle = [&](Family family) { return handles[1 + static_cast<size_t>(family)]; };
+    ASSERT_TRUE(db->Put({}, handle(Family::kMeta), "m", "kept").ok());
+    ASSERT_TRUE(db->Put({}, handle(Family::kIndexes), "i", "old index").ok());
+    for (auto* handle : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+    ASSERT_TRUE(db->Close().ok());
+    delete db;
+  }
+  StoreOptions read_only;
+  read_only.read_only = true;
+  {
+    auto reader = open_store(read_only);
+    ASSERT_NE(reader, nullptr);
+    EXPECT_EQ(get_or_die(*reader, Family::kIndexes, "i"), "old index");
+    EXPECT_EQ(get_or_die(*reader, Family::kMeta, "m"), "kept");
+  }
+  {
+    // Read-write: the old derived families are dropped (their owner rebuilds
+    // them from the log) and the derived database takes their place.
+    auto store = open_store();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(get_or_die(*store, Family::kIndexes, "i"), "<absent>");
+    EXPECT_EQ(get_or_die(*store, Family::kMeta, "m"), "kept");
+    WriteBatch batch;
+    batch.put(Family::kIndexes, "i", std::string_view("new index"));
+    ASSERT_TRUE(store->write_unlogged(batch).is_ok());
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "derived" / "CURRENT"));
+  auto reader = open_store(read_only);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(get_or_die(*reader, Family::kIndexes, "i"), "new index");
+  EXPECT_EQ(get_or_die(*reader, Family::kMeta, "m"), "kept");
 }
 
 TEST_F(StoreTest, ReopenPersists) {
