@@ -30,6 +30,8 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using tls_internal::check_readable;
 using tls_internal::make_tls_context;
 
+constexpr size_t kReadBuffer = 64 << 10;  // room per receive of a response
+
 bool is_token(std::string_view text) {
   if (text.empty()) return false;
   for (char c : text) {
@@ -330,6 +332,10 @@ class HttpClient::Impl {
       return network_error("writing to", ec);
     }
 
+    // Beast reads at most the buffer's free capacity (and at least 512
+    // bytes) per receive: an empty buffer read a 30 KiB capture receipt in
+    // some 60 receives, each re-arming the timeout timer.
+    if (buffer_.capacity() < kReadBuffer) buffer_.reserve(kReadBuffer);
     http::response_parser<http::string_body> parser;
     parser.header_limit(64 * 1024);
     parser.body_limit(options_.max_response_body_bytes);
