@@ -262,8 +262,9 @@ namespace {
 // The derived families (state rebuilt from the log by its owner: the EPCIS
 // indexes, event records and custody state) live in a second RocksDB database
 // in the subdirectory `derived` of the store, so that their writes (unlogged,
-// a dozen keys per event) have their own write queue: in one database they waited behind every synced log commit (its WAL
-// append and fdatasync), and each log commit behind their memtable inserts.
+// a dozen keys per event) have their own write queue: in one database they
+// waited behind every synced log commit (its WAL append and fdatasync), and
+// each log commit behind their memtable inserts.
 // A WriteBatch holds either derived families only or none of them.
 constexpr std::string_view kDerivedDirectory = "derived";
 bool is_derived_family(Family family) {

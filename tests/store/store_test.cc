@@ -28,6 +28,11 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(store.is_ok()) << store.status().to_string();
     return store.is_ok() ? std::move(store).value() : nullptr;
   }
+  std::unique_ptr<Store> open_read_only() {
+    StoreOptions options;
+    options.read_only = true;
+    return open_store(options);
+  }
 
   std::filesystem::path dir_;
 };
@@ -153,9 +158,7 @@ TEST_F(StoreTest, AppendsJoinInWriteOrderAcrossFlushesAndReopens) {
     ASSERT_TRUE(store->write(batch, true).is_ok());
     ASSERT_TRUE(store->flush().is_ok());
   }
-  StoreOptions read_only;
-  read_only.read_only = true;
-  auto store = open_store(read_only);
+  auto store = open_read_only();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(get_or_die(*store, Family::kEntries, "grown"), "abcdefgh");
   EXPECT_EQ(get_or_die(*store, Family::kEntries, "replaced"), "new");
@@ -244,10 +247,8 @@ TEST_F(StoreTest, AStoreOfTheOneDatabaseLayoutIsReadInPlaceThenItsDerivedFamilie
     ASSERT_TRUE(db->Close().ok());
     delete db;
   }
-  StoreOptions read_only;
-  read_only.read_only = true;
   {
-    auto reader = open_store(read_only);
+    auto reader = open_read_only();
     ASSERT_NE(reader, nullptr);
     EXPECT_EQ(get_or_die(*reader, Family::kIndexes, "i"), "old index");
     EXPECT_EQ(get_or_die(*reader, Family::kMeta, "m"), "kept");
@@ -264,7 +265,7 @@ TEST_F(StoreTest, AStoreOfTheOneDatabaseLayoutIsReadInPlaceThenItsDerivedFamilie
     ASSERT_TRUE(store->write_unlogged(batch).is_ok());
   }
   EXPECT_TRUE(std::filesystem::exists(dir_ / "derived" / "CURRENT"));
-  auto reader = open_store(read_only);
+  auto reader = open_read_only();
   ASSERT_NE(reader, nullptr);
   EXPECT_EQ(get_or_die(*reader, Family::kIndexes, "i"), "new index");
   EXPECT_EQ(get_or_die(*reader, Family::kMeta, "m"), "kept");
@@ -313,9 +314,7 @@ TEST_F(StoreTest, UnloggedWritesAreReadAtOnceAndKeptByACleanClose) {
   EXPECT_EQ(get_or_die(*store, Family::kCustody, "c"), "<absent>");
   // Read-only stores refuse them like logged writes.
   store.reset();
-  StoreOptions options;
-  options.read_only = true;
-  auto reader = open_store(options);
+  auto reader = open_read_only();
   ASSERT_NE(reader, nullptr);
   WriteBatch batch;
   batch.put(Family::kIndexes, "i", std::string_view("other"));
@@ -395,9 +394,7 @@ TEST_F(StoreTest, ReadOnlyStoreRefusesWrites) {
     batch.put(Family::kMeta, "k", std::string_view("v"));
     ASSERT_TRUE(store->write(batch, true).is_ok());
   }
-  StoreOptions options;
-  options.read_only = true;
-  auto store = open_store(options);
+  auto store = open_read_only();
   ASSERT_NE(store, nullptr);
   EXPECT_TRUE(store->read_only());
   EXPECT_EQ(get_or_die(*store, Family::kMeta, "k"), "v");
