@@ -30,11 +30,18 @@ constexpr char kPresentPrefix = 'A';
 constexpr char kChildPrefix = 'K';
 
 constexpr uint8_t kObjectStateVersion = 2;  // 1: without the role byte (still read)
-// Index format 2 keeps the per-event records (summaries, entry copies) in
-// the event_records family, keyed by log index first; format 1 kept them in
-// indexes as `V`/`B` + u64 and is migrated at open.
+// Index format 3 lets one index key stand for several events: its value lists
+// the log indexes after the key's own (a posting), so a document of events at
+// one bizLocation writes one `L` key, not one per event. Format 2 (every value
+// empty: one event per key) is format 3 as it stands. Format 2 keeps the
+// per-event records (summaries, entry copies) in the event_records family,
+// keyed by log index first; format 1 kept them in indexes as `V`/`B` + u64 and
+// is migrated at open.
 constexpr std::string_view kFormatKey = "format";
-constexpr uint8_t kIndexFormat = 2;
+constexpr uint8_t kIndexFormat = 3;
+// A posting lists at most this many log indexes after its key's, so values
+// stay small however large a batch of events is.
+constexpr size_t kMaxPostingLength = 1024;
 constexpr size_t kMigrationChunk = 4096;
 constexpr size_t kMaxPerPage = 10000;
 
@@ -104,6 +111,40 @@ Status migrate_event_records(store::Store& store) {
       if (moved == 0) break;
       CUSTOS_RETURN_IF_ERROR(store.write(batch, /*sync=*/false));
     }
+  }
+  return Status::ok();
+}
+
+// A posting's value: each further log index as the unsigned LEB128 varint of
+// its distance from the one before (the first from the key's own).
+void append_posting_step(std::string& out, uint64_t step) {
+  while (step >= 0x80) {
+    out.push_back(static_cast<char>((step & 0x7f) | 0x80));
+    step >>= 7;
+  }
+  out.push_back(static_cast<char>(step));
+}
+
+// Appends the key's log index and every one its value lists to `out`.
+Status append_posting(uint64_t first, std::string_view value, std::vector<uint64_t>& out) {
+  out.push_back(first);
+  uint64_t current = first;
+  size_t offset = 0;
+  while (offset < value.size()) {
+    uint64_t step = 0;
+    int shift = 0;
+    for (;;) {
+      if (offset == value.size() || shift > 63) return data_loss("malformed index posting");
+      const uint8_t byte = static_cast<uint8_t>(value[offset++]);
+      step |= uint64_t{byte & 0x7fu} << shift;
+      if ((byte & 0x80) == 0) break;
+      shift += 7;
+    }
+    if (step == 0 || step > std::numeric_limits<uint64_t>::max() - current) {
+      return data_loss("malformed index posting");
+    }
+    current += step;
+    out.push_back(current);
   }
   return Status::ok();
 }
@@ -295,8 +336,11 @@ Result<std::unique_ptr<EventIndex>> EventIndex::open(store::Store& store, const 
     return failed_precondition("the EPCIS index is in format 1; open the store read-write once "
                                "to move it to format " + std::to_string(kIndexFormat));
   }
-  if (!format && !store.read_only()) {
-    if (mark) CUSTOS_RETURN_IF_ERROR(migrate_event_records(store));
+  // Format 2 is read as it is (its keys are one-event postings); from format 1
+  // the per-event records move first.
+  const bool current = format && static_cast<uint8_t>((*format)[0]) == kIndexFormat;
+  if (!current && !store.read_only()) {
+    if (!format && mark) CUSTOS_RETURN_IF_ERROR(migrate_event_records(store));
     store::WriteBatch batch;
     batch.put(Family::kIndexes, kFormatKey, std::string(1, static_cast<char>(kIndexFormat)));
     CUSTOS_RETURN_IF_ERROR(store.write(batch, /*sync=*/false));
@@ -391,6 +435,14 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
     }
   };
 
+  // Index keys without their log index -> the events of this call under them,
+  // in log order; written as postings at the end.
+  std::map<std::string, std::vector<uint64_t>> postings;
+  auto post = [&](std::string base, uint64_t log_index) {
+    std::vector<uint64_t>& indexes = postings[std::move(base)];
+    if (indexes.empty() || indexes.back() != log_index) indexes.push_back(log_index);
+  };
+
   uint64_t position = start;
   for (const IndexedEvent& event : events) {
     if (event.log_index < position) continue;
@@ -410,11 +462,8 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
       value += event.event_hash;
       batch.put(Family::kIndexes, key, value);
     }
-    std::set<std::pair<IdentifierRole, std::string>> seen;
-    for (const auto& identifier : event.identifiers) {
-      if (!seen.insert(identifier).second) continue;
-      batch.put(Family::kIndexes, identifier_prefix(identifier.first, identifier.second) + index_suffix,
-                std::string_view());
+    for (const auto& [role, identifier] : event.identifiers) {
+      post(identifier_prefix(role, identifier), event.log_index);  // (a repeat is posted once)
     }
     const std::pair<char, const std::string*> valued[] = {
         {kLocationPrefix, &event.biz_location},
@@ -423,14 +472,11 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
         {kDispositionPrefix, &event.disposition},
     };
     for (const auto& [prefix, value] : valued) {
-      if (!value->empty()) {
-        batch.put(Family::kIndexes, value_prefix(prefix, *value) + index_suffix, std::string_view());
-      }
+      if (!value->empty()) post(value_prefix(prefix, *value), event.log_index);
     }
-    std::string time_key(1, kEventTimePrefix);
-    append_u64(time_key, sortable_time(event.event_time_micros));
-    time_key += index_suffix;
-    batch.put(Family::kIndexes, time_key, std::string_view());
+    std::string time_base(1, kEventTimePrefix);
+    append_u64(time_base, sortable_time(event.event_time_micros));
+    post(std::move(time_base), event.log_index);
 
     // ---- current state ----
     std::string parent;
@@ -506,6 +552,16 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
       }
     }
   }
+  for (const auto& [base, indexes] : postings) {
+    for (size_t from = 0; from < indexes.size(); from += kMaxPostingLength + 1) {
+      const size_t to = std::min(indexes.size(), from + kMaxPostingLength + 1);
+      std::string key = base;
+      append_u64(key, indexes[from]);
+      std::string value;
+      for (size_t i = from + 1; i < to; ++i) append_posting_step(value, indexes[i] - indexes[i - 1]);
+      batch.put(Family::kIndexes, key, value);
+    }
+  }
   for (const auto& [id, state] : states) {
     if (state) batch.put(Family::kCustody, object_key(id), encode_object_state(*state));
   }
@@ -553,13 +609,19 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
   // One iterator for every prefix (creating one costs more than a seek).
   auto iterator = store_.new_iterator(Family::kIndexes);
   // Log indexes stored as the last 8 bytes of keys under `prefix`.
+  // The events of the posting under the iterator.
+  auto take = [&](std::string_view key) -> Status {
+    CUSTOS_RETURN_IF_ERROR(
+        append_posting(parse_u64(key.substr(key.size() - 8)), iterator->value(), found));
+    if (found.size() > options_.max_query_candidates) return too_many();
+    return Status::ok();
+  };
   auto collect = [&](std::string_view prefix) -> Status {
     for (iterator->seek(prefix); iterator->valid(); iterator->next()) {
       std::string_view key = iterator->key();
       if (!key.starts_with(prefix)) break;
       if (key.size() != prefix.size() + 8) continue;
-      if (found.size() >= options_.max_query_candidates) return too_many();
-      found.push_back(parse_u64(key.substr(prefix.size())));
+      CUSTOS_RETURN_IF_ERROR(take(key));
     }
     return iterator->status();
   };
@@ -603,8 +665,7 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
           if (!epcis::pattern_matches(pattern, key.substr(value_start, key.size() - 9 - value_start))) {
             continue;
           }
-          if (found.size() >= options_.max_query_candidates) return too_many();
-          found.push_back(parse_u64(key.substr(key.size() - 8)));
+          CUSTOS_RETURN_IF_ERROR(take(key));
         }
         CUSTOS_RETURN_IF_ERROR(iterator->status());
       }
@@ -629,8 +690,7 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
     for (iterator->seek(first); iterator->valid(); iterator->next()) {
       std::string_view key = iterator->key();
       if (key >= std::string_view(end) || key.size() != 17) break;
-      if (found.size() >= options_.max_query_candidates) return too_many();
-      found.push_back(parse_u64(key.substr(9)));
+      CUSTOS_RETURN_IF_ERROR(take(key));
     }
     CUSTOS_RETURN_IF_ERROR(iterator->status());
   } else {

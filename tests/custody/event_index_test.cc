@@ -397,10 +397,137 @@ TEST_F(EventIndexTest, MovesFormatOneEventRecordsOutOfTheIndexesFamily) {
   EXPECT_EQ(indexes_of(EventQuery{}), (std::vector<uint64_t>{0, 1}));
   auto format = store_->get(store::Family::kIndexes, "format");
   ASSERT_TRUE(format.is_ok() && format->has_value());
-  EXPECT_EQ(**format, std::string(1, '\x02'));
+  EXPECT_EQ(**format, std::string(1, '\x03'));
   auto left = store_->new_iterator(store::Family::kIndexes);
   for (left->seek("V"); left->valid() && left->key().starts_with("V"); left->next()) {
     ADD_FAILURE() << "a format-1 summary key is left in indexes";
+  }
+}
+
+// Keys under `prefix` in the indexes family.
+size_t keys_under(store::Store& store, std::string_view prefix) {
+  size_t count = 0;
+  auto keys = store.new_iterator(store::Family::kIndexes);
+  for (keys->seek(prefix); keys->valid() && keys->key().starts_with(prefix); keys->next()) ++count;
+  EXPECT_TRUE(keys->status().is_ok());
+  return count;
+}
+
+std::string value_key_prefix(char prefix, const std::string& value) {
+  std::string key(1, prefix);
+  key += value;
+  key.push_back('\0');
+  return key;
+}
+
+TEST_F(EventIndexTest, EventsIndexedTogetherShareOneKeyPerValueAndEveryQueryFindsThemAll) {
+  close_consumers();
+  EventIndexOptions options;
+  options.max_query_candidates = 100000;
+  open_index(options);
+  // 2,600 events in one add(): all at the dock, receiving, at two times; the
+  // EPCs of the even ones repeat item(7) twice (indexed once per event).
+  constexpr int kEvents = 2600;
+  std::vector<IndexedEvent> logged;
+  for (int i = 0; i < kEvents; ++i) {
+    std::vector<std::string> epcs = {item(1000 + i)};
+    if (i % 2 == 0) epcs = {item(7), item(7)};
+    logged.push_back(log_event(object_event(Action::kObserve, std::move(epcs), kDock, kReceiving,
+                                            kBase + (i < 100 ? 0 : kHour))));
+  }
+  ASSERT_TRUE(index_->add(logged).is_ok());
+  // A posting lists at most 1,024 events after its key's own: ceil(2600 / 1025) keys.
+  EXPECT_EQ(keys_under(*store_, value_key_prefix('L', kDock)), 3u);
+  EXPECT_EQ(keys_under(*store_, value_key_prefix('S', kReceiving)), 3u);
+  EXPECT_EQ(keys_under(*store_, value_key_prefix('I', std::string(1, 'e') + item(7))), 2u);
+  // One more event alone adds a key of its own.
+  capture({object_event(Action::kObserve, {item(7)}, kDock, kReceiving, kBase)});
+
+  std::vector<uint64_t> all(kEvents + 1);
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  EventQuery by_location;
+  by_location.biz_locations = {kDock};
+  EXPECT_EQ(indexes_of(by_location, 10000), all);
+  EventQuery by_read_point;
+  by_read_point.read_points = {kDock};
+  EXPECT_EQ(indexes_of(by_read_point, 10000), all);
+  EventQuery by_step;
+  by_step.biz_steps = {kReceiving};
+  EXPECT_EQ(indexes_of(by_step, 10000), all);
+
+  std::vector<uint64_t> early;  // the first 100 and the lone one, at kBase
+  for (uint64_t i = 0; i < 100; ++i) early.push_back(i);
+  early.push_back(kEvents);
+  EventQuery by_time;
+  by_time.lt_event_time = kBase + 1;
+  EXPECT_EQ(indexes_of(by_time, 10000), early);
+
+  std::vector<uint64_t> sevens;
+  for (uint64_t i = 0; i < kEvents; i += 2) sevens.push_back(i);
+  sevens.push_back(kEvents);
+  EventQuery by_epc;
+  by_epc.identifier_matches.push_back({{IdentifierRole::kEpc}, {item(7)}});
+  EXPECT_EQ(indexes_of(by_epc, 10000), sevens);
+  EventQuery by_pattern;  // serials 10NN: item(1000 + i) for the odd i < 100
+  by_pattern.identifier_matches.push_back(
+      {{IdentifierRole::kEpc}, {}, {{item(10), 2, "", epcis::CanonicalPattern::Tail::kNothing}}});
+  std::vector<uint64_t> odd_early;
+  for (uint64_t i = 1; i < 100; i += 2) odd_early.push_back(i);
+  EXPECT_EQ(indexes_of(by_pattern, 10000), odd_early);
+
+  // Paging walks across postings without gaps or repeats.
+  std::vector<uint64_t> paged;
+  std::string token;
+  do {
+    auto page = index_->query(by_location, 999, token);
+    ASSERT_TRUE(page.is_ok()) << page.status().to_string();
+    for (const auto& event : page->events) paged.push_back(event.log_index);
+    token = page->next_page_token;
+  } while (!token.empty());
+  EXPECT_EQ(paged, all);
+}
+
+TEST_F(EventIndexTest, AFormatTwoIndexIsReadAsItIsAndMarkedFormatThreeWhenOpenedReadWrite) {
+  capture({object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase),
+           object_event(Action::kObserve, {item(1)}, kCage, kReceiving, kBase + kHour)});
+  store::WriteBatch batch;
+  batch.put(store::Family::kIndexes, "format", std::string(1, '\x02'));
+  ASSERT_TRUE(store_->write(batch, true).is_ok());
+  restart();
+  auto format = store_->get(store::Family::kIndexes, "format");
+  ASSERT_TRUE(format.is_ok() && format->has_value());
+  EXPECT_EQ(**format, std::string(1, '\x03'));
+  EventQuery by_epc;
+  by_epc.identifier_matches.push_back({{IdentifierRole::kEpc}, {item(1)}});
+  EXPECT_EQ(indexes_of(by_epc), (std::vector<uint64_t>{0, 1}));
+
+  batch = store::WriteBatch();
+  batch.put(store::Family::kIndexes, "format", std::string(1, '\x04'));
+  ASSERT_TRUE(store_->write(batch, true).is_ok());
+  close_consumers();
+  auto newer = EventIndex::open(
+      *store_, *log_,
+      [](const ledger::LogEntry& entry) { return decode_indexed_event(entry.payload); });
+  EXPECT_EQ(newer.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(EventIndexTest, ADamagedPostingIsDataLossNotACrash) {
+  capture({object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase)});
+  auto keys = store_->new_iterator(store::Family::kIndexes);
+  const std::string prefix = value_key_prefix('L', kDock);
+  keys->seek(prefix);
+  ASSERT_TRUE(keys->valid() && keys->key().starts_with(prefix));
+  const std::string key(keys->key());
+  keys.reset();
+  EventQuery by_location;
+  by_location.biz_locations = {kDock};
+  // A varint cut short, a zero step (a repeat), a step past 2^64.
+  for (std::string damage : {std::string("\x81"), std::string(1, '\0'),
+                             std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01")}) {
+    store::WriteBatch batch;
+    batch.put(store::Family::kIndexes, key, damage);
+    ASSERT_TRUE(store_->write(batch, true).is_ok());
+    EXPECT_EQ(index_->query(by_location, 10).status().code(), StatusCode::kDataLoss);
   }
 }
 
