@@ -88,6 +88,13 @@ inline double cpu_seconds(int who) {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 inline double process_cpu_seconds() { return cpu_seconds(RUSAGE_SELF); }
+// Page faults the process has taken that needed no I/O (mostly first touches
+// of fresh memory, which a VM may make expensive).
+inline uint64_t process_minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_minflt);
+}
 inline double thread_cpu_seconds() { return cpu_seconds(RUSAGE_THREAD); }
 
 // A "kB" field of /proc/<pid>/status (e.g. "VmRSS", "VmHWM") in KiB; 0 when absent.

@@ -48,6 +48,7 @@ struct Options {
   size_t connections = 8;
   size_t documents = 50;  // per connection
   size_t events = 100;    // per document
+  size_t warmup = 0;      // documents per connection captured before timing
   uint32_t io_threads = 2;
   bool json = false;
   bool store_statistics = false;
@@ -145,15 +146,14 @@ int run(const Options& options) {
   if (!server.start().is_ok()) return 1;
   const std::string authority = "127.0.0.1:" + std::to_string(server.port());
 
-  // ---- Documents, signed before timing ----
+  // ---- Documents, signed before timing (warm-up ones first) ----
   std::vector<std::vector<SignedDocument>> work(options.connections);
   size_t body_bytes = 0;
   for (size_t c = 0; c < options.connections; ++c) {
     const sdk::RequestSigner& signer = signers[c % signers.size()];
-    for (size_t k = 0; k < options.documents; ++k) {
+    for (size_t k = 0; k < options.warmup + options.documents; ++k) {
       SignedDocument document;
       document.body = capture_document(c, k, options.events);
-      body_bytes += document.body.size();
       auto signed_headers =
           signer.sign("POST", "http", authority, "/capture", document.body,
                       kBenchTime / kMicrosPerSecond,
@@ -165,6 +165,7 @@ int run(const Options& options) {
       document.headers.set("Signature", signed_headers->signature);
       document.headers.set("Custos-Device-Posture", "healthy");
       document.headers.set("Custos-Geo", std::string(kGeo));
+      if (k >= options.warmup) body_bytes += document.body.size();
       work[c].push_back(std::move(document));
     }
   }
@@ -172,35 +173,56 @@ int run(const Options& options) {
   std::cerr << "signed " << options.connections * options.documents << " documents ("
             << total_events << " events, " << body_bytes / 1024 / 1024 << " MiB)\n";
 
-  // ---- HTTP capture ----
-  const uint64_t size_before = world.log().tree_size();
-  std::vector<std::vector<double>> latencies(options.connections);
+  // ---- Warm-up: the same server captures the first documents, untimed ----
+  std::vector<std::unique_ptr<HttpClient>> connections;
+  for (size_t c = 0; c < options.connections; ++c) {
+    connections.push_back(std::make_unique<HttpClient>("127.0.0.1", server.port()));
+  }
   std::atomic<size_t> failures{0};
   std::string first_failure;
   std::mutex failure_mutex;
+  auto send = [&](size_t c, const SignedDocument& document) {
+    auto response = connections[c]->request("POST", "/capture", document.body, document.headers);
+    if (!response.is_ok() || response->status != 202) {
+      if (failures++ == 0) {
+        std::lock_guard lock(failure_mutex);
+        first_failure = response.is_ok() ? response->body : response.status().to_string();
+      }
+    }
+  };
+  if (options.warmup > 0) {
+    std::vector<std::thread> clients;
+    for (size_t c = 0; c < options.connections; ++c) {
+      clients.emplace_back([&, c] {
+        for (size_t k = 0; k < options.warmup; ++k) send(c, work[c][k]);
+      });
+    }
+    for (auto& thread : clients) thread.join();
+    std::cerr << "warm-up: " << options.connections * options.warmup * options.events
+              << " events captured before timing\n";
+  }
+
+  // ---- HTTP capture ----
+  const uint64_t size_before = world.log().tree_size();
+  std::vector<std::vector<double>> latencies(options.connections);
   const std::string load_start = load_average();
   const double cpu_start = process_cpu_seconds();
+  const uint64_t faults_start = process_minor_faults();
   auto started = SteadyClock::now();
   std::vector<std::thread> clients;
   for (size_t c = 0; c < options.connections; ++c) {
     clients.emplace_back([&, c] {
-      HttpClient client("127.0.0.1", server.port());
-      for (const SignedDocument& document : work[c]) {
+      for (size_t k = options.warmup; k < work[c].size(); ++k) {
         auto sent = SteadyClock::now();
-        auto response = client.request("POST", "/capture", document.body, document.headers);
+        send(c, work[c][k]);
         latencies[c].push_back(nanos_since(sent));
-        if (!response.is_ok() || response->status != 202) {
-          if (failures++ == 0) {
-            std::lock_guard lock(failure_mutex);
-            first_failure = response.is_ok() ? response->body : response.status().to_string();
-          }
-        }
       }
     });
   }
   for (auto& thread : clients) thread.join();
   const double http_seconds = nanos_since(started) / 1e9;
   const double http_cpu_seconds = process_cpu_seconds() - cpu_start;
+  const uint64_t http_faults = process_minor_faults() - faults_start;
   const std::string load_end = load_average();
   if (failures > 0) {
     std::cerr << failures << " documents were not captured; first: " << first_failure << "\n";
@@ -248,6 +270,7 @@ int run(const Options& options) {
         .key("connections").number(static_cast<uint64_t>(options.connections))
         .key("documents").number(static_cast<uint64_t>(options.connections * options.documents))
         .key("events_per_document").number(static_cast<uint64_t>(options.events))
+        .key("warmup_documents").number(static_cast<uint64_t>(options.connections * options.warmup))
         .key("events_committed").number(committed)
         .key("document_bytes_mean").number(static_cast<uint64_t>(body_bytes / groups))
         .key("http_seconds").number(http_seconds)
@@ -259,6 +282,7 @@ int run(const Options& options) {
           .key("http_over_raw").number(http_rate / raw_rate);
     }
     json.key("cpu_us_per_event").number(1e6 * http_cpu_seconds / static_cast<double>(committed))
+        .key("minor_page_faults").number(http_faults)
         .key("goal_events_per_s").number(50000.0)
         .key("load_average_start").string(load_start)
         .key("load_average_end").string(load_end)
@@ -276,8 +300,9 @@ int run(const Options& options) {
                 raw_rate, 100 * http_rate / raw_rate);
   }
   std::printf("CPU of the whole process (server and load generator) during HTTP capture: %.1f us "
-              "per event (%.2f cores busy)\n",
-              1e6 * http_cpu_seconds / static_cast<double>(committed), http_cpu_seconds / http_seconds);
+              "per event (%.2f cores busy), %llu minor page faults\n",
+              1e6 * http_cpu_seconds / static_cast<double>(committed), http_cpu_seconds / http_seconds,
+              static_cast<unsigned long long>(http_faults));
   std::printf("load average: start %s, end %s\n", load_start.c_str(), load_end.c_str());
   return raw_failures == 0 ? 0 : 1;
 }
@@ -292,6 +317,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--documents", options.documents, "Documents per connection")->capture_default_str();
   app.add_option("--events", options.events, "Events per document")->capture_default_str();
+  app.add_option("--warmup", options.warmup,
+                 "Documents per connection captured by the same server before timing starts")
+      ->capture_default_str();
   app.add_option("--io-threads", options.io_threads, "Server I/O threads")->capture_default_str();
   app.add_flag("--json", options.json, "Print one JSON object");
   app.add_flag("!--no-raw", options.raw,

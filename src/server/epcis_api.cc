@@ -283,10 +283,11 @@ void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob>
           summaries.reserve(new_positions.size());
           for (size_t k = 0; k < new_positions.size(); ++k) {
             job->events[new_positions[k]].leaf_hash = receipts[k].leaf_hash;
-            IndexedEvent& summary = job->events[new_positions[k]].summary;
-            summary.log_index = receipts[k].index;
-            summary.record_time_micros = receipts[k].receive_time;
-            IndexedEvent& logged = summaries.emplace_back(summary);
+            // Moved out for the index and back after it (the answer needs it).
+            IndexedEvent& logged =
+                summaries.emplace_back(std::move(job->events[new_positions[k]].summary));
+            logged.log_index = receipts[k].index;
+            logged.record_time_micros = receipts[k].receive_time;
             // The entry exactly as the log encoded it (same fields, same
             // encoder), so queries need not read its bundle.
             ledger::append_encoded_entry(logged.entry, ledger::EntryKind::kEpcisEvent,
@@ -294,6 +295,10 @@ void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob>
                                          as_bytes(evidence), job->events[new_positions[k]].payload);
           }
           Status indexed = state->index.add(summaries);
+          for (size_t k = 0; k < new_positions.size(); ++k) {
+            summaries[k].entry = Bytes();  // the copy is the index's now
+            job->events[new_positions[k]].summary = std::move(summaries[k]);
+          }
           release_claims(*state, job->claimed);
           if (!indexed.is_ok()) {
             // Committed (durable) but not queryable until a restart re-indexes.
