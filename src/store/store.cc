@@ -164,6 +164,13 @@ rocksdb::ColumnFamilyOptions family_options(Family family, const StoreOptions& o
       // filter over the memtable's keys answers those without a skip-list search.
       cf.memtable_prefix_bloom_size_ratio = 0.05;
       cf.memtable_whole_key_filtering = true;
+      // Their keys spread over the whole key space, so each compaction out of
+      // L0 rewrites the level below: waiting for 8 flushed files rather than 4
+      // halves that work (sustained capture +6 %); 12 made point reads cost more
+      // than it saved.
+      if (family == Family::kIndexes || family == Family::kCustody) {
+        cf.level0_file_num_compaction_trigger = 8;
+      }
       break;
   }
   return cf;
