@@ -23,8 +23,9 @@ constexpr char kReadPointPrefix = 'P';
 constexpr char kBizStepPrefix = 'S';
 constexpr char kDispositionPrefix = 'D';
 constexpr char kEventTimePrefix = 'T';
-constexpr char kSummaryPrefix = 'V';    // after the log index in event_records
-constexpr char kEntryCopyPrefix = 'B';  // likewise
+constexpr char kRecordPrefix = 'R';     // after the log index in event_records: summary + entry
+constexpr char kSummaryPrefix = 'V';    // likewise, before format 3: the summary alone
+constexpr char kEntryCopyPrefix = 'B';  // likewise, before format 3: the entry copy alone
 constexpr char kObjectPrefix = 'O';
 constexpr char kPresentPrefix = 'A';
 constexpr char kChildPrefix = 'K';
@@ -33,7 +34,9 @@ constexpr uint8_t kObjectStateVersion = 2;  // 1: without the role byte (still r
 // Index format 3 lets one index key stand for several events: its value lists
 // the log indexes after the key's own (a posting), so a document of events at
 // one bizLocation writes one `L` key, not one per event. Format 2 (every value
-// empty: one event per key) is format 3 as it stands. Format 2 keeps the
+// empty: one event per key) is format 3 as it stands. Format 3 also writes
+// each event's summary and entry copy as one `R` record; the separate `V` and
+// `B` records of earlier formats are still read. Format 2 keeps the
 // per-event records (summaries, entry copies) in the event_records family,
 // keyed by log index first; format 1 kept them in indexes as `V`/`B` + u64 and
 // is migrated at open.
@@ -81,6 +84,7 @@ std::string event_record_key(uint64_t log_index, char kind) {
   key.push_back(kind);
   return key;
 }
+std::string record_key(uint64_t log_index) { return event_record_key(log_index, kRecordPrefix); }
 std::string summary_key(uint64_t log_index) { return event_record_key(log_index, kSummaryPrefix); }
 std::string entry_copy_key(uint64_t log_index) {
   return event_record_key(log_index, kEntryCopyPrefix);
@@ -451,9 +455,16 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
     append_u64(index_suffix, event.log_index);
 
     // ---- query indexes ----
-    batch.put(Family::kEventRecords, summary_key(event.log_index), encode_indexed_event(event));
-    if (!event.entry.empty()) {
-      batch.put(Family::kEventRecords, entry_copy_key(event.log_index), event.entry);
+    {
+      const Bytes summary = encode_indexed_event(event);
+      std::string record;
+      record.reserve(4 + summary.size() + event.entry.size());
+      for (int shift = 24; shift >= 0; shift -= 8) {
+        record.push_back(static_cast<char>(summary.size() >> shift));
+      }
+      record.append(reinterpret_cast<const char*>(summary.data()), summary.size());
+      record.append(reinterpret_cast<const char*>(event.entry.data()), event.entry.size());
+      batch.put(Family::kEventRecords, record_key(event.log_index), record);
     }
     if (!event.event_id.empty()) {
       std::string key(1, kEventIdPrefix);
@@ -584,14 +595,44 @@ Result<std::optional<EventIdRecord>> EventIndex::find_event_id(std::string_view 
   return std::optional<EventIdRecord>(EventIdRecord{parse_u64(*stored), stored->substr(8)});
 }
 
+namespace {
+
+// An `R` record's two parts: the encoded summary and the entry copy (empty
+// when the event was indexed without one).
+Result<std::pair<std::string_view, std::string_view>> split_record(std::string_view record) {
+  if (record.size() < 4) return data_loss("malformed event record");
+  const uint32_t summary_size = (uint32_t{uint8_t(record[0])} << 24) |
+                                (uint32_t{uint8_t(record[1])} << 16) |
+                                (uint32_t{uint8_t(record[2])} << 8) | uint8_t(record[3]);
+  if (record.size() - 4 < summary_size) return data_loss("malformed event record");
+  return std::make_pair(record.substr(4, summary_size), record.substr(4 + summary_size));
+}
+
+}  // namespace
+
 Result<std::optional<IndexedEvent>> EventIndex::summary(uint64_t log_index) const {
-  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kEventRecords, summary_key(log_index)));
-  if (!stored) return std::optional<IndexedEvent>();
-  CUSTOS_ASSIGN_OR_RETURN(IndexedEvent event, decode_indexed_event(as_bytes(*stored)));
+  CUSTOS_ASSIGN_OR_RETURN(auto record, store_.get(Family::kEventRecords, record_key(log_index)));
+  std::string_view encoded;
+  std::optional<std::string> older;
+  if (record) {
+    CUSTOS_ASSIGN_OR_RETURN(auto parts, split_record(*record));
+    encoded = parts.first;
+  } else {
+    CUSTOS_ASSIGN_OR_RETURN(older, store_.get(Family::kEventRecords, summary_key(log_index)));
+    if (!older) return std::optional<IndexedEvent>();
+    encoded = *older;
+  }
+  CUSTOS_ASSIGN_OR_RETURN(IndexedEvent event, decode_indexed_event(as_bytes(encoded)));
   return std::optional<IndexedEvent>(std::move(event));
 }
 
 Result<std::optional<Bytes>> EventIndex::entry_copy(uint64_t log_index) const {
+  CUSTOS_ASSIGN_OR_RETURN(auto record, store_.get(Family::kEventRecords, record_key(log_index)));
+  if (record) {
+    CUSTOS_ASSIGN_OR_RETURN(auto parts, split_record(*record));
+    if (parts.second.empty()) return std::optional<Bytes>();
+    return std::optional<Bytes>(Bytes(parts.second.begin(), parts.second.end()));
+  }
   CUSTOS_ASSIGN_OR_RETURN(auto stored,
                           store_.get(Family::kEventRecords, entry_copy_key(log_index)));
   if (!stored) return std::optional<Bytes>();
@@ -698,7 +739,7 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
     auto records = store_.new_iterator(Family::kEventRecords);
     for (records->seek_to_first(); records->valid(); records->next()) {
       std::string_view key = records->key();
-      if (key.size() != 9 || key.back() != kSummaryPrefix) continue;
+      if (key.size() != 9 || (key.back() != kRecordPrefix && key.back() != kSummaryPrefix)) continue;
       if (found.size() >= options_.max_query_candidates) return too_many();
       found.push_back(parse_u64(key.substr(0, 8)));
     }

@@ -348,10 +348,10 @@ TEST_F(EventIndexTest, ACrashLosesUnloggedIndexWritesTogetherAndOpenIndexesThemA
   auto pallet_state = (*store)->get(store::Family::kCustody, "O" + pallet(1));
   ASSERT_TRUE(pallet_state.is_ok());
   EXPECT_FALSE(pallet_state->has_value());
-  auto record = (*store)->get(store::Family::kEventRecords, std::string(7, '\0') + "\x02V");
+  auto record = (*store)->get(store::Family::kEventRecords, std::string(7, '\0') + "\x02R");
   ASSERT_TRUE(record.is_ok());
   EXPECT_FALSE(record->has_value());
-  auto kept = (*store)->get(store::Family::kEventRecords, std::string(8, '\0') + "V");
+  auto kept = (*store)->get(store::Family::kEventRecords, std::string(8, '\0') + "R");
   ASSERT_TRUE(kept.is_ok());
   EXPECT_TRUE(kept->has_value());
   store->reset();
@@ -369,24 +369,48 @@ TEST_F(EventIndexTest, ACrashLosesUnloggedIndexWritesTogetherAndOpenIndexesThemA
   EXPECT_EQ((*summary)->principal, late[1].principal);
 }
 
+// Rewrites every format-3 `R` record of event_records as the `V` (summary)
+// and `B` (entry copy, when there is one) records formats 1 and 2 wrote:
+// into indexes as kind + u64 (format 1), or event_records as u64 + kind.
+// Returns how many records it rewrote.
+size_t rewrite_records_as_before_format_three(store::Store& store, bool format_one) {
+  store::WriteBatch batch;
+  size_t rewritten = 0;
+  auto records = store.new_iterator(store::Family::kEventRecords);
+  for (records->seek_to_first(); records->valid(); records->next()) {
+    std::string_view key = records->key();
+    if (key.size() != 9 || key.back() != 'R') continue;
+    std::string_view value = records->value();
+    EXPECT_GE(value.size(), 4u);
+    const uint32_t summary_size = (uint32_t{uint8_t(value[0])} << 24) |
+                                  (uint32_t{uint8_t(value[1])} << 16) |
+                                  (uint32_t{uint8_t(value[2])} << 8) | uint8_t(value[3]);
+    const std::pair<char, std::string_view> parts[] = {
+        {'V', value.substr(4, summary_size)}, {'B', value.substr(4 + summary_size)}};
+    for (const auto& [kind, part] : parts) {
+      if (kind == 'B' && part.empty()) continue;
+      std::string old_key = format_one ? std::string(1, kind) + std::string(key.substr(0, 8))
+                                       : std::string(key.substr(0, 8)) + kind;
+      batch.put(format_one ? store::Family::kIndexes : store::Family::kEventRecords, old_key, part);
+    }
+    batch.erase(store::Family::kEventRecords, key);
+    ++rewritten;
+  }
+  EXPECT_TRUE(records->status().is_ok());
+  records.reset();
+  EXPECT_TRUE(store.write(batch, true).is_ok());
+  return rewritten;
+}
+
 TEST_F(EventIndexTest, MovesFormatOneEventRecordsOutOfTheIndexesFamily) {
   auto logged = capture({
       object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase),
       object_event(Action::kObserve, {item(1), item(2)}, kCage, kReceiving, kBase + kHour),
   });
   // Rewrite the store as format 1 left it: `V`/`B` + u64 in indexes, no format key.
+  EXPECT_EQ(rewrite_records_as_before_format_three(*store_, true), 2u);
   {
     store::WriteBatch batch;
-    auto records = store_->new_iterator(store::Family::kEventRecords);
-    size_t moved = 0;
-    for (records->seek_to_first(); records->valid(); records->next()) {
-      std::string key(1, records->key().back());
-      key += records->key().substr(0, 8);
-      batch.put(store::Family::kIndexes, key, records->value());
-      batch.erase(store::Family::kEventRecords, records->key());
-      ++moved;
-    }
-    EXPECT_EQ(moved, 2u);  // two summaries (no entry copies in this fixture)
     batch.erase(store::Family::kIndexes, "format");
     ASSERT_TRUE(store_->write(batch, true).is_ok());
   }
@@ -488,8 +512,14 @@ TEST_F(EventIndexTest, EventsIndexedTogetherShareOneKeyPerValueAndEveryQueryFind
 }
 
 TEST_F(EventIndexTest, AFormatTwoIndexIsReadAsItIsAndMarkedFormatThreeWhenOpenedReadWrite) {
-  capture({object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase),
-           object_event(Action::kObserve, {item(1)}, kCage, kReceiving, kBase + kHour)});
+  IndexedEvent with_copy = log_event(object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase));
+  auto entry = log_->entry(with_copy.log_index);
+  ASSERT_TRUE(entry.is_ok());
+  with_copy.entry = *entry;
+  ASSERT_TRUE(index_->add(std::span(&with_copy, 1)).is_ok());
+  auto logged = capture({object_event(Action::kObserve, {item(1)}, kCage, kReceiving, kBase + kHour)});
+  // As format 2 left it: separate `V` and `B` records, format byte 2.
+  EXPECT_EQ(rewrite_records_as_before_format_three(*store_, false), 2u);
   store::WriteBatch batch;
   batch.put(store::Family::kIndexes, "format", std::string(1, '\x02'));
   ASSERT_TRUE(store_->write(batch, true).is_ok());
@@ -500,6 +530,16 @@ TEST_F(EventIndexTest, AFormatTwoIndexIsReadAsItIsAndMarkedFormatThreeWhenOpened
   EventQuery by_epc;
   by_epc.identifier_matches.push_back({{IdentifierRole::kEpc}, {item(1)}});
   EXPECT_EQ(indexes_of(by_epc), (std::vector<uint64_t>{0, 1}));
+  EXPECT_EQ(indexes_of(EventQuery{}), (std::vector<uint64_t>{0, 1}));  // the scan of summaries
+  auto summary = index_->summary(1);
+  ASSERT_TRUE(summary.is_ok() && summary->has_value());
+  EXPECT_EQ(**summary, logged[0]);
+  auto copy = index_->entry_copy(0);
+  ASSERT_TRUE(copy.is_ok() && copy->has_value());
+  EXPECT_EQ(**copy, *entry);
+  auto none = index_->entry_copy(1);
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_FALSE(none->has_value());
 
   batch = store::WriteBatch();
   batch.put(store::Family::kIndexes, "format", std::string(1, '\x04'));
