@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -231,6 +232,22 @@ class BenchIdentity {
 };
 
 // A JSON event of `size` bytes (at least its fixed part) from `device_id`.
+// Waits until `store` has no flush or compaction pending, so a bench times a
+// settled store rather than one still working off its load; with `progress`,
+// says so at every poll. Returns the seconds waited.
+inline double wait_for_settled_store(const store::Store& store, std::chrono::milliseconds poll,
+                                     bool progress) {
+  const auto started = SteadyClock::now();
+  while (store.background_work_pending()) {
+    std::this_thread::sleep_for(poll);
+    if (progress) {
+      std::cerr << "  waiting for the load's flushes and compactions, "
+                << nanos_since(started) / 1e9 << " s\n";
+    }
+  }
+  return nanos_since(started) / 1e9;
+}
+
 inline std::string json_body(const std::string& device_id, size_t sequence, size_t size) {
   std::string body = R"({"event":"scan","device":")" + device_id + R"(","seq":)" +
                      std::to_string(sequence) + R"(,"pad":")";

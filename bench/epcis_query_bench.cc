@@ -185,13 +185,7 @@ int run(const Options& options) {
             << load_average() << ")\n";
   double settle_seconds = 0;
   if (!options.no_settle) {
-    auto settle_started = SteadyClock::now();
-    while (world.store().background_work_pending()) {
-      std::this_thread::sleep_for(std::chrono::seconds(5));
-      std::cerr << "  waiting for the load's flushes and compactions, "
-                << nanos_since(settle_started) / 1e9 << " s\n";
-    }
-    settle_seconds = nanos_since(settle_started) / 1e9;
+    settle_seconds = wait_for_settled_store(world.store(), std::chrono::seconds(5), true);
     std::cerr << "store settled after " << settle_seconds << " s\n";
   }
   if (options.wait_quiet > 0) {

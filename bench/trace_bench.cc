@@ -121,9 +121,7 @@ int run(const Options& options) {
   }
   std::cerr << "indexed " << events.size() << " events\n";
   // Measure a settled store, not one still flushing and compacting the load.
-  while ((*world)->store().background_work_pending()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
+  wait_for_settled_store((*world)->store(), std::chrono::milliseconds(500), false);
 
   double cpu_ms = 0;  // the tracing thread's CPU time per trace, mean of the last call
   auto time_traces = [&](const std::string& subject, size_t& steps) -> Percentiles {
