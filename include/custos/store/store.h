@@ -60,8 +60,9 @@ struct StoreOptions {
   bool read_only = false;
   // Shared block cache for reads, MiB.
   uint64_t block_cache_mb = 64;
-  // Memtable size of the busiest families (entries), MiB; the others use
-  // less. Bounds memory together with block_cache_mb.
+  // Memtable size of the log's busiest family (entries), MiB; event_records
+  // uses twice this, the others less (docs/storage.md). All memtables
+  // together stay under 6 x this, which bounds memory with block_cache_mb.
   uint64_t write_buffer_mb = 32;
 };
 
@@ -137,7 +138,10 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Applies `batch` atomically. With sync, returns after the write-ahead log
-  // is on disk. The batch is left unchanged (clear() it to reuse).
+  // is on disk. The batch is left unchanged (clear() it to reuse). The
+  // derived families (indexes, custody, event_records) live in a database of
+  // their own, so a batch touches either only them or only the others: a
+  // batch mixing both is refused whole with InvalidArgument.
   Status write(WriteBatch& batch, bool sync);
 
   // Applies `batch` atomically without writing it to the write-ahead log:
