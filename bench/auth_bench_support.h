@@ -231,7 +231,6 @@ class BenchIdentity {
   std::unique_ptr<identity::IdentityService> service_;
 };
 
-// A JSON event of `size` bytes (at least its fixed part) from `device_id`.
 // Waits until `store` has no flush or compaction pending, so a bench times a
 // settled store rather than one still working off its load; with `progress`,
 // says so at every poll. Returns the seconds waited.
@@ -248,6 +247,7 @@ inline double wait_for_settled_store(const store::Store& store, std::chrono::mil
   return nanos_since(started) / 1e9;
 }
 
+// A JSON event of `size` bytes (at least its fixed part) from `device_id`.
 inline std::string json_body(const std::string& device_id, size_t sequence, size_t size) {
   std::string body = R"({"event":"scan","device":")" + device_id + R"(","seq":)" +
                      std::to_string(sequence) + R"(,"pad":")";

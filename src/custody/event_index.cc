@@ -451,25 +451,21 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
   for (const IndexedEvent& event : events) {
     if (event.log_index < position) continue;
     position = event.log_index + 1;
-    std::string index_suffix;
-    append_u64(index_suffix, event.log_index);
-
     // ---- query indexes ----
     {
       const Bytes summary = encode_indexed_event(event);
-      std::string record;
+      Bytes record;
       record.reserve(4 + summary.size() + event.entry.size());
-      for (int shift = 24; shift >= 0; shift -= 8) {
-        record.push_back(static_cast<char>(summary.size() >> shift));
-      }
-      record.append(reinterpret_cast<const char*>(summary.data()), summary.size());
-      record.append(reinterpret_cast<const char*>(event.entry.data()), event.entry.size());
+      append_u32_be(record, static_cast<uint32_t>(summary.size()));
+      record.insert(record.end(), summary.begin(), summary.end());
+      record.insert(record.end(), event.entry.begin(), event.entry.end());
       batch.put(Family::kEventRecords, record_key(event.log_index), record);
     }
     if (!event.event_id.empty()) {
       std::string key(1, kEventIdPrefix);
       key += event.event_id;
-      std::string value = index_suffix;
+      std::string value;
+      append_u64(value, event.log_index);
       value += event.event_hash;
       batch.put(Family::kIndexes, key, value);
     }
@@ -601,9 +597,7 @@ namespace {
 // when the event was indexed without one).
 Result<std::pair<std::string_view, std::string_view>> split_record(std::string_view record) {
   if (record.size() < 4) return data_loss("malformed event record");
-  const uint32_t summary_size = (uint32_t{uint8_t(record[0])} << 24) |
-                                (uint32_t{uint8_t(record[1])} << 16) |
-                                (uint32_t{uint8_t(record[2])} << 8) | uint8_t(record[3]);
+  const uint32_t summary_size = read_u32_be(reinterpret_cast<const uint8_t*>(record.data()));
   if (record.size() - 4 < summary_size) return data_loss("malformed event record");
   return std::make_pair(record.substr(4, summary_size), record.substr(4 + summary_size));
 }
@@ -649,14 +643,15 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
   };
   // One iterator for every prefix (creating one costs more than a seek).
   auto iterator = store_.new_iterator(Family::kIndexes);
-  // Log indexes stored as the last 8 bytes of keys under `prefix`.
-  // The events of the posting under the iterator.
+  // The events of the posting under the iterator: the log index that ends
+  // `key` and those its value lists.
   auto take = [&](std::string_view key) -> Status {
     CUSTOS_RETURN_IF_ERROR(
         append_posting(parse_u64(key.substr(key.size() - 8)), iterator->value(), found));
     if (found.size() > options_.max_query_candidates) return too_many();
     return Status::ok();
   };
+  // Every posting under `prefix` (keys of exactly prefix + u64).
   auto collect = [&](std::string_view prefix) -> Status {
     for (iterator->seek(prefix); iterator->valid(); iterator->next()) {
       std::string_view key = iterator->key();

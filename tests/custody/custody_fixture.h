@@ -103,6 +103,19 @@ class EventIndexTest : public test_support::StoreLogFixture {
     return logged;
   }
 
+  // Logs `event` and indexes it with a copy of its log entry (as capture
+  // does), returning the entry's bytes.
+  Bytes capture_with_entry_copy(IndexedEvent event) {
+    IndexedEvent logged = log_event(std::move(event));
+    auto entry = log_->entry(logged.log_index);
+    EXPECT_TRUE(entry.is_ok()) << entry.status().to_string();
+    if (!entry.is_ok()) return Bytes();
+    logged.entry = *entry;
+    Status added = index_->add(std::span(&logged, 1));
+    EXPECT_TRUE(added.is_ok()) << added.to_string();
+    return *entry;
+  }
+
   std::vector<uint64_t> indexes_of(const EventQuery& query, size_t per_page = 1000) {
     auto page = index_->query(query, per_page);
     EXPECT_TRUE(page.is_ok()) << page.status().to_string();

@@ -286,17 +286,16 @@ TEST_F(EventIndexTest, CatchesUpWithTheLogOnOpenAndIgnoresRepeats) {
 
 TEST_F(EventIndexTest, KeepsACopyOfEachEntryGivenAndOfEveryReplayedEntry) {
   // An event indexed with its entry bytes keeps them; one without has no copy.
-  IndexedEvent with_copy = log_event(object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase));
-  auto logged = log_->entry(with_copy.log_index);
-  ASSERT_TRUE(logged.is_ok());
-  with_copy.entry = *logged;
-  ASSERT_TRUE(index_->add(std::span(&with_copy, 1)).is_ok());
+  const uint64_t with_copy = log_->tree_size();
+  const Bytes logged =
+      capture_with_entry_copy(object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase));
+  ASSERT_FALSE(logged.empty());
   auto without_copy = capture({object_event(Action::kObserve, {item(1)}, kCage, kReceiving,
                                             kBase + kHour)});
-  auto copy = index_->entry_copy(with_copy.log_index);
+  auto copy = index_->entry_copy(with_copy);
   ASSERT_TRUE(copy.is_ok());
   ASSERT_TRUE(copy->has_value());
-  EXPECT_EQ(**copy, *logged);
+  EXPECT_EQ(**copy, logged);
   auto none = index_->entry_copy(without_copy[0].log_index);
   ASSERT_TRUE(none.is_ok());
   EXPECT_FALSE(none->has_value());
@@ -381,10 +380,11 @@ size_t rewrite_records_as_before_format_three(store::Store& store, bool format_o
     std::string_view key = records->key();
     if (key.size() != 9 || key.back() != 'R') continue;
     std::string_view value = records->value();
-    EXPECT_GE(value.size(), 4u);
-    const uint32_t summary_size = (uint32_t{uint8_t(value[0])} << 24) |
-                                  (uint32_t{uint8_t(value[1])} << 16) |
-                                  (uint32_t{uint8_t(value[2])} << 8) | uint8_t(value[3]);
+    if (value.size() < 4) {
+      ADD_FAILURE() << "an R record shorter than its length field";
+      continue;
+    }
+    const uint32_t summary_size = read_u32_be(reinterpret_cast<const uint8_t*>(value.data()));
     const std::pair<char, std::string_view> parts[] = {
         {'V', value.substr(4, summary_size)}, {'B', value.substr(4 + summary_size)}};
     for (const auto& [kind, part] : parts) {
@@ -512,11 +512,9 @@ TEST_F(EventIndexTest, EventsIndexedTogetherShareOneKeyPerValueAndEveryQueryFind
 }
 
 TEST_F(EventIndexTest, AFormatTwoIndexIsReadAsItIsAndMarkedFormatThreeWhenOpenedReadWrite) {
-  IndexedEvent with_copy = log_event(object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase));
-  auto entry = log_->entry(with_copy.log_index);
-  ASSERT_TRUE(entry.is_ok());
-  with_copy.entry = *entry;
-  ASSERT_TRUE(index_->add(std::span(&with_copy, 1)).is_ok());
+  const Bytes entry =
+      capture_with_entry_copy(object_event(Action::kAdd, {item(1)}, kDock, kReceiving, kBase));
+  ASSERT_FALSE(entry.empty());
   auto logged = capture({object_event(Action::kObserve, {item(1)}, kCage, kReceiving, kBase + kHour)});
   // As format 2 left it: separate `V` and `B` records, format byte 2.
   EXPECT_EQ(rewrite_records_as_before_format_three(*store_, false), 2u);
@@ -536,7 +534,7 @@ TEST_F(EventIndexTest, AFormatTwoIndexIsReadAsItIsAndMarkedFormatThreeWhenOpened
   EXPECT_EQ(**summary, logged[0]);
   auto copy = index_->entry_copy(0);
   ASSERT_TRUE(copy.is_ok() && copy->has_value());
-  EXPECT_EQ(**copy, *entry);
+  EXPECT_EQ(**copy, entry);
   auto none = index_->entry_copy(1);
   ASSERT_TRUE(none.is_ok());
   EXPECT_FALSE(none->has_value());
