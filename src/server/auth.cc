@@ -8,6 +8,7 @@
 #include "custos/core/json_writer.h"
 #include "custos/crypto/http_signature.h"
 #include "custos/crypto/random.h"
+#include "custos/crypto/sha256.h"
 
 namespace custos {
 namespace {
@@ -149,6 +150,12 @@ bool AuthenticatedPrincipal::covers(std::string_view header) const {
 std::string signature_evidence(const AuthenticatedPrincipal& who) {
   if (who.method != CredentialMethod::kSignature || who.signature.empty()) return "";
   return "custos-sig v1\n" + base64_encode(who.signature) + "\n" + who.signature_base;
+}
+
+std::string signature_evidence_reference(std::string_view evidence, uint64_t distance) {
+  if (evidence.empty()) return "";
+  return "custos-sig-ref v1\n" + std::to_string(distance) + "\n" +
+         base64_encode(sha256(evidence).view());
 }
 
 Status AuthResult::status() const {

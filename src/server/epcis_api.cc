@@ -171,6 +171,9 @@ struct CaptureJob {
   int64_t created_at = 0;
   std::vector<PreparedEvent> events;
   std::vector<std::string> claimed;  // eventIDs this job holds in state.in_flight
+  // The request signature of each new entry, in group order: the request's
+  // evidence in the first, a reference to it in the others.
+  std::vector<std::string> request_signatures;
 };
 
 void release_claims(CaptureState& state, const std::vector<std::string>& claimed) {
@@ -252,10 +255,13 @@ void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob>
   for (size_t i = 0; i < job->events.size(); ++i) {
     PreparedEvent& prepared = job->events[i];
     if (prepared.existing_index) continue;
+    // A group's entries get consecutive log indexes: the k-th refers back k entries.
+    job->request_signatures.push_back(
+        requests.empty() ? evidence : signature_evidence_reference(evidence, requests.size()));
     ledger::AppendRequest request;
     request.kind = ledger::EntryKind::kEpcisEvent;
     request.principal = principal;
-    request.request_signature = to_bytes(evidence);
+    request.request_signature = to_bytes(job->request_signatures.back());
     request.payload = prepared.payload;  // kept: the index keeps a copy of the entry
     requests.push_back(std::move(request));
     new_positions.push_back(i);
@@ -269,15 +275,15 @@ void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob>
   }
   state->log.append_group_async(
       std::move(requests),
-      [state, job, respond, new_positions, principal = std::move(principal),
-       evidence = std::move(evidence)](Result<std::vector<ledger::AppendReceipt>> receipts) {
+      [state, job, respond, new_positions,
+       principal = std::move(principal)](Result<std::vector<ledger::AppendReceipt>> receipts) {
         if (!receipts.is_ok()) {
           release_claims(*state, job->claimed);
           respond(problem_from_status(receipts.status()));
           return;
         }
         // Index in commit order (one indexer thread), then answer.
-        state->indexer.post([state, job, respond, new_positions, principal, evidence,
+        state->indexer.post([state, job, respond, new_positions, principal,
                              receipts = std::move(receipts).value()] {
           std::vector<IndexedEvent> summaries;
           summaries.reserve(new_positions.size());
@@ -292,7 +298,8 @@ void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob>
             // encoder), so queries need not read its bundle.
             ledger::append_encoded_entry(logged.entry, ledger::EntryKind::kEpcisEvent,
                                          receipts[k].index, receipts[k].receive_time, principal,
-                                         as_bytes(evidence), job->events[new_positions[k]].payload);
+                                         as_bytes(job->request_signatures[k]),
+                                         job->events[new_positions[k]].payload);
           }
           Status indexed = state->index.add(summaries);
           for (size_t k = 0; k < new_positions.size(); ++k) {

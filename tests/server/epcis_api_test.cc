@@ -17,10 +17,13 @@
 
 #include "custos/core/json_writer.h"
 #include "custos/core/work_queue.h"
+#include "custos/crypto/ed25519.h"
+#include "custos/crypto/sha256.h"
 #include "custos/custody/capture_record.h"
 #include "custos/epcis/identifiers.h"
 #include "custos/identity/identity_service.h"
 #include "custos/ledger/checkpoint.h"
+#include "custos/ledger/entry.h"
 #include "custos/ledger/merkle.h"
 #include "custos/ledger/proof.h"
 #include "custos/policy/policy_store.h"
@@ -368,6 +371,61 @@ TEST_F(EpcisApiTest, RecaptureIsAcknowledgedAndAChangedEventIsAConflict) {
   EXPECT_EQ(changed.status, 409) << changed.body;
   EXPECT_NE(changed.body.find("/epcisBody/eventList/0"), std::string::npos);
   EXPECT_EQ(log_->tree_size(), size);
+}
+
+// A document is one signed request: its first new entry keeps the request's
+// evidence, which checks with the scanner's key and names the document's
+// digest; every other new entry refers back to it by distance and hash, as
+// an auditor resolves it here. A recaptured event in the middle is skipped.
+TEST_F(EpcisApiTest, ADocumentsEvidenceIsKeptOnceAndItsOtherEntriesReferToIt) {
+  const std::string earlier =
+      object_event("urn:uuid:ev-1", "urn:epc:id:sgtin:0614141.107346.801", kDock);
+  ASSERT_EQ(capture(document({earlier})).status, 202);
+  std::vector<std::string> events = {
+      object_event("urn:uuid:ev-0", "urn:epc:id:sgtin:0614141.107346.800", kDock), earlier,
+      object_event("urn:uuid:ev-2", "urn:epc:id:sgtin:0614141.107346.802", kDock),
+      object_event("urn:uuid:ev-3", "urn:epc:id:sgtin:0614141.107346.803", kDock)};
+  const std::string body = document(events);
+  HttpResponse response = capture(body);
+  ASSERT_EQ(response.status, 202) << response.body;
+  auto answer = parse(response.body);
+  ASSERT_TRUE(bool(answer["events"].at(1)["duplicate"]));
+
+  auto signature_of = [&](uint64_t index) {
+    auto entry = log_->entry(index);
+    EXPECT_TRUE(entry.is_ok());
+    auto decoded = ledger::decode_entry(entry.is_ok() ? ByteView(*entry) : ByteView());
+    EXPECT_TRUE(decoded.is_ok());
+    return decoded.is_ok() ? std::string(decoded->request_signature.begin(),
+                                         decoded->request_signature.end())
+                           : std::string();
+  };
+  const uint64_t first = uint64_t(answer["events"].at(0)["logIndex"]);
+  const std::string evidence = signature_of(first);
+  ASSERT_TRUE(evidence.starts_with("custos-sig v1\n")) << evidence;
+  const size_t split = evidence.find('\n', 14);
+  ASSERT_NE(split, std::string::npos);
+  auto signature_bytes = base64_decode(std::string_view(evidence).substr(14, split - 14));
+  ASSERT_TRUE(signature_bytes.is_ok());
+  auto signature = Ed25519Signature::from_bytes(*signature_bytes);
+  ASSERT_TRUE(signature.is_ok());
+  const std::string base = evidence.substr(split + 1);
+  EXPECT_TRUE(ed25519_verify(signer_->public_key(), as_bytes(base), *signature));
+  EXPECT_NE(base.find(base64_encode(sha256(body).view())), std::string::npos) << base;
+
+  for (size_t position : {size_t{2}, size_t{3}}) {
+    const uint64_t index = uint64_t(answer["events"].at(position)["logIndex"]);
+    const std::string reference = signature_of(index);
+    ASSERT_TRUE(reference.starts_with("custos-sig-ref v1\n")) << reference;
+    const std::string rest = reference.substr(18);
+    const size_t newline = rest.find('\n');
+    ASSERT_NE(newline, std::string::npos);
+    const uint64_t distance = std::stoull(rest.substr(0, newline));
+    EXPECT_EQ(distance, index - first);
+    EXPECT_EQ(signature_of(index - distance), evidence);
+    EXPECT_EQ(rest.substr(newline + 1), base64_encode(sha256(evidence).view()));
+  }
+  expect_receipts_verify(answer);
 }
 
 TEST_F(EpcisApiTest, OneUnauthorisedEventRefusesTheWholeDocument) {

@@ -147,8 +147,15 @@ struct AuthenticatedPrincipal {
 // (docs/storage.md, "request signature"): "custos-sig v1\n", the base64
 // signature, "\n", then the signature base. Anyone holding the signer's
 // public key can check it, and that its content-digest line matches the
-// entry's payload. Empty unless `who` authenticated with a signature.
+// request body. Empty unless `who` authenticated with a signature.
 std::string signature_evidence(const AuthenticatedPrincipal& who);
+
+// What the later entries of one signed request keep instead of repeating its
+// evidence (an EPCIS document's events are one request, many entries):
+// "custos-sig-ref v1\n<distance>\n<base64 SHA-256 of the evidence>", where
+// the entry `distance` places earlier in the log holds the evidence itself
+// (docs/storage.md, "request signature"). Empty when `evidence` is empty.
+std::string signature_evidence_reference(std::string_view evidence, uint64_t distance);
 
 // An AuthenticatedPrincipal or an AuthFailure.
 class [[nodiscard]] AuthResult {
