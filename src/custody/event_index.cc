@@ -159,6 +159,12 @@ std::string pair_key(char prefix, std::string_view first, std::string_view secon
   return key;
 }
 
+std::string event_id_key(std::string_view event_id) {
+  std::string key(1, kEventIdPrefix);
+  key += event_id;
+  return key;
+}
+
 std::string object_key(std::string_view id) {
   std::string key(1, kObjectPrefix);
   key += id;
@@ -430,6 +436,31 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
     }
     return &states.emplace(id, std::move(state)).first->second;
   };
+  // The stored states of every object the events name, read in one batch
+  // (the loop below then finds them in `states`).
+  {
+    std::vector<std::string> ids;
+    for (const IndexedEvent& event : events) {
+      if (event.log_index < start) continue;
+      for (const auto& [role, identifier] : event.identifiers) {
+        if (!is_class_role(role)) ids.push_back(identifier);
+      }
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    std::vector<std::string> keys;
+    keys.reserve(ids.size());
+    for (const std::string& id : ids) keys.push_back(object_key(id));
+    CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get_many(Family::kCustody, keys));
+    for (size_t i = 0; i < ids.size(); ++i) {
+      std::optional<ObjectState> state;
+      if (stored[i]) {
+        CUSTOS_ASSIGN_OR_RETURN(ObjectState decoded, decode_object_state(*stored[i]));
+        state = std::move(decoded);
+      }
+      states.emplace_hint(states.end(), std::move(ids[i]), std::move(state));
+    }
+  }
   auto set_membership = [&](const std::string& parent, const std::string& child, bool present) {
     membership[parent][child] = present;
     if (present) {
@@ -462,8 +493,7 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
       batch.put(Family::kEventRecords, record_key(event.log_index), record);
     }
     if (!event.event_id.empty()) {
-      std::string key(1, kEventIdPrefix);
-      key += event.event_id;
+      const std::string key = event_id_key(event.event_id);
       std::string value;
       append_u64(value, event.log_index);
       value += event.event_hash;
@@ -582,13 +612,35 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
   return Status::ok();
 }
 
-Result<std::optional<EventIdRecord>> EventIndex::find_event_id(std::string_view event_id) const {
-  std::string key(1, kEventIdPrefix);
-  key += event_id;
-  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kIndexes, key));
+namespace {
+
+Result<std::optional<EventIdRecord>> decode_event_id_record(
+    const std::optional<std::string>& stored) {
   if (!stored) return std::optional<EventIdRecord>();
   if (stored->size() < 8) return data_loss("malformed eventID index entry");
   return std::optional<EventIdRecord>(EventIdRecord{parse_u64(*stored), stored->substr(8)});
+}
+
+}  // namespace
+
+Result<std::optional<EventIdRecord>> EventIndex::find_event_id(std::string_view event_id) const {
+  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kIndexes, event_id_key(event_id)));
+  return decode_event_id_record(stored);
+}
+
+Result<std::vector<std::optional<EventIdRecord>>> EventIndex::find_event_ids(
+    std::span<const std::string> event_ids) const {
+  std::vector<std::string> keys;
+  keys.reserve(event_ids.size());
+  for (const std::string& event_id : event_ids) keys.push_back(event_id_key(event_id));
+  CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get_many(Family::kIndexes, keys));
+  std::vector<std::optional<EventIdRecord>> records;
+  records.reserve(stored.size());
+  for (const std::optional<std::string>& value : stored) {
+    CUSTOS_ASSIGN_OR_RETURN(auto record, decode_event_id_record(value));
+    records.push_back(std::move(record));
+  }
+  return records;
 }
 
 namespace {

@@ -412,6 +412,8 @@ void capture_events(std::shared_ptr<CaptureState> state, const HttpRequest& requ
   // captured twice even by concurrent requests.
   {
     std::lock_guard lock(state->mutex);
+    std::vector<size_t> looked_up;  // the positions asked about, with their eventIDs
+    std::vector<std::string> looked_up_ids;
     for (size_t i = 0; i < job->events.size(); ++i) {
       PreparedEvent& prepared = job->events[i];
       const std::string& id = prepared.summary.event_id;
@@ -433,18 +435,23 @@ void capture_events(std::shared_ptr<CaptureState> state, const HttpRequest& requ
                                          " is being captured by another request; retry",
                                      {{pointer_of(i), "eventID being captured"}}));
       }
-      auto existing = state->index.find_event_id(id);
-      if (!existing.is_ok()) return respond(problem_from_status(existing.status()));
-      if (*existing) {
-        if ((*existing)->event_hash != hash) {
-          return respond(epcis_problem(
-              409, "epcis-event-conflict", "Conflicting eventID",
-              "eventID " + id + " was captured at log index " +
-                  std::to_string((*existing)->log_index) + " with different content",
-              {{pointer_of(i), "eventID already captured with another event hash"}}));
-        }
-        prepared.existing_index = (*existing)->log_index;
+      looked_up.push_back(i);
+      looked_up_ids.push_back(id);
+    }
+    auto existing = state->index.find_event_ids(looked_up_ids);
+    if (!existing.is_ok()) return respond(problem_from_status(existing.status()));
+    for (size_t k = 0; k < looked_up.size(); ++k) {
+      const std::optional<custody::EventIdRecord>& record = (*existing)[k];
+      if (!record) continue;
+      PreparedEvent& prepared = job->events[looked_up[k]];
+      if (record->event_hash != prepared.summary.event_hash) {
+        return respond(epcis_problem(
+            409, "epcis-event-conflict", "Conflicting eventID",
+            "eventID " + looked_up_ids[k] + " was captured at log index " +
+                std::to_string(record->log_index) + " with different content",
+            {{pointer_of(looked_up[k]), "eventID already captured with another event hash"}}));
       }
+      prepared.existing_index = record->log_index;
     }
     for (PreparedEvent& prepared : job->events) {
       if (prepared.existing_index || prepared.repeats_earlier_event) continue;

@@ -563,6 +563,25 @@ Result<std::optional<std::string>> Store::get(Family family, std::string_view ke
   return std::optional<std::string>(std::move(value));
 }
 
+Result<std::vector<std::optional<std::string>>> Store::get_many(
+    Family family, std::span<const std::string> keys) const {
+  std::vector<std::optional<std::string>> values(keys.size());
+  if (keys.empty()) return values;
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (const std::string& key : keys) slices.push_back(to_slice(key));
+  std::vector<rocksdb::PinnableSlice> found(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  impl_->db(family)->MultiGet(rocksdb::ReadOptions(), impl_->handle(family), keys.size(),
+                              slices.data(), found.data(), statuses.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return from_rocksdb(statuses[i], "reading store");
+    values[i].emplace(found[i].data(), found[i].size());
+  }
+  return values;
+}
+
 std::unique_ptr<StoreIterator> Store::new_iterator(Family family) const {
   return std::make_unique<RocksIterator>(std::unique_ptr<rocksdb::Iterator>(
       impl_->db(family)->NewIterator(rocksdb::ReadOptions(), impl_->handle(family))));

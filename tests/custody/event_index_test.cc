@@ -73,6 +73,16 @@ TEST_F(EventIndexTest, QueriesByEachIndexedConditionAndFilters) {
   ASSERT_TRUE(found.is_ok() && found->has_value());
   EXPECT_EQ((*found)->log_index, 1u);
   EXPECT_EQ((*found)->event_hash, logged[1].event_hash);
+  auto many = index_->find_event_ids(
+      std::vector<std::string>{logged[3].event_id, "urn:uuid:unknown", logged[0].event_id});
+  ASSERT_TRUE(many.is_ok()) << many.status().to_string();
+  ASSERT_EQ(many->size(), 3u);
+  ASSERT_TRUE((*many)[0].has_value());
+  EXPECT_EQ((*many)[0]->log_index, 3u);
+  EXPECT_EQ((*many)[0]->event_hash, logged[3].event_hash);
+  EXPECT_FALSE((*many)[1].has_value());
+  ASSERT_TRUE((*many)[2].has_value());
+  EXPECT_EQ((*many)[2]->log_index, 0u);
   auto summary = index_->summary(3);
   ASSERT_TRUE(summary.is_ok() && summary->has_value());
   EXPECT_EQ(**summary, logged[3]);

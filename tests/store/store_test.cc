@@ -89,6 +89,46 @@ TEST_F(StoreTest, EraseAndOverwrite) {
   EXPECT_EQ(get_or_die(*store, Family::kTiles, "gone"), "<absent>");
 }
 
+// get_many answers in the order asked, absent keys as nullopt, a repeated
+// key twice, from memtables, flushed files, merges and the derived database.
+TEST_F(StoreTest, GetManyAnswersEachKeyInOrderWherever) {
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  WriteBatch batch;
+  batch.put(Family::kIndexes, "flushed", std::string_view("f"));
+  batch.put(Family::kIndexes, "erased", std::string_view("x"));
+  ASSERT_TRUE(store->write_unlogged(batch).is_ok());
+  ASSERT_TRUE(store->flush().is_ok());
+  batch.clear();
+  batch.put(Family::kIndexes, "fresh", std::string_view("n"));
+  batch.erase(Family::kIndexes, "erased");
+  ASSERT_TRUE(store->write_unlogged(batch).is_ok());
+  batch.clear();
+  batch.append(Family::kEntries, "joined", to_bytes("ab"));
+  ASSERT_TRUE(store->write(batch, false).is_ok());
+  batch.clear();
+  batch.append(Family::kEntries, "joined", to_bytes("cd"));
+  ASSERT_TRUE(store->write(batch, false).is_ok());
+
+  const std::vector<std::string> keys = {"fresh", "missing", "flushed", "erased", "fresh"};
+  auto values = store->get_many(Family::kIndexes, keys);
+  ASSERT_TRUE(values.is_ok()) << values.status().to_string();
+  ASSERT_EQ(values->size(), keys.size());
+  EXPECT_EQ((*values)[0], std::optional<std::string>("n"));
+  EXPECT_EQ((*values)[1], std::nullopt);
+  EXPECT_EQ((*values)[2], std::optional<std::string>("f"));
+  EXPECT_EQ((*values)[3], std::nullopt);
+  EXPECT_EQ((*values)[4], std::optional<std::string>("n"));
+  // The indexes' keys are not in the log's database, and the other way round.
+  auto entries = store->get_many(Family::kEntries, std::vector<std::string>{"joined", "fresh"});
+  ASSERT_TRUE(entries.is_ok());
+  EXPECT_EQ((*entries)[0], std::optional<std::string>("abcd"));
+  EXPECT_EQ((*entries)[1], std::nullopt);
+  auto none = store->get_many(Family::kMeta, {});
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_TRUE(none->empty());
+}
+
 // Store::write hands RocksDB the batch sorted by key: operations on one key
 // must still apply in the order they were added, whatever the keys around them.
 TEST_F(StoreTest, OperationsOnOneKeyKeepTheirOrderInASortedBatch) {

@@ -154,6 +154,9 @@ class EventIndex {
   uint64_t indexed_up_to() const;
 
   Result<std::optional<EventIdRecord>> find_event_id(std::string_view event_id) const;
+  // find_event_id for many at once (one batched read), in their order.
+  Result<std::vector<std::optional<EventIdRecord>>> find_event_ids(
+      std::span<const std::string> event_ids) const;
   Result<std::optional<IndexedEvent>> summary(uint64_t log_index) const;
   // The log indexes (ascending, distinct) of the events `query`'s most
   // selective indexed condition selects: a superset of its matches, to be
