@@ -29,6 +29,7 @@
 #include "custos/core/work_queue.h"
 #include "custos/custody/capture_record.h"
 #include "custos/custody/event_index.h"
+#include "custos/ledger/entry.h"
 #include "custos/policy/policy_store.h"
 #include "custos/policy/schema.h"
 #include "custos/server/default_policies.h"
@@ -76,6 +77,12 @@ std::string capture_document(size_t connection, size_t document, size_t events) 
   }
   return json + "]}}";
 }
+
+struct EntryBytes {
+  uint64_t entry = 0;
+  uint64_t payload = 0;
+  uint64_t signature = 0;
+};
 
 struct SignedDocument {
   std::string body;
@@ -233,6 +240,20 @@ int run(const Options& options) {
   std::vector<double> all;
   for (auto& samples : latencies) all.insert(all.end(), samples.begin(), samples.end());
   const Percentiles latency = percentiles_us(std::move(all));
+  // What the capture logged per event (read back, untimed): whole entry,
+  // its payload and its request signature (evidence or reference).
+  EntryBytes logged_bytes;
+  for (uint64_t index = size_before; index < size_before + committed; ++index) {
+    auto entry = world.log().entry(index);
+    auto decoded = entry.is_ok() ? ledger::decode_entry(*entry) : entry.status();
+    if (!decoded.is_ok()) {
+      std::cerr << "entry " << index << ": " << decoded.status().to_string() << "\n";
+      return 1;
+    }
+    logged_bytes.entry += entry->size();
+    logged_bytes.payload += decoded->payload.size();
+    logged_bytes.signature += decoded->request_signature.size();
+  }
 
   // ---- Raw log appends of the same entries' size, same run (unless --no-raw) ----
   const size_t groups = options.connections * options.documents;
@@ -283,6 +304,9 @@ int run(const Options& options) {
     }
     json.key("cpu_us_per_event").number(1e6 * http_cpu_seconds / static_cast<double>(committed))
         .key("minor_page_faults").number(http_faults)
+        .key("entry_bytes_mean").number(logged_bytes.entry / committed)
+        .key("entry_payload_bytes_mean").number(logged_bytes.payload / committed)
+        .key("entry_signature_bytes_mean").number(logged_bytes.signature / committed)
         .key("goal_events_per_s").number(50000.0)
         .key("load_average_start").string(load_start)
         .key("load_average_end").string(load_end)
@@ -303,6 +327,10 @@ int run(const Options& options) {
               "per event (%.2f cores busy), %llu minor page faults\n",
               1e6 * http_cpu_seconds / static_cast<double>(committed), http_cpu_seconds / http_seconds,
               static_cast<unsigned long long>(http_faults));
+  std::printf("log entries: mean %llu bytes (payload %llu, request signature %llu)\n",
+              static_cast<unsigned long long>(logged_bytes.entry / committed),
+              static_cast<unsigned long long>(logged_bytes.payload / committed),
+              static_cast<unsigned long long>(logged_bytes.signature / committed));
   std::printf("load average: start %s, end %s\n", load_start.c_str(), load_end.c_str());
   return raw_failures == 0 ? 0 : 1;
 }
