@@ -15,6 +15,7 @@
 #include "custos/epcis/cbv_vocabulary.h"
 #include "custos/epcis/identifiers.h"
 #include "dom_walk.h"
+#include "event_members.h"
 
 namespace custos::epcis {
 namespace {
@@ -353,44 +354,15 @@ class PrehashWriter {
         out += extensions(i, std::span<const std::string_view>());
       }
     }
-    out += extensions(event_object, kEventFields);
+    // Every member the binding does not define, bar the JSON-LD keywords.
+    out += extensions_if(event_object, [](std::string_view name) {
+      return event_members::is_event_member(name) || name == "@id" || name == "@type" ||
+             name == "id";
+    });
     return out;
   }
 
  private:
-  static constexpr std::string_view kEventFields[] = {"type",
-                                                      "eventID",
-                                                      "recordTime",
-                                                      "eventTime",
-                                                      "eventTimeZoneOffset",
-                                                      "certificationInfo",
-                                                      "errorDeclaration",
-                                                      "parentID",
-                                                      "epcList",
-                                                      "inputEPCList",
-                                                      "childEPCs",
-                                                      "quantityList",
-                                                      "childQuantityList",
-                                                      "inputQuantityList",
-                                                      "outputEPCList",
-                                                      "outputQuantityList",
-                                                      "action",
-                                                      "transformationID",
-                                                      "bizStep",
-                                                      "disposition",
-                                                      "persistentDisposition",
-                                                      "readPoint",
-                                                      "bizLocation",
-                                                      "bizTransactionList",
-                                                      "sourceList",
-                                                      "destinationList",
-                                                      "sensorElementList",
-                                                      "ilmd",
-                                                      "@context",
-                                                      "@id",
-                                                      "@type",
-                                                      "id"};
-
   // Appends the normalised value to `out` (left partly written on error,
   // which fails the whole event).
   Status append_normalised(std::string& out, element value, Norm norm) const {

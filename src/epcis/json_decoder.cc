@@ -12,11 +12,13 @@
 #include <cstring>
 
 #include "custos/epcis/json_codec.h"
+#include "event_members.h"
 
 namespace custos::epcis {
 namespace {
 
 namespace od = simdjson::ondemand;
+using namespace event_members;
 
 // The prefixes of the standard EPCIS 2.0 JSON-LD context.
 const std::vector<NamespaceBinding>& standard_namespaces() {
@@ -45,71 +47,6 @@ int find_key(const std::array<std::string_view, N>& keys, std::string_view key) 
   }
   return -1;
 }
-
-enum EventKey {
-  kType,
-  kEventTime,
-  kEventTimeZoneOffset,
-  kRecordTime,
-  kEventId,
-  kCertificationInfo,
-  kErrorDeclaration,
-  kEpcList,
-  kQuantityList,
-  kParentId,
-  kChildEpcs,
-  kChildQuantityList,
-  kInputEpcList,
-  kInputQuantityList,
-  kOutputEpcList,
-  kOutputQuantityList,
-  kTransformationId,
-  kAction,
-  kBizStep,
-  kDisposition,
-  kPersistentDisposition,
-  kReadPoint,
-  kBizLocation,
-  kBizTransactionList,
-  kSourceList,
-  kDestinationList,
-  kSensorElementList,
-  kIlmd,
-  kContext,
-  kEventKeyCount
-};
-
-constexpr std::array<std::string_view, kEventKeyCount> kEventKeys = {
-    "type",
-    "eventTime",
-    "eventTimeZoneOffset",
-    "recordTime",
-    "eventID",
-    "certificationInfo",
-    "errorDeclaration",
-    "epcList",
-    "quantityList",
-    "parentID",
-    "childEPCs",
-    "childQuantityList",
-    "inputEPCList",
-    "inputQuantityList",
-    "outputEPCList",
-    "outputQuantityList",
-    "transformationID",
-    "action",
-    "bizStep",
-    "disposition",
-    "persistentDisposition",
-    "readPoint",
-    "bizLocation",
-    "bizTransactionList",
-    "sourceList",
-    "destinationList",
-    "sensorElementList",
-    "ilmd",
-    "@context",
-};
 
 enum MetadataKey {
   kMdTime,
@@ -743,10 +680,10 @@ class Walker {
   Status event_object(od::object& fields, Event& event, std::vector<NamespaceBinding>& namespaces) {
     uint64_t seen = 0;
     CUSTOS_RETURN_IF_ERROR(members(fields, [&](std::string_view key, od::value field) -> Status {
-      int index = find_key(kEventKeys, key);
+      int index = find_key(kEventMembers, key);
       if (index < 0) return extension(key, field, event.extensions);
       CUSTOS_RETURN_IF_ERROR(once(seen, index));
-      switch (static_cast<EventKey>(index)) {
+      switch (static_cast<EventMember>(index)) {
         case kType: {
           std::string_view name;
           CUSTOS_RETURN_IF_ERROR(expect(field, od::json_type::string, "expected a string"));
@@ -826,14 +763,14 @@ class Walker {
           return ilmd(field, event.ilmd);
         case kContext:
           return context(field, event.context_json.emplace(), namespaces);
-        case kEventKeyCount:
+        case kEventMemberCount:
           break;
       }
       return Status::ok();
     }));
     auto missing = [&](int index) {
       std::string detail = "missing \"";
-      detail += kEventKeys[static_cast<size_t>(index)];
+      detail += kEventMembers[static_cast<size_t>(index)];
       detail += '"';
       return fail(detail);
     };
