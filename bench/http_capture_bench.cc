@@ -29,7 +29,7 @@
 #include "custos/core/work_queue.h"
 #include "custos/custody/capture_record.h"
 #include "custos/custody/event_index.h"
-#include "custos/ledger/entry.h"
+#include "custos/ledger/entry_scan.h"
 #include "custos/policy/policy_store.h"
 #include "custos/policy/schema.h"
 #include "custos/server/default_policies.h"
@@ -243,16 +243,17 @@ int run(const Options& options) {
   // What the capture logged per event (read back, untimed): whole entry,
   // its payload and its request signature (evidence or reference).
   EntryBytes logged_bytes;
-  for (uint64_t index = size_before; index < size_before + committed; ++index) {
-    auto entry = world.log().entry(index);
-    auto decoded = entry.is_ok() ? ledger::decode_entry(*entry) : entry.status();
-    if (!decoded.is_ok()) {
-      std::cerr << "entry " << index << ": " << decoded.status().to_string() << "\n";
-      return 1;
-    }
-    logged_bytes.entry += entry->size();
-    logged_bytes.payload += decoded->payload.size();
-    logged_bytes.signature += decoded->request_signature.size();
+  auto scanned = ledger::scan_entries(
+      world.log(), size_before, size_before + committed, std::nullopt,
+      [&](const ledger::LogEntry& entry, ByteView entry_bytes) {
+        logged_bytes.entry += entry_bytes.size();
+        logged_bytes.payload += entry.payload.size();
+        logged_bytes.signature += entry.request_signature.size();
+        return Status::ok();
+      });
+  if (!scanned.is_ok()) {
+    std::cerr << "reading the captured entries back: " << scanned.status().to_string() << "\n";
+    return 1;
   }
 
   // ---- Raw log appends of the same entries' size, same run (unless --no-raw) ----

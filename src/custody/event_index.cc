@@ -425,15 +425,18 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
   std::map<std::string, std::optional<ObjectState>> states;
   std::map<std::string, std::map<std::string, bool>> membership;  // parent -> child -> present
 
+  // A stored state (or none) as `states` keeps it.
+  auto decode_stored = [](const std::optional<std::string>& stored)
+      -> Result<std::optional<ObjectState>> {
+    if (!stored) return std::optional<ObjectState>();
+    CUSTOS_ASSIGN_OR_RETURN(ObjectState decoded, decode_object_state(*stored));
+    return std::optional<ObjectState>(std::move(decoded));
+  };
   auto load = [&](const std::string& id) -> Result<std::optional<ObjectState>*> {
     auto found = states.find(id);
     if (found != states.end()) return &found->second;
     CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get(Family::kCustody, object_key(id)));
-    std::optional<ObjectState> state;
-    if (stored) {
-      CUSTOS_ASSIGN_OR_RETURN(ObjectState decoded, decode_object_state(*stored));
-      state = std::move(decoded);
-    }
+    CUSTOS_ASSIGN_OR_RETURN(auto state, decode_stored(stored));
     return &states.emplace(id, std::move(state)).first->second;
   };
   // The stored states of every object the events name, read in one batch
@@ -453,11 +456,7 @@ Status EventIndex::add_unchecked(std::span<const IndexedEvent> events) {
     for (const std::string& id : ids) keys.push_back(object_key(id));
     CUSTOS_ASSIGN_OR_RETURN(auto stored, store_.get_many(Family::kCustody, keys));
     for (size_t i = 0; i < ids.size(); ++i) {
-      std::optional<ObjectState> state;
-      if (stored[i]) {
-        CUSTOS_ASSIGN_OR_RETURN(ObjectState decoded, decode_object_state(*stored[i]));
-        state = std::move(decoded);
-      }
+      CUSTOS_ASSIGN_OR_RETURN(auto state, decode_stored(stored[i]));
       states.emplace_hint(states.end(), std::move(ids[i]), std::move(state));
     }
   }
@@ -719,8 +718,8 @@ Result<std::vector<uint64_t>> EventIndex::candidates(const EventQuery& query) co
   };
 
   if (!query.event_ids.empty()) {
-    for (const std::string& event_id : query.event_ids) {
-      CUSTOS_ASSIGN_OR_RETURN(auto record, find_event_id(event_id));
+    CUSTOS_ASSIGN_OR_RETURN(auto records, find_event_ids(query.event_ids));
+    for (const std::optional<EventIdRecord>& record : records) {
       if (record) found.push_back(record->log_index);
     }
   } else if (!query.identifier_matches.empty()) {

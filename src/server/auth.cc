@@ -152,10 +152,20 @@ std::string signature_evidence(const AuthenticatedPrincipal& who) {
   return "custos-sig v1\n" + base64_encode(who.signature) + "\n" + who.signature_base;
 }
 
-std::string signature_evidence_reference(std::string_view evidence, uint64_t distance) {
-  if (evidence.empty()) return "";
-  return "custos-sig-ref v1\n" + std::to_string(distance) + "\n" +
-         base64_encode(sha256(evidence).view());
+std::vector<std::string> group_request_signatures(const std::string& evidence, size_t entries) {
+  std::vector<std::string> signatures;
+  if (entries == 0) return signatures;
+  signatures.reserve(entries);
+  signatures.push_back(evidence);
+  if (evidence.empty()) {
+    signatures.resize(entries);
+    return signatures;
+  }
+  const std::string digest = base64_encode(sha256(evidence).view());  // once per request
+  for (size_t distance = 1; distance < entries; ++distance) {
+    signatures.push_back("custos-sig-ref v1\n" + std::to_string(distance) + "\n" + digest);
+  }
+  return signatures;
 }
 
 Status AuthResult::status() const {

@@ -253,18 +253,18 @@ void commit_job(std::shared_ptr<CaptureState> state, std::shared_ptr<CaptureJob>
   std::vector<ledger::AppendRequest> requests;
   std::vector<size_t> new_positions;
   for (size_t i = 0; i < job->events.size(); ++i) {
-    PreparedEvent& prepared = job->events[i];
-    if (prepared.existing_index) continue;
-    // A group's entries get consecutive log indexes: the k-th refers back k entries.
-    job->request_signatures.push_back(
-        requests.empty() ? evidence : signature_evidence_reference(evidence, requests.size()));
+    if (!job->events[i].existing_index) new_positions.push_back(i);
+  }
+  // A group's entries get consecutive log indexes, so each refers back to the first.
+  job->request_signatures = group_request_signatures(evidence, new_positions.size());
+  for (size_t k = 0; k < new_positions.size(); ++k) {
     ledger::AppendRequest request;
     request.kind = ledger::EntryKind::kEpcisEvent;
     request.principal = principal;
-    request.request_signature = to_bytes(job->request_signatures.back());
-    request.payload = prepared.payload;  // kept: the index keeps a copy of the entry
+    request.request_signature = to_bytes(job->request_signatures[k]);
+    // Copied, not moved: the index keeps a copy of the entry.
+    request.payload = job->events[new_positions[k]].payload;
     requests.push_back(std::move(request));
-    new_positions.push_back(i);
   }
   if (requests.empty()) {
     // Only recaptures: answer against the current checkpoint.

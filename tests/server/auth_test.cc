@@ -14,6 +14,7 @@
 #include "custos/crypto/ed25519.h"
 #include "custos/crypto/http_signature.h"
 #include "custos/crypto/random.h"
+#include "custos/crypto/sha256.h"
 #include "custos/policy/parser.h"
 
 namespace custos {
@@ -311,6 +312,19 @@ TEST_F(AuthTest, SignedRequestKeepsVerifiableEvidence) {
   AuthenticatedPrincipal bearer = who.value();
   bearer.method = CredentialMethod::kApiToken;
   EXPECT_EQ(signature_evidence(bearer), "");
+}
+
+// One request, several entries: the evidence once, then references back to
+// it by distance and digest; no evidence means none in any entry.
+TEST(GroupRequestSignatures, EvidenceOnceThenReferencesBack) {
+  const std::string evidence = "custos-sig v1\nc2lnbmF0dXJl\n\"@method\": POST";
+  const std::string digest = base64_encode(sha256(evidence).view());
+  EXPECT_EQ(group_request_signatures(evidence, 3),
+            (std::vector<std::string>{evidence, "custos-sig-ref v1\n1\n" + digest,
+                                      "custos-sig-ref v1\n2\n" + digest}));
+  EXPECT_EQ(group_request_signatures(evidence, 1), std::vector<std::string>{evidence});
+  EXPECT_TRUE(group_request_signatures(evidence, 0).empty());
+  EXPECT_EQ(group_request_signatures("", 3), std::vector<std::string>(3));
 }
 
 TEST_F(AuthTest, ClientCertificateMapsToTheBoundPrincipal) {

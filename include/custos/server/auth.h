@@ -150,12 +150,13 @@ struct AuthenticatedPrincipal {
 // request body. Empty unless `who` authenticated with a signature.
 std::string signature_evidence(const AuthenticatedPrincipal& who);
 
-// What the later entries of one signed request keep instead of repeating its
-// evidence (an EPCIS document's events are one request, many entries):
+// The request signatures of `entries` consecutive log entries appended by one
+// signed request (an EPCIS document's events: one request, many entries):
+// the evidence in the first; in each later one, instead of a repeat,
 // "custos-sig-ref v1\n<distance>\n<base64 SHA-256 of the evidence>", where
 // the entry `distance` places earlier in the log holds the evidence itself
-// (docs/storage.md, "request signature"). Empty when `evidence` is empty.
-std::string signature_evidence_reference(std::string_view evidence, uint64_t distance);
+// (docs/storage.md, "request signature"). All empty when `evidence` is.
+std::vector<std::string> group_request_signatures(const std::string& evidence, size_t entries);
 
 // An AuthenticatedPrincipal or an AuthFailure.
 class [[nodiscard]] AuthResult {
